@@ -1,0 +1,3 @@
+"""townsquare: a self-hosted community-management suite."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from townsquare.cli.main import main
+
+main()

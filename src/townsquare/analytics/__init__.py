@@ -1,0 +1,1 @@
+"""Measure: posts, metric snapshots, importers, the KPI engine, best time, formats."""

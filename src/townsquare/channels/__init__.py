@@ -1,0 +1,1 @@
+"""Channels: a connected account on a network (handle, encrypted credentials, time zone)."""

@@ -1,0 +1,188 @@
+"""Use cases for channels; every query is scoped by the caller's workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from townsquare import validation
+from townsquare.channels.crypto import CredentialsBox
+from townsquare.channels.models import Channel
+from townsquare.errors import Conflict, NotFound, ValidationError
+from townsquare.networks import get_network
+from townsquare.workspaces import audit
+from townsquare.workspaces.roles import Role
+from townsquare.workspaces.service import WorkspaceAccess
+
+CHANNEL_STATUSES = ("active", "needs_reconnection", "disabled")
+
+
+def _clean_handle(handle: str) -> str:
+    clean = validation.non_empty(handle, field="handle")
+    if any(ch.isspace() for ch in clean):
+        raise ValidationError(f"handle {handle!r} contains spaces: remove them", field="handle")
+    return clean
+
+
+def add_channel(
+    session: Session,
+    access: WorkspaceAccess,
+    *,
+    network: str,
+    handle: str,
+    display_name: str | None = None,
+    timezone: str | None = None,
+    credentials: dict[str, Any] | None = None,
+    box: CredentialsBox | None = None,
+) -> Channel:
+    """Add a channel (admin or owner). Credentials are sealed with ``box`` before storing."""
+    access.require(Role.ADMIN, "add channels")
+    info = get_network(network)
+    clean_handle = _clean_handle(handle)
+    clean_timezone = validation.timezone(timezone or access.workspace.timezone)
+    if credentials and box is None:
+        raise ValueError("credentials given without a CredentialsBox to seal them")
+    existing = session.scalar(
+        select(Channel.id).where(
+            Channel.workspace_id == access.workspace_id,
+            Channel.network == info.name,
+            Channel.handle == clean_handle,
+        )
+    )
+    if existing is not None:
+        raise Conflict(
+            f"this workspace already has the {info.label} channel '{clean_handle}'",
+            field="handle",
+        )
+    channel = Channel(
+        workspace_id=access.workspace_id,
+        network=info.name,
+        handle=clean_handle,
+        display_name=(display_name or "").strip() or None,
+        timezone=clean_timezone,
+        credentials_encrypted=box.seal(credentials) if credentials and box else None,
+        status="active",
+    )
+    session.add(channel)
+    audit.record(
+        session,
+        "channel.added",
+        workspace_id=access.workspace_id,
+        user_id=access.user_id,
+        target=f"{info.name}:{clean_handle}",
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"channel '{clean_handle}' already exists", field="handle") from None
+    return channel
+
+
+def list_channels(session: Session, access: WorkspaceAccess) -> list[Channel]:
+    query = (
+        select(Channel)
+        .where(Channel.workspace_id == access.workspace_id)
+        .order_by(Channel.network, Channel.handle)
+    )
+    return list(session.scalars(query))
+
+
+def get_channel(session: Session, access: WorkspaceAccess, channel_id: int) -> Channel:
+    channel = session.scalar(
+        select(Channel).where(Channel.id == channel_id, Channel.workspace_id == access.workspace_id)
+    )
+    if channel is None:
+        raise NotFound(f"no channel with id {channel_id} in this workspace", field="channel")
+    return channel
+
+
+def get_channel_by_handle(session: Session, access: WorkspaceAccess, handle: str) -> Channel:
+    """The channel called ``handle`` in the workspace (the CLI's ``--channel H``).
+
+    A handle used on two networks is ambiguous; ``network:handle`` picks one.
+    """
+    network, _, bare = handle.rpartition(":") if ":" in handle else ("", "", handle)
+    query = select(Channel).where(
+        Channel.workspace_id == access.workspace_id, Channel.handle == bare.strip()
+    )
+    if network:
+        query = query.where(Channel.network == network.strip().lower())
+    matches = list(session.scalars(query))
+    if not matches:
+        raise NotFound(
+            f"no channel '{handle}' in workspace '{access.workspace.slug}': list them with "
+            f"`townsquare channel list --workspace {access.workspace.slug}`",
+            field="channel",
+        )
+    if len(matches) > 1:
+        choices = ", ".join(f"{c.network}:{c.handle}" for c in matches)
+        raise ValidationError(
+            f"channel '{handle}' exists on several networks: write one of {choices}",
+            field="channel",
+        )
+    return matches[0]
+
+
+def update_channel(
+    session: Session,
+    access: WorkspaceAccess,
+    channel_id: int,
+    *,
+    display_name: str | None = None,
+    timezone: str | None = None,
+    status: str | None = None,
+    credentials: dict[str, Any] | None = None,
+    box: CredentialsBox | None = None,
+) -> Channel:
+    access.require(Role.ADMIN, "change channels")
+    channel = get_channel(session, access, channel_id)
+    if display_name is not None:
+        channel.display_name = display_name.strip() or None
+    if timezone is not None:
+        channel.timezone = validation.timezone(timezone)
+    if status is not None:
+        if status not in CHANNEL_STATUSES:
+            raise ValidationError(
+                f"unknown status {status!r}: choose one of {', '.join(CHANNEL_STATUSES)}",
+                field="status",
+            )
+        channel.status = status
+    if credentials is not None:
+        if box is None:
+            raise ValueError("credentials given without a CredentialsBox to seal them")
+        channel.credentials_encrypted = box.seal(credentials)
+        channel.status = "active"
+    audit.record(
+        session,
+        "channel.updated",
+        workspace_id=access.workspace_id,
+        user_id=access.user_id,
+        target=f"{channel.network}:{channel.handle}",
+    )
+    session.commit()
+    return channel
+
+
+def delete_channel(session: Session, access: WorkspaceAccess, channel_id: int) -> None:
+    access.require(Role.ADMIN, "delete channels")
+    channel = get_channel(session, access, channel_id)
+    audit.record(
+        session,
+        "channel.deleted",
+        workspace_id=access.workspace_id,
+        user_id=access.user_id,
+        target=f"{channel.network}:{channel.handle}",
+    )
+    session.delete(channel)
+    session.commit()
+
+
+def channel_credentials(channel: Channel, box: CredentialsBox) -> dict[str, Any] | None:
+    """Decrypted credentials, for connectors only; never returned by the API."""
+    if channel.credentials_encrypted is None:
+        return None
+    return box.open(channel.credentials_encrypted)

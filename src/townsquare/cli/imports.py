@@ -1,0 +1,7 @@
+"""``townsquare import``: see the Measure capability."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Measure: imports.", no_args_is_help=True)

@@ -1,0 +1,70 @@
+"""The ``townsquare`` command: assembles every command group and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import typer
+
+from townsquare import __version__
+from townsquare.cli import channels, db, serve, users, workspaces
+from townsquare.cli.common import err_console
+from townsquare.cli.errors import exit_code_for
+from townsquare.errors import TownsquareError
+
+app = typer.Typer(
+    name="townsquare",
+    help="Self-hosted community management: listen, publish, measure, links, reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="user")
+app.add_typer(workspaces.app, name="workspace")
+app.add_typer(channels.app, name="channel")
+serve.register(app)
+
+# Capability command groups: each capability adds its own here.
+from townsquare.cli import imports, links, measure  # noqa: E402
+
+app.add_typer(imports.app, name="import")
+app.add_typer(measure.app, name="measure")
+app.add_typer(links.app, name="links")
+links.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"townsquare {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+) -> None:
+    """townsquare reads TOWNSQUARE_DATA_DIR and TOWNSQUARE_DATABASE_URL (see README)."""
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except TownsquareError as error:
+        from rich.markup import escape
+
+        field = escape(f" [{error.field}]") if error.field else ""
+        err_console.print(
+            f"[bold red]error{field}:[/] {escape(error.message)}", highlight=False, soft_wrap=True
+        )
+        raise SystemExit(exit_code_for(error)) from None
+    except typer.Exit as exit_:
+        raise SystemExit(exit_.exit_code) from None
+    except typer.Abort:
+        err_console.print("aborted")
+        raise SystemExit(130) from None
+    except Exception as error:  # click's usage errors carry their own exit code
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            raise SystemExit(error.exit_code) from None
+        raise

@@ -1,0 +1,61 @@
+"""``townsquare serve`` and ``townsquare worker``."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from townsquare.cli.common import console, settings
+
+
+def register(root: typer.Typer) -> None:
+    root.command("serve")(serve)
+    root.command("worker")(worker)
+
+
+def serve(
+    host: str | None = typer.Option(None, "--host", help="Address to listen on."),
+    port: int | None = typer.Option(None, "--port", help="Port to listen on."),
+    no_worker: bool = typer.Option(
+        False, "--no-worker", help="Do not run jobs in this process (run `townsquare worker`)."
+    ),
+) -> None:
+    """Run the web app (and, unless --no-worker, the job consumer) after migrating."""
+    import uvicorn
+
+    from townsquare.db import Database
+    from townsquare.web.app import create_app
+
+    config = settings()
+    logging.basicConfig(
+        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    database = Database.from_settings(config)
+    database.upgrade()
+    app = create_app(config, database=database, run_worker=not no_worker)
+    bind_host, bind_port = host or config.host, port or config.port
+    console.print(
+        f"townsquare serving on http://{bind_host}:{bind_port} (data: {config.data_dir.resolve()})"
+    )
+    uvicorn.run(
+        app,
+        host=bind_host,
+        port=bind_port,
+        log_level=config.log_level.lower(),
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+def worker(
+    threads: int | None = typer.Option(None, "--threads", help="Worker threads."),
+) -> None:
+    """Run the job consumer (scale-out: any number of these against Redis)."""
+    from townsquare.jobs.queue import configure, run_worker
+
+    config = settings()
+    logging.basicConfig(level=config.log_level)
+    configure(config)
+    console.print(f"townsquare worker consuming {config.queue_url or 'the SQLite queue'}")
+    run_worker(threads or config.worker_threads)

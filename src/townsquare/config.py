@@ -1,0 +1,123 @@
+"""Settings, from the environment (prefix ``TOWNSQUARE_``) and an optional ``.env`` file.
+
+Nothing else in townsquare reads ``os.environ``: everything goes through :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All of townsquare's configuration, with its documented defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TOWNSQUARE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        default=Path("townsquare-data"),
+        description="Where the SQLite database, the job queue, the secret keys and uploads live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default SQLite at DATA_DIR/townsquare.db. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    queue_url: str | None = Field(
+        default=None,
+        description="Job queue: default SQLite at DATA_DIR/queue.db; or redis://host:6379/0",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs cookies. Default: generated once into DATA_DIR/secret.key.",
+    )
+    credentials_key: str | None = Field(
+        default=None,
+        description="Fernet key that encrypts channel credentials at rest. "
+        "Default: generated once into DATA_DIR/credentials.key. Keep a backup of it.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str | None = Field(
+        default=None, description="Public URL of the web app, e.g. https://townsquare.example.com"
+    )
+    links_host: str | None = Field(
+        default=None,
+        description="Host name served by the link redirector inside `serve`, e.g. go.example.com",
+    )
+    links_base_url: str | None = Field(
+        default=None, description="Public base URL of short links, e.g. https://go.example.com"
+    )
+    worker_threads: int = Field(default=2, ge=1, le=64)
+    session_days: int = Field(default=14, ge=1, description="Days a login stays valid.")
+    secure_cookies: bool = Field(
+        default=False, description="Send cookies only over HTTPS (set true behind TLS)."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per e-mail (or per address) per window."
+    )
+    login_window_minutes: int = Field(default=15, ge=1)
+    trusted_proxy_country_header: str | None = Field(
+        default=None,
+        description="Header set by a trusted proxy with the visitor's country, e.g. CF-IPCountry.",
+    )
+    log_level: str = "INFO"
+
+    @field_validator("database_url", "queue_url", "links_host", "secret_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'townsquare.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    def resolved_secret_key(self) -> str:
+        """The cookie-signing secret: from settings, else generated once into the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        return _read_or_create_key(self.ensure_data_dir() / "secret.key", secrets.token_urlsafe(48))
+
+    def resolved_credentials_key(self) -> str:
+        """The Fernet key for stored credentials: from settings, else generated once."""
+        if self.credentials_key:
+            return self.credentials_key
+        from cryptography.fernet import Fernet
+
+        path = self.ensure_data_dir() / "credentials.key"
+        return _read_or_create_key(path, Fernet.generate_key().decode())
+
+
+def _read_or_create_key(path: Path, new_value: str) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    # O_EXCL: two processes starting at once must not write two different keys.
+    try:
+        with path.open("x") as handle:
+            handle.write(new_value + "\n")
+        path.chmod(0o600)
+        return new_value
+    except FileExistsError:
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own :class:`Settings` instead)."""
+    return Settings()

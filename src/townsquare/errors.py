@@ -1,0 +1,72 @@
+"""The error hierarchy: one base class, one subclass per kind of failure.
+
+Every message is written for a human: it says what was wrong and how to fix it. The web
+layer maps each kind to an HTTP status (``web/errors.py``) and the CLI to an exit code
+(``cli/errors.py``), in one place each.
+
+    TownsquareError
+    ├── ValidationError      bad input (HTTP 422, exit 2); ``field`` names the culprit
+    ├── NotFound             no such object in this workspace (HTTP 404, exit 3)
+    ├── Conflict             would duplicate something unique (HTTP 409, exit 4)
+    ├── AuthenticationError  who are you? wrong password, expired token (HTTP 401, exit 5)
+    ├── PermissionDenied     known user, role too low (HTTP 403, exit 6)
+    ├── RateLimited          too many attempts; ``retry_after`` seconds (HTTP 429, exit 7)
+    └── NetworkError         a network (Mastodon, …) failed or refused (HTTP 502, exit 8)
+"""
+
+from __future__ import annotations
+
+
+class TownsquareError(Exception):
+    """Base class of every error townsquare raises on purpose."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(TownsquareError):
+    """Input that cannot be accepted; nothing was written."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        problems: list[dict[str, object]] | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+        # Several problems at once (an import with errors on many lines, a form).
+        self.problems = problems or []
+
+
+class NotFound(TownsquareError):
+    """The object does not exist, or not in a workspace the caller may see."""
+
+
+class Conflict(TownsquareError):
+    """The change would break a uniqueness rule (a slug or e-mail already taken)."""
+
+
+class AuthenticationError(TownsquareError):
+    """The caller could not be identified: wrong password, unknown or expired token."""
+
+
+class PermissionDenied(TownsquareError):
+    """The caller is known but their role does not allow this."""
+
+
+class RateLimited(TownsquareError):
+    """Too many attempts; try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NetworkError(TownsquareError):
+    """A social network or feed failed, timed out or refused the request."""

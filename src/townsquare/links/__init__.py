@@ -1,0 +1,1 @@
+"""Short links: slugs, UTM tags, QR codes, the redirector and click analytics."""

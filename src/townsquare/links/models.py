@@ -1,0 +1,1 @@
+"""Tables of the links capability (issue "Links")."""

@@ -1,0 +1,78 @@
+"""Validators shared by every capability (pure functions; each raises ValidationError)."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from townsquare.errors import ValidationError
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 10
+
+
+def workspace_slug(value: str) -> str:
+    """A workspace slug: 1-63 lower-case letters, digits and inner hyphens."""
+    slug = value.strip()
+    if not SLUG_PATTERN.match(slug):
+        raise ValidationError(
+            f"invalid workspace slug {value!r}: use 1 to 63 lower-case letters (a-z), digits "
+            "and hyphens, starting and ending with a letter or digit, e.g. 'acme-coffee'",
+            field="slug",
+        )
+    return slug
+
+
+def email(value: str) -> str:
+    address = value.strip().lower()
+    if len(address) > 320 or not EMAIL_PATTERN.match(address):
+        raise ValidationError(
+            f"invalid e-mail address {value!r}: expected something like name@example.com",
+            field="email",
+        )
+    return address
+
+
+def password(value: str) -> str:
+    if len(value) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"password too short: use at least {MIN_PASSWORD_LENGTH} characters",
+            field="password",
+        )
+    if len(value) > 1024:
+        raise ValidationError("password too long: use at most 1024 characters", field="password")
+    return value
+
+
+def timezone(value: str, *, field: str = "timezone") -> str:
+    """An IANA time zone name such as ``Europe/Paris``; ``UTC`` is accepted."""
+    name = value.strip()
+    try:
+        if not name or name.startswith(("/", ".")):
+            raise ZoneInfoNotFoundError(name)
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        hint = _closest_timezones(name)
+        suggestion = f" (did you mean {', '.join(hint)}?)" if hint else ""
+        raise ValidationError(
+            f"unknown time zone {value!r}: use an IANA name such as Europe/Paris, "
+            f"America/New_York or UTC{suggestion}",
+            field=field,
+        ) from None
+    return name
+
+
+def _closest_timezones(name: str) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(name, sorted(available_timezones()), n=3, cutoff=0.6)
+
+
+def non_empty(value: str | None, *, field: str, max_length: int = 200) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValidationError(f"{field} is required", field=field)
+    if len(text) > max_length:
+        raise ValidationError(f"{field} is too long: at most {max_length} characters", field=field)
+    return text

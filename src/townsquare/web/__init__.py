@@ -1,0 +1,1 @@
+"""The FastAPI application: assembles each capability's routes, templates and static files."""

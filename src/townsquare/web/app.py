@@ -1,0 +1,113 @@
+"""The application factory: one FastAPI app assembling every capability's routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from townsquare import __version__
+from townsquare.config import Settings, get_settings
+from townsquare.db import Database
+from townsquare.errors import TownsquareError
+from townsquare.web import errors as web_errors
+from townsquare.web.deps import LoginRequired, SetupRequired
+from townsquare.web.i18n import choose_language
+from townsquare.web.security import (
+    CSRF_COOKIE,
+    LANGUAGE_COOKIE,
+    SecureHeadersMiddleware,
+    new_csrf_token,
+)
+
+logger = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    run_worker: bool = False,
+) -> FastAPI:
+    """Build the web app. ``run_worker`` also consumes jobs in this process (``serve``)."""
+    settings = settings or get_settings()
+    database = database or Database.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from townsquare.jobs.queue import configure, start_embedded_consumer
+
+        configure(settings, database)
+        consumer = start_embedded_consumer(settings.worker_threads) if run_worker else None
+        try:
+            yield
+        finally:
+            for hook in app.state.shutdown_hooks:
+                await hook()
+            if consumer is not None:
+                consumer.stop(graceful=True)
+
+    app = FastAPI(
+        title="townsquare",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.shutdown_hooks = []
+
+    app.add_exception_handler(TownsquareError, web_errors.townsquare_error_handler)
+    app.add_exception_handler(RequestValidationError, web_errors.request_validation_handler)
+    app.add_exception_handler(StarletteHTTPException, web_errors.http_exception_handler)
+    app.add_exception_handler(LoginRequired, _login_redirect)
+    app.add_exception_handler(SetupRequired, _setup_redirect)
+
+    @app.middleware("http")
+    async def language_and_csrf(request: Request, call_next: Any) -> Response:
+        # Cheap per-request state for templates; identity is resolved by dependencies.
+        request.state.user = None
+        request.state.access = None
+        request.state.language = choose_language(
+            None, request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
+        )
+        token = request.cookies.get(CSRF_COOKIE)
+        request.state.csrf_token = token or new_csrf_token()
+        response: Response = await call_next(request)
+        if not token and not request.url.path.startswith(("/static/", "/api/")):
+            response.set_cookie(
+                CSRF_COOKIE,
+                request.state.csrf_token,
+                httponly=True,
+                samesite="lax",
+                secure=settings.secure_cookies,
+            )
+        return response
+
+    app.add_middleware(SecureHeadersMiddleware, hsts=settings.secure_cookies)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    from townsquare.web.routes import include_routes
+
+    include_routes(app)
+    return app
+
+
+async def _login_redirect(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
+
+
+async def _setup_redirect(request: Request, exc: Exception) -> Response:
+    return RedirectResponse("/setup", status_code=303)

@@ -1,0 +1,152 @@
+"""Request dependencies: the database session, who is calling, and their workspace access.
+
+Pages and API routes declare what they need:
+
+    @router.get("/w/{slug}/things")
+    def things(access: PageAccess, session: DbSession) -> Response: ...
+
+    @router.get("/api/v1/workspaces/{workspace}/things")
+    def api_things(access: ApiAccess, session: DbSession) -> list[Thing]: ...
+
+``PageAccess``/``ApiAccess`` answer 404 when the caller is not a member of the workspace,
+so one client never learns another's workspace exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from townsquare.config import Settings
+from townsquare.db import Database
+from townsquare.errors import AuthenticationError, NotFound
+from townsquare.web.i18n import choose_language
+from townsquare.web.security import LANGUAGE_COOKIE, SESSION_COOKIE, verify_csrf
+from townsquare.workspaces import sessions, tokens
+from townsquare.workspaces.models import User
+from townsquare.workspaces.service import WorkspaceAccess, access_for
+
+
+class LoginRequired(Exception):
+    """A page needs a logged-in user; the app turns this into a redirect to /login."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class SetupRequired(Exception):
+    """No user exists yet; the app turns this into a redirect to /setup."""
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with get_database(request).session() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def _set_language(request: Request, user: User | None) -> None:
+    request.state.language = choose_language(
+        user.language if user else None,
+        request.cookies.get(LANGUAGE_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def optional_user(request: Request, session: DbSession) -> User | None:
+    """The logged-in user of a browser request, or None."""
+    key = request.cookies.get(SESSION_COOKIE)
+    user = sessions.user_for_session(session, key) if key else None
+    request.state.user = user
+    _set_language(request, user)
+    return user
+
+
+def require_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(quote(target, safe="/?=&"))
+    return user
+
+
+CurrentUser = Annotated[User, Depends(require_user)]
+MaybeUser = Annotated[User | None, Depends(optional_user)]
+
+
+def page_access(
+    slug: str, request: Request, session: DbSession, user: CurrentUser
+) -> WorkspaceAccess:
+    access = access_for(session, user, slug)
+    request.state.access = access
+    return access
+
+
+PageAccess = Annotated[WorkspaceAccess, Depends(page_access)]
+
+
+class ApiIdentity:
+    """Who calls the API: a user, possibly through a token restricted to one workspace."""
+
+    def __init__(self, user: User, restricted_workspace_id: int | None) -> None:
+        self.user = user
+        self.restricted_workspace_id = restricted_workspace_id
+
+
+async def api_identity(request: Request, session: DbSession) -> ApiIdentity:
+    """A bearer token, or the browser's session cookie (then unsafe methods need CSRF)."""
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            raise AuthenticationError(
+                "unsupported Authorization header: send 'Authorization: Bearer tsq_…'"
+            )
+        identity = tokens.authenticate_token(session, credentials.strip())
+        request.state.user = identity.user
+        _set_language(request, identity.user)
+        return ApiIdentity(identity.user, identity.workspace_id)
+    key = request.cookies.get(SESSION_COOKIE)
+    user = sessions.user_for_session(session, key) if key else None
+    if user is None:
+        raise AuthenticationError(
+            "authentication required: send 'Authorization: Bearer <token>' with a token from "
+            "Settings → API tokens"
+        )
+    await verify_csrf(request)
+    request.state.user = user
+    _set_language(request, user)
+    return ApiIdentity(user, None)
+
+
+CurrentApiIdentity = Annotated[ApiIdentity, Depends(api_identity)]
+
+
+def api_access(
+    workspace: str, request: Request, session: DbSession, identity: CurrentApiIdentity
+) -> WorkspaceAccess:
+    access = access_for(session, identity.user, workspace)
+    restricted = identity.restricted_workspace_id
+    if restricted is not None and restricted != access.workspace_id:
+        raise NotFound(f"no workspace '{workspace}' among this token's", field="workspace")
+    request.state.access = access
+    return access
+
+
+ApiAccess = Annotated[WorkspaceAccess, Depends(api_access)]

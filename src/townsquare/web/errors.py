@@ -1,0 +1,115 @@
+"""HTTP statuses for townsquare's errors, in one place, and the handlers that render them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from townsquare import errors
+
+STATUS_CODES: dict[type[errors.TownsquareError], int] = {
+    errors.ValidationError: 422,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.AuthenticationError: 401,
+    errors.PermissionDenied: 403,
+    errors.RateLimited: 429,
+    errors.NetworkError: 502,
+}
+
+ERROR_TYPES: dict[type[errors.TownsquareError], str] = {
+    errors.ValidationError: "validation_error",
+    errors.NotFound: "not_found",
+    errors.Conflict: "conflict",
+    errors.AuthenticationError: "authentication_error",
+    errors.PermissionDenied: "permission_denied",
+    errors.RateLimited: "rate_limited",
+    errors.NetworkError: "network_error",
+}
+
+
+def status_for(error: errors.TownsquareError) -> int:
+    for kind in type(error).__mro__:
+        if kind in STATUS_CODES:
+            return STATUS_CODES[kind]
+    return 400
+
+
+def error_body(error: errors.TownsquareError) -> dict[str, Any]:
+    kind = next(
+        (ERROR_TYPES[k] for k in type(error).__mro__ if k in ERROR_TYPES),
+        "error",
+    )
+    body: dict[str, Any] = {"type": kind, "message": error.message}
+    if error.field:
+        body["field"] = error.field
+    if isinstance(error, errors.ValidationError) and error.problems:
+        body["problems"] = error.problems
+    return {"error": body}
+
+
+def wants_json(request: Request) -> bool:
+    return (
+        request.url.path.startswith("/api/")
+        or "application/json" in request.headers.get("accept", "").split(",")[0]
+    )
+
+
+async def townsquare_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.TownsquareError)
+    status = status_for(exc)
+    headers = {}
+    if isinstance(exc, errors.RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.AuthenticationError) and request.url.path.startswith("/api/"):
+        headers["WWW-Authenticate"] = 'Bearer realm="townsquare"'
+    if wants_json(request):
+        return JSONResponse(error_body(exc), status_code=status, headers=headers)
+    return error_page(request, status, exc.message, headers=headers)
+
+
+async def request_validation_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for item in exc.errors():
+        location = [str(part) for part in item.get("loc", ()) if part not in ("body", "query")]
+        problems.append({"field": ".".join(location), "message": item.get("msg", "invalid")})
+    first = problems[0] if problems else {"field": "", "message": "invalid request"}
+    message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+    error = errors.ValidationError(message, field=first["field"] or None, problems=problems)
+    return await townsquare_error_handler(request, error)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = str(exc.detail)
+    if wants_json(request):
+        return JSONResponse(
+            {"error": {"type": "http_error", "message": message}},
+            status_code=exc.status_code,
+            headers=dict(exc.headers or {}),
+        )
+    return error_page(request, exc.status_code, message, headers=dict(exc.headers or {}))
+
+
+def error_page(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    from townsquare.web.templating import render
+
+    try:
+        return render(
+            request,
+            "error.html",
+            {"status": status, "message": message},
+            status_code=status,
+            headers=headers,
+        )
+    except Exception:  # the error page itself must never fail
+        return HTMLResponse(
+            f"<h1>{status}</h1><p>{message}</p>", status_code=status, headers=headers
+        )

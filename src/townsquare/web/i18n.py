@@ -1,0 +1,52 @@
+"""French and English: gettext catalogs read from ``locales/<lang>/LC_MESSAGES/messages.po``.
+
+The .po files are the source of truth and are compiled in memory at start-up, so there is
+no build step and no stale .mo file. English is the source language (no catalog needed).
+"""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, negotiate_locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+LANGUAGES = {"en": "English", "fr": "Français"}
+DEFAULT_LANGUAGE = "en"
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    po_path = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
+    if language == DEFAULT_LANGUAGE or not po_path.exists():
+        return NullTranslations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def choose_language(
+    user_language: str | None, cookie_language: str | None, accept_language: str | None
+) -> str:
+    """The user's choice, else the cookie's, else the browser's, else English."""
+    for choice in (user_language, cookie_language):
+        if choice in LANGUAGES:
+            return choice
+    if accept_language:
+        preferred = []
+        for part in accept_language.split(","):
+            tag = part.split(";")[0].strip().replace("-", "_")
+            if tag and tag != "*":
+                preferred.append(tag)
+        found = negotiate_locale(preferred, list(LANGUAGES), sep="_")
+        if found:
+            return str(Locale.parse(found).language)
+    return DEFAULT_LANGUAGE

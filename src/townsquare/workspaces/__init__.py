@@ -1,0 +1,1 @@
+"""Users, workspaces (a brand or a client), members and roles, API tokens, sessions, audit log."""

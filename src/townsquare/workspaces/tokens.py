@@ -1,0 +1,133 @@
+"""Personal API tokens: ``tsq_<prefix>_<secret>``, shown once, stored as a SHA-256 hash.
+
+The secret has 256 bits of entropy, so a fast hash is enough (unlike passwords); the prefix
+finds the row without scanning, and the comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townsquare import validation
+from townsquare.db.base import utcnow
+from townsquare.errors import AuthenticationError, NotFound, ValidationError
+from townsquare.workspaces import audit
+from townsquare.workspaces.models import ApiToken, User, Workspace
+from townsquare.workspaces.service import access_for
+
+TOKEN_PREFIX = "tsq_"  # noqa: S105 - a public marker, not a secret
+MAX_TOKEN_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    plaintext: str  # shown to the user once, never stored
+
+
+@dataclass(frozen=True)
+class TokenIdentity:
+    user: User
+    workspace_id: int | None  # the workspace the token is restricted to, if any
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(
+    session: Session,
+    user: User,
+    *,
+    name: str,
+    expires_in_days: int | None = 90,
+    workspace: str | None = None,
+) -> IssuedToken:
+    clean_name = validation.non_empty(name, field="name", max_length=100)
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
+        raise ValidationError(
+            f"expires_in_days must be between 1 and {MAX_TOKEN_DAYS} (or empty for never)",
+            field="expires_in_days",
+        )
+    workspace_id = access_for(session, user, workspace).workspace_id if workspace else None
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id,
+        workspace_id=workspace_id,
+        name=clean_name,
+        prefix=prefix,
+        secret_hash=_hash(secret),
+        expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    session.add(token)
+    audit.record(
+        session, "token.created", user_id=user.id, workspace_id=workspace_id, target=clean_name
+    )
+    session.commit()
+    return IssuedToken(token=token, plaintext=f"{TOKEN_PREFIX}{prefix}_{secret}")
+
+
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    query = (
+        select(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.created_at.desc())
+    )
+    return list(session.scalars(query))
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> None:
+    token = session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    )
+    if token is None or token.revoked_at is not None:
+        raise NotFound(f"no API token with id {token_id}", field="token_id")
+    token.revoked_at = utcnow()
+    audit.record(session, "token.revoked", user_id=user.id, target=token.name)
+    session.commit()
+
+
+def authenticate_token(
+    session: Session, plaintext: str, *, now: datetime | None = None
+) -> TokenIdentity:
+    """The identity behind a bearer token, or AuthenticationError saying what is wrong."""
+    now = now or utcnow()
+    parts = plaintext.strip().removeprefix(TOKEN_PREFIX).split("_", 1)
+    if not plaintext.startswith(TOKEN_PREFIX) or len(parts) != 2:
+        raise AuthenticationError(
+            "malformed API token: expected 'Authorization: Bearer tsq_…' with a token "
+            "created under Settings → API tokens"
+        )
+    prefix, secret = parts
+    token = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
+    if token is None or not hmac.compare_digest(token.secret_hash, _hash(secret)):
+        raise AuthenticationError("unknown API token: check it or create a new one")
+    if token.revoked_at is not None:
+        raise AuthenticationError("this API token was revoked: create a new one")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise AuthenticationError(
+            f"this API token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC: create a new one"
+        )
+    user = token.user
+    if not user.is_active:
+        raise AuthenticationError("the account of this API token is disabled")
+    # Only touch last_used_at once a minute, so reads do not turn into writes.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
+        session.commit()
+    return TokenIdentity(user=user, workspace_id=token.workspace_id)
+
+
+def token_workspace_slug(session: Session, identity: TokenIdentity) -> str | None:
+    if identity.workspace_id is None:
+        return None
+    workspace = session.get(Workspace, identity.workspace_id)
+    return workspace.slug if workspace else None

@@ -1,0 +1,271 @@
+"""Fixtures shared by every capability's tests.
+
+- ``settings``: a temporary data directory with SQLite (the embedded default).
+- ``database``: a migrated database, run once on SQLite and once on PostgreSQL.
+- ``sqlite_database`` / ``postgres_database``: one of the two explicitly.
+- ``redis_url``: the Redis server, for queue tests.
+- ``live_server``: the real app served by uvicorn on a free loopback port.
+- ``seed``: an owner, a workspace and an API token to call the API with.
+
+PostgreSQL and Redis tests skip when no server answers, unless ``CI`` is set: in CI they
+must run, so a missing server fails the run instead of silently skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from townsquare.config import Settings
+from townsquare.db import Database
+
+POSTGRES_URL = os.environ.get(
+    "TOWNSQUARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def require_service(name: str, available: bool, detail: str) -> None:
+    """Skip without the service on a developer machine; fail in CI, where it must exist."""
+    if available:
+        return
+    message = f"{name} is not reachable ({detail})"
+    if IN_CI:
+        pytest.fail(f"{message}; CI=true requires it", pytrace=False)
+    pytest.skip(message)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def shared_data_file(name: str) -> Path:
+    """A file of ../shared/data (the real data sets), read as it is."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: the repository must sit beside shared/", pytrace=False)
+    return path
+
+
+# --- PostgreSQL: one migrated template per test session, one fresh copy per test ---------
+
+_pg_lock = threading.Lock()
+_pg_template: str | None = None
+
+
+def _pg_admin_engine() -> sa.Engine:
+    return sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+
+
+def _pg_available() -> bool:
+    url = sa.make_url(POSTGRES_URL)
+    if not _port_open(url.host or "127.0.0.1", url.port or 5432):
+        return False
+    try:
+        engine = _pg_admin_engine()
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def _pg_template_name() -> str:
+    global _pg_template
+    with _pg_lock:
+        if _pg_template is None:
+            name = f"ts_template_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+            admin = _pg_admin_engine()
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+            database = Database(str(sa.make_url(POSTGRES_URL).set(database=name)))
+            database.upgrade()
+            database.dispose()
+            _pg_template = name
+        return _pg_template
+
+
+def _pg_fresh_database() -> tuple[str, str]:
+    template = _pg_template_name()
+    name = f"ts_test_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin_engine()
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return name, sa.make_url(POSTGRES_URL).set(database=name).render_as_string(
+        hide_password=False
+    )
+
+
+def _pg_drop(name: str) -> None:
+    admin = _pg_admin_engine()
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_pg_template() -> Iterator[None]:
+    yield
+    if _pg_template is not None:
+        _pg_drop(_pg_template)
+
+
+# --- settings and databases --------------------------------------------------------------
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+def make_settings(data_dir: Path, database_url: str | None = None, **extra: object) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key="test-secret-key",
+        _env_file=None,  # type: ignore[call-arg]
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return make_settings(data_dir)
+
+
+@pytest.fixture
+def sqlite_database(settings: Settings) -> Iterator[Database]:
+    database = Database.from_settings(settings)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[Database]:
+    require_service("PostgreSQL", _pg_available(), POSTGRES_URL)
+    name, url = _pg_fresh_database()
+    database = Database(url)
+    yield database
+    database.dispose()
+    _pg_drop(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Database:
+    """A migrated database: each test using it runs on SQLite and on PostgreSQL."""
+    fixture = "sqlite_database" if request.param == "sqlite" else "postgres_database"
+    db: Database = request.getfixturevalue(fixture)
+    return db
+
+
+@pytest.fixture
+def db_settings(database: Database, data_dir: Path) -> Settings:
+    """Settings pointing at the ``database`` fixture's database."""
+    return make_settings(data_dir, database.url)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = sa.make_url(REDIS_URL.replace("redis://", "redis+x://", 1))
+    require_service("Redis", _port_open(url.host or "127.0.0.1", url.port or 6379), REDIS_URL)
+    return REDIS_URL
+
+
+# --- a real server -----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerThread:
+    """Runs an ASGI app with uvicorn in a thread on a free loopback port."""
+
+    def __init__(self, app: object, port: int | None = None) -> None:
+        import uvicorn
+
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",  # type: ignore[arg-type]
+                                lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+@pytest.fixture
+def live_server(db_settings: Settings, database: Database) -> Iterator[ServerThread]:
+    from townsquare.web.app import create_app
+
+    app = create_app(db_settings, database=database)
+    with ServerThread(app) as server:
+        yield server
+
+
+# --- seed data ---------------------------------------------------------------------------
+
+
+@dataclass
+class Seed:
+    workspace: str
+    owner_email: str
+    owner_password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def seed_workspace(database: Database, slug: str = "acme", email: str = "owner@acme.test",
+                   password: str = "correct horse battery") -> Seed:
+    from townsquare.workspaces import service, tokens
+
+    with database.session() as session:
+        existing = service.get_user_by_email(session, email)
+        owner = existing or service.create_user(session, email=email, password=password,
+                                                is_admin=True)
+        service.create_workspace(session, slug, name=slug.title(), owner=owner)
+        issued = tokens.create_token(session, owner, name="tests", workspace=None)
+    return Seed(workspace=slug, owner_email=email, owner_password=password,
+                token=issued.plaintext)
+
+
+@pytest.fixture
+def seed(database: Database) -> Seed:
+    return seed_workspace(database)
