@@ -109,9 +109,7 @@ def _pg_fresh_database() -> tuple[str, str]:
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     admin.dispose()
-    return name, sa.make_url(POSTGRES_URL).set(database=name).render_as_string(
-        hide_password=False
-    )
+    return name, sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
 
 def _pg_drop(name: str) -> None:
@@ -209,8 +207,13 @@ class ServerThread:
 
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",  # type: ignore[arg-type]
-                                lifespan="on")
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",  # type: ignore[arg-type]
+            lifespan="on",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -252,18 +255,22 @@ class Seed:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def seed_workspace(database: Database, slug: str = "acme", email: str = "owner@acme.test",
-                   password: str = "correct horse battery") -> Seed:
+def seed_workspace(
+    database: Database,
+    slug: str = "acme",
+    email: str = "owner@acme.test",
+    password: str = "correct horse battery",
+) -> Seed:
     from townsquare.workspaces import service, tokens
 
     with database.session() as session:
         existing = service.get_user_by_email(session, email)
-        owner = existing or service.create_user(session, email=email, password=password,
-                                                is_admin=True)
+        owner = existing or service.create_user(
+            session, email=email, password=password, is_admin=True
+        )
         service.create_workspace(session, slug, name=slug.title(), owner=owner)
         issued = tokens.create_token(session, owner, name="tests", workspace=None)
-    return Seed(workspace=slug, owner_email=email, owner_password=password,
-                token=issued.plaintext)
+    return Seed(workspace=slug, owner_email=email, owner_password=password, token=issued.plaintext)
 
 
 @pytest.fixture

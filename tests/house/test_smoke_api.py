@@ -14,8 +14,12 @@ def test_workspace_channel_round_trip(live_server: ServerThread, seed: Seed) -> 
         assert [w["slug"] for w in me["workspaces"]] == ["acme"]
         created = client.post(
             "/api/v1/workspaces/acme/channels",
-            json={"network": "mastodon", "handle": "@acme@example.social",
-                  "timezone": "Europe/Paris", "credentials": {"access_token": "s3cret"}},
+            json={
+                "network": "mastodon",
+                "handle": "@acme@example.social",
+                "timezone": "Europe/Paris",
+                "credentials": {"access_token": "s3cret"},
+            },
         )
         assert created.status_code == 201, created.text
         body = created.json()
