@@ -1,7 +1,9 @@
-"""French and English: gettext catalogs read from ``locales/<lang>/LC_MESSAGES/messages.po``.
+"""French and English: gettext catalogs read from ``locales/<lang>/LC_MESSAGES/*.po``.
 
-The .po files are the source of truth and are compiled in memory at start-up, so there is
-no build step and no stale .mo file. English is the source language (no catalog needed).
+Each capability keeps its own catalog file (messages.po for the house, measure.po,
+links.po, …); they are merged. The .po files are the source of truth and are compiled in
+memory at start-up, so there is no build step and no stale .mo file. English is the source
+language (no catalog needed).
 """
 
 from __future__ import annotations
@@ -22,15 +24,23 @@ DEFAULT_LANGUAGE = "en"
 
 @cache
 def translations(language: str) -> NullTranslations:
-    po_path = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
-    if language == DEFAULT_LANGUAGE or not po_path.exists():
+    po_paths = sorted((LOCALES_DIR / language / "LC_MESSAGES").glob("*.po"))
+    if language == DEFAULT_LANGUAGE or not po_paths:
         return NullTranslations()
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer)
+    merged: Translations | None = None
+    for po_path in po_paths:
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        part = Translations(buffer)
+        if merged is None:
+            merged = part
+        else:
+            merged.merge(part)
+    assert merged is not None
+    return merged
 
 
 def choose_language(
