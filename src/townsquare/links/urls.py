@@ -1,0 +1,225 @@
+"""Target URLs of short links: validation, IDN, loop detection and the UTM builder.
+
+Pure functions over strings (no database, no network), so every rule is tested alone.
+
+Rules a target must follow (each refusal says which and how to fix it):
+
+- scheme ``http`` or ``https`` only: ``javascript:``, ``data:``, ``file:``, ``ftp:``, … are
+  refused because a short link must never run code or read local files in a visitor's browser;
+- a host name is required; no user name or password in the URL (``https://user:pw@host``),
+  because they would leak to everyone who sees the short link and are a classic phishing trick;
+- no spaces or control characters; at most :data:`MAX_URL_LENGTH` characters;
+- international domain names are converted to punycode (``café.fr`` → ``xn--caf-dma.fr``) and
+  the host is lower-cased, so the stored URL is plain ASCII and compares reliably;
+- a target that points back at the redirector itself is refused: following it would bounce
+  from short link to short link forever (see :func:`redirector_origins`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+
+from townsquare.errors import ValidationError
+
+MAX_URL_LENGTH = 4000
+MAX_UTM_LENGTH = 200
+ALLOWED_SCHEMES = ("http", "https")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+# Characters left as they are when re-quoting a path, query or fragment: everything legal
+# in a URL, including "%" so existing escapes are kept and never double-encoded.
+_SAFE_PATH = "/%:@!$&'()*+,;=-._~"
+_SAFE_QUERY = _SAFE_PATH + "?"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where the redirector answers: a host, and a port when it matters (None: any port)."""
+
+    host: str
+    port: int | None = None
+
+    def matches(self, host: str, port: int) -> bool:
+        return self.host == host and (self.port is None or self.port == port)
+
+
+def _fail(message: str, field: str) -> ValidationError:
+    return ValidationError(message, field=field)
+
+
+def idna_host(host: str, *, field: str = "target_url") -> str:
+    """The host in ASCII: lower-cased, international names converted to punycode."""
+    host = host.strip().rstrip(".").lower()
+    if not host:
+        raise _fail("the URL has no host name: write it like https://example.com/page", field)
+    if host.startswith("[") and host.endswith("]"):
+        return host  # an IPv6 literal
+    if host.isascii():
+        labels = host.split(".")
+        if any(not label or len(label) > 63 for label in labels) or not re.fullmatch(
+            r"[a-z0-9._-]+", host
+        ):
+            raise _fail(f"invalid host name {host!r} in the URL", field)
+        return host
+    try:
+        import idna
+
+        return str(idna.encode(host, uts46=True).decode("ascii"))
+    except Exception:
+        try:
+            return host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise _fail(
+                f"invalid international domain name {host!r}: check its spelling", field
+            ) from None
+
+
+def normalize_url(value: str, *, field: str = "target_url") -> str:
+    """A safe, normalised http(s) URL, or ValidationError saying what is wrong.
+
+    The path, query and fragment keep their meaning: only characters that are not legal in a
+    URL (non-ASCII letters, for instance) are percent-encoded.
+    """
+    text = (value or "").strip()
+    if not text:
+        raise _fail(f"{field} is required: give a URL such as https://example.com/page", field)
+    if len(text) > MAX_URL_LENGTH:
+        raise _fail(f"{field} is too long: at most {MAX_URL_LENGTH} characters", field)
+    if _CONTROL.search(text):
+        raise _fail(f"{field} contains spaces or control characters: encode spaces as %20", field)
+    scheme_match = _SCHEME.match(text)
+    if scheme_match is None:
+        raise _fail(
+            f"{field} {text[:80]!r} has no scheme: start it with https:// or http://", field
+        )
+    scheme = scheme_match.group(1).lower()
+    if scheme not in ALLOWED_SCHEMES:
+        raise _fail(
+            f"{field} uses the '{scheme}:' scheme, which is refused: only http:// and "
+            "https:// links can be shortened",
+            field,
+        )
+    try:
+        parts = urlsplit(text)
+    except ValueError as error:
+        raise _fail(f"{field} is not a valid URL ({error})", field) from None
+    if not text[len(scheme) + 1 :].startswith("//"):
+        raise _fail(f"{field} must look like {scheme}://host/path", field)
+    if "@" in parts.netloc or parts.username is not None or parts.password is not None:
+        raise _fail(
+            f"{field} contains a user name or password before '@': remove the credentials "
+            "(they would be visible to everyone who gets the link)",
+            field,
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise _fail(f"{field} has an invalid port number", field) from None
+    host = idna_host(parts.hostname or "", field=field)
+    netloc = host if port is None or port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
+    path = quote(parts.path, safe=_SAFE_PATH) or "/"
+    query = quote(parts.query, safe=_SAFE_QUERY)
+    fragment = quote(parts.fragment, safe=_SAFE_QUERY + "#")
+    return urlunsplit((scheme, netloc, path, query, fragment))
+
+
+def host_and_port(url: str) -> tuple[str, int]:
+    """Host and effective port of a normalised URL."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return idna_host(parts.hostname or ""), parts.port or DEFAULT_PORTS.get(scheme, 80)
+
+
+def redirector_origins(
+    *, links_host: str | None, links_base_url: str | None, base_url: str | None
+) -> list[Origin]:
+    """Every place the redirector answers, to refuse targets that would loop.
+
+    ``links_host`` is served on any port inside ``serve``; the base URLs name one port each.
+    ``base_url`` counts because short links live under it when no ``links_base_url`` is set.
+    """
+    origins: list[Origin] = []
+    if links_host:
+        host, _, port = links_host.strip().partition(":")
+        origins.append(Origin(idna_host(host, field="links_host"), int(port) if port else None))
+    for name, url in (("links_base_url", links_base_url), ("base_url", base_url)):
+        if url:
+            try:
+                host, port = host_and_port(normalize_url(url, field=name))
+            except ValidationError:
+                continue  # a misconfigured base URL is reported by whoever uses it
+            origins.append(Origin(host, port))
+    return origins
+
+
+def refuse_loop(url: str, origins: Iterable[Origin], *, field: str = "target_url") -> None:
+    """Raise ValidationError when ``url`` (normalised) points at the redirector itself."""
+    host, port = host_and_port(url)
+    for origin in origins:
+        if origin.matches(host, port):
+            raise _fail(
+                f"{field} points back at the short-link service itself ({host}): a short link "
+                "to a short link would loop; use the final destination URL instead",
+                field,
+            )
+
+
+def validate_target(
+    value: str, *, origins: Iterable[Origin] = (), field: str = "target_url"
+) -> str:
+    """:func:`normalize_url` then :func:`refuse_loop`: what every stored target goes through."""
+    url = normalize_url(value, field=field)
+    refuse_loop(url, origins, field=field)
+    return url
+
+
+def clean_utm(values: Mapping[str, str | None]) -> dict[str, str | None]:
+    """UTM values trimmed, empty ones dropped to None, each checked for length and content."""
+    cleaned: dict[str, str | None] = {}
+    for key in UTM_FIELDS:
+        raw = values.get(key)
+        text = (raw or "").strip()
+        if len(text) > MAX_UTM_LENGTH:
+            raise _fail(f"{key} is too long: at most {MAX_UTM_LENGTH} characters", key)
+        if text and re.search(r"[\x00-\x1f\x7f]", text):
+            raise _fail(f"{key} contains control characters: remove them", key)
+        cleaned[key] = text or None
+    unknown = set(values) - set(UTM_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown UTM fields: {sorted(unknown)}")
+    return cleaned
+
+
+def apply_utm(url: str, utm: Mapping[str, str | None]) -> str:
+    """``url`` with the given UTM parameters set, every other query parameter kept verbatim.
+
+    A UTM parameter already in the URL is replaced in place when a new value is given (so
+    ``utm_source`` never appears twice); empty values leave the URL's own parameter alone.
+    Values are percent-encoded (spaces as %20), existing parameters are not re-encoded.
+    """
+    given = {key: value for key, value in utm.items() if value}
+    if not given:
+        return url
+    base, hash_sign, fragment = url.partition("#")
+    path, question, query = base.partition("?")
+    pieces = [piece for piece in query.split("&") if piece] if question else []
+    result: list[str] = []
+    placed: set[str] = set()
+    for piece in pieces:
+        key = unquote_plus(piece.partition("=")[0])
+        if key in given:
+            if key not in placed:
+                result.append(f"{key}={quote(given[key], safe='')}")
+                placed.add(key)
+            continue  # a duplicate of a replaced key goes away
+        result.append(piece)
+    for key in UTM_FIELDS:
+        if key in given and key not in placed:
+            result.append(f"{key}={quote(given[key], safe='')}")
+    return f"{path}?{'&'.join(result)}" + (f"#{fragment}" if hash_sign else "")

@@ -1,0 +1,142 @@
+"""Target URL rules and the UTM builder (pure functions)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from townsquare.errors import ValidationError
+from townsquare.links import urls
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://example.com", "https://example.com/"),
+        ("HTTPS://Example.COM/Path?Q=1#Frag", "https://example.com/Path?Q=1#Frag"),
+        ("http://example.com:80/a", "http://example.com/a"),
+        ("https://example.com:8443/a", "https://example.com:8443/a"),
+        ("  https://example.com/a  ", "https://example.com/a"),
+        ("https://café.example/menu", "https://xn--caf-dma.example/menu"),
+        ("https://bücher.de/ä?x=é", "https://xn--bcher-kva.de/%C3%A4?x=%C3%A9"),
+        ("https://example.com/a%20b?x=%2F", "https://example.com/a%20b?x=%2F"),
+    ],
+)
+def test_normalize_accepts_and_normalises(value: str, expected: str) -> None:
+    assert urls.normalize_url(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("javascript:alert(1)", "'javascript:' scheme"),
+        ("JavaScript:alert(1)", "'javascript:' scheme"),
+        ("data:text/html,<script>alert(1)</script>", "'data:' scheme"),
+        ("file:///etc/passwd", "'file:' scheme"),
+        ("ftp://example.com/file", "'ftp:' scheme"),
+        ("vbscript:msgbox", "'vbscript:' scheme"),
+        ("https://user:secret@example.com/", "user name or password"),
+        ("https://user@example.com/", "user name or password"),
+        ("example.com/page", "no scheme"),
+        ("//example.com/page", "no scheme"),
+        ("", "required"),
+        ("https://", "no host name"),
+        ("https:example.com", "must look like"),
+        ("https://exa mple.com/", "spaces or control characters"),
+        ("https://example.com/\x00", "spaces or control characters"),
+        ("https://example.com:99999/", "invalid port"),
+        ("https://exa$mple.com/", "invalid host name"),
+        ("https://example.com/" + "a" * 4000, "too long"),
+    ],
+)
+def test_normalize_refuses(value: str, words: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        urls.normalize_url(value)
+    assert words in caught.value.message
+    assert caught.value.field == "target_url"
+
+
+def test_loop_to_redirector_is_refused() -> None:
+    origins = urls.redirector_origins(
+        links_host="go.example.com",
+        links_base_url="https://s.example.org",
+        base_url="http://127.0.0.1:8000",
+    )
+    for target in (
+        "https://go.example.com/abc",
+        "http://GO.example.com:8080/abc",
+        "https://s.example.org/x",
+        "https://s.example.org:443/x",
+        "http://127.0.0.1:8000/abc",
+    ):
+        with pytest.raises(ValidationError, match="loop"):
+            urls.validate_target(target, origins=origins)
+    # Same host on another port, or another host: fine.
+    assert urls.validate_target("http://127.0.0.1:9000/landing", origins=origins)
+    assert urls.validate_target("http://s.example.org/x", origins=origins)  # port 80, not 443
+    assert urls.validate_target("https://example.com/", origins=origins)
+
+
+def test_loop_detection_sees_through_idn() -> None:
+    origins = urls.redirector_origins(
+        links_host=None, links_base_url="https://café.link", base_url=None
+    )
+    with pytest.raises(ValidationError, match="loop"):
+        urls.validate_target("https://xn--caf-dma.link/abc", origins=origins)
+
+
+def test_apply_utm_keeps_existing_parameters_verbatim() -> None:
+    url = "https://shop.example/p?id=7&q=a+b&empty=&utm_source=old#reviews"
+    final = urls.apply_utm(
+        url, {"utm_source": "mastodon", "utm_medium": "social", "utm_campaign": "spring sale"}
+    )
+    assert final == (
+        "https://shop.example/p?id=7&q=a+b&empty=&utm_source=mastodon"
+        "&utm_medium=social&utm_campaign=spring%20sale#reviews"
+    )
+
+
+def test_apply_utm_without_values_is_identity() -> None:
+    url = "https://shop.example/p?utm_source=kept"
+    assert urls.apply_utm(url, {"utm_source": None, "utm_medium": ""}) == url
+
+
+def test_apply_utm_on_url_without_query() -> None:
+    assert (
+        urls.apply_utm("https://a.example/", {"utm_content": "b&c=d"})
+        == "https://a.example/?utm_content=b%26c%3Dd"
+    )
+
+
+def test_apply_utm_drops_duplicates_of_replaced_key() -> None:
+    final = urls.apply_utm("https://a.example/?utm_term=x&utm_term=y&k=1", {"utm_term": "z"})
+    assert final == "https://a.example/?utm_term=z&k=1"
+
+
+def test_clean_utm_limits() -> None:
+    assert urls.clean_utm({"utm_source": "  news  ", "utm_medium": ""}) == {
+        "utm_source": "news",
+        "utm_medium": None,
+        "utm_campaign": None,
+        "utm_term": None,
+        "utm_content": None,
+    }
+    with pytest.raises(ValidationError, match="too long") as caught:
+        urls.clean_utm({"utm_campaign": "x" * 201})
+    assert caught.value.field == "utm_campaign"
+    with pytest.raises(ValidationError, match="control"):
+        urls.clean_utm({"utm_term": "a\nb"})
+
+
+@given(
+    st.dictionaries(st.sampled_from(urls.UTM_FIELDS), st.text(min_size=1, max_size=30), min_size=1)
+)
+def test_apply_utm_round_trips_values(utm: dict[str, str]) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    final = urls.apply_utm("https://a.example/p?keep=1", utm)
+    parsed = parse_qs(urlsplit(final).query, keep_blank_values=True)
+    assert parsed["keep"] == ["1"]
+    for key, value in utm.items():
+        assert parsed[key] == [value]
