@@ -24,12 +24,13 @@ app.add_typer(channels.app, name="channel")
 serve.register(app)
 
 # Capability command groups: each capability adds its own here.
-from townsquare.cli import imports, links, measure  # noqa: E402
+from townsquare.cli import imports, links, measure, serve_links  # noqa: E402
 
 app.add_typer(imports.app, name="import")
 app.add_typer(measure.app, name="measure")
 app.add_typer(links.app, name="links")
 links.register(app)
+serve_links.register(app)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,7 @@
+"""Links' REST API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["links"])
