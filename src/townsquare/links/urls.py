@@ -146,8 +146,10 @@ def redirector_origins(
     """
     origins: list[Origin] = []
     if links_host:
-        host, _, port = links_host.strip().partition(":")
-        origins.append(Origin(idna_host(host, field="links_host"), int(port) if port else None))
+        name, _, port_text = links_host.strip().partition(":")
+        origins.append(
+            Origin(idna_host(name, field="links_host"), int(port_text) if port_text else None)
+        )
     for name, url in (("links_base_url", links_base_url), ("base_url", base_url)):
         if url:
             try:
