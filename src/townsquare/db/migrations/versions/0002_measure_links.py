@@ -186,6 +186,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_links")),
         sa.UniqueConstraint("slug", name=op.f("uq_links_slug")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("links", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_links_campaign"), ["campaign"], unique=False)
