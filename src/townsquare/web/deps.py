@@ -15,6 +15,7 @@ so one client never learns another's workspace exists.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -104,9 +105,24 @@ PageAccess = Annotated[WorkspaceAccess, Depends(page_access)]
 class ApiIdentity:
     """Who calls the API: a user, possibly through a token restricted to one workspace."""
 
-    def __init__(self, user: User, restricted_workspace_id: int | None) -> None:
+    def __init__(
+        self,
+        user: User,
+        restricted_workspace_id: int | None,
+        token_expires_at: datetime | None = None,
+    ) -> None:
         self.user = user
         self.restricted_workspace_id = restricted_workspace_id
+        self.token_expires_at = token_expires_at
+
+    @property
+    def scope(self) -> tokens.TokenScope:
+        """What tokens created or managed through this identity may reach."""
+        return tokens.TokenScope(self.restricted_workspace_id, self.token_expires_at)
+
+    @property
+    def restricted(self) -> bool:
+        return self.restricted_workspace_id is not None
 
 
 async def api_identity(request: Request, session: DbSession) -> ApiIdentity:
@@ -121,7 +137,7 @@ async def api_identity(request: Request, session: DbSession) -> ApiIdentity:
         identity = tokens.authenticate_token(session, credentials.strip())
         request.state.user = identity.user
         _set_language(request, identity.user)
-        return ApiIdentity(identity.user, identity.workspace_id)
+        return ApiIdentity(identity.user, identity.workspace_id, identity.expires_at)
     key = request.cookies.get(SESSION_COOKIE)
     user = sessions.user_for_session(session, key) if key else None
     if user is None:

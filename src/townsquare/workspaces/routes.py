@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from townsquare.errors import TownsquareError
+from townsquare.errors import PermissionDenied, TownsquareError
 from townsquare.web.deps import ApiAccess, CurrentApiIdentity, CurrentUser, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
@@ -358,6 +358,12 @@ def api_workspaces(session: DbSession, identity: CurrentApiIdentity) -> list[Wor
 def api_create_workspace(
     body: WorkspaceCreate, session: DbSession, identity: CurrentApiIdentity
 ) -> WorkspaceOut:
+    if identity.restricted:
+        # A token scoped to one client must not reach beyond it, not even into a new one.
+        raise PermissionDenied(
+            "this API token is restricted to one workspace and cannot create workspaces: "
+            "use a token without a workspace restriction"
+        )
     workspace = service.create_workspace(
         session, body.slug, name=body.name, timezone=body.timezone, owner=identity.user
     )
@@ -428,7 +434,10 @@ def api_audit(session: DbSession, access: ApiAccess, limit: int = 100) -> list[A
 
 @api.get("/tokens", response_model=list[TokenOut])
 def api_tokens(session: DbSession, identity: CurrentApiIdentity) -> list[TokenOut]:
-    return [TokenOut.model_validate(t) for t in tokens.list_tokens(session, identity.user)]
+    return [
+        TokenOut.model_validate(t)
+        for t in tokens.list_tokens(session, identity.user, identity.scope)
+    ]
 
 
 @api.post("/tokens", response_model=TokenCreated, status_code=201)
@@ -441,6 +450,7 @@ def api_create_token(
         name=body.name,
         expires_in_days=body.expires_in_days,
         workspace=body.workspace,
+        scope=identity.scope,
     )
     return TokenCreated(
         **TokenOut.model_validate(issued.token).model_dump(), token=issued.plaintext
@@ -449,5 +459,5 @@ def api_create_token(
 
 @api.delete("/tokens/{token_id}", status_code=204)
 def api_revoke_token(token_id: int, session: DbSession, identity: CurrentApiIdentity) -> Response:
-    tokens.revoke_token(session, identity.user, token_id)
+    tokens.revoke_token(session, identity.user, token_id, identity.scope)
     return Response(status_code=204)

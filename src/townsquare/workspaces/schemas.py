@@ -72,6 +72,9 @@ class TokenOut(BaseModel):
     id: int
     name: str
     prefix: str
+    workspace_id: int | None = Field(
+        default=None, description="The workspace the token is restricted to, if any"
+    )
     expires_at: datetime | None
     last_used_at: datetime | None
     created_at: datetime

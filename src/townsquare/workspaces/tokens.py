@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import validation
 from townsquare.db.base import utcnow
-from townsquare.errors import AuthenticationError, NotFound, ValidationError
+from townsquare.errors import AuthenticationError, NotFound, PermissionDenied, ValidationError
 from townsquare.workspaces import audit
 from townsquare.workspaces.models import ApiToken, User, Workspace
 from townsquare.workspaces.service import access_for
@@ -36,6 +36,28 @@ class IssuedToken:
 class TokenIdentity:
     user: User
     workspace_id: int | None  # the workspace the token is restricted to, if any
+    expires_at: datetime | None = None
+    token_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TokenScope:
+    """What a caller acting through a token may reach: its workspace and its lifetime.
+
+    A token never hands out more than it has: tokens it creates are restricted to the same
+    workspace and expire no later than it does; it sees and revokes only tokens of its own
+    workspace. Browser sessions and the command line use :data:`UNRESTRICTED`.
+    """
+
+    workspace_id: int | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def restricted(self) -> bool:
+        return self.workspace_id is not None
+
+
+UNRESTRICTED = TokenScope()
 
 
 def _hash(secret: str) -> str:
@@ -49,14 +71,40 @@ def create_token(
     name: str,
     expires_in_days: int | None = 90,
     workspace: str | None = None,
+    scope: TokenScope = UNRESTRICTED,
 ) -> IssuedToken:
+    """Issue a token for ``user``, optionally restricted to ``workspace``.
+
+    ``scope`` is the caller's own token when one is used: the new token is then at most as
+    powerful (same workspace, expiring no later), so a leaked restricted token cannot mint
+    an unrestricted or everlasting one.
+    """
     clean_name = validation.non_empty(name, field="name", max_length=100)
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
         raise ValidationError(
             f"expires_in_days must be between 1 and {MAX_TOKEN_DAYS} (or empty for never)",
             field="expires_in_days",
         )
-    workspace_id = access_for(session, user, workspace).workspace_id if workspace else None
+    if scope.restricted and not workspace:
+        raise PermissionDenied(
+            "this API token is restricted to one workspace, so it can only create tokens "
+            "restricted to that workspace: send its slug as 'workspace'",
+            field="workspace",
+        )
+    try:
+        workspace_id = access_for(session, user, workspace).workspace_id if workspace else None
+    except NotFound:
+        if not scope.restricted:
+            raise
+        workspace_id = None
+    if scope.restricted and workspace_id != scope.workspace_id:
+        # The same answer whether the workspace exists or not: nothing leaks through a token.
+        raise NotFound(f"no workspace '{workspace}' among this token's", field="workspace")
+    now = utcnow()
+    expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
+    if scope.expires_at is not None and (expires_at is None or expires_at > scope.expires_at):
+        # A token created through another token never outlives it.
+        expires_at = scope.expires_at
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     token = ApiToken(
@@ -65,7 +113,7 @@ def create_token(
         name=clean_name,
         prefix=prefix,
         secret_hash=_hash(secret),
-        expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None,
+        expires_at=expires_at,
     )
     session.add(token)
     audit.record(
@@ -75,19 +123,25 @@ def create_token(
     return IssuedToken(token=token, plaintext=f"{TOKEN_PREFIX}{prefix}_{secret}")
 
 
-def list_tokens(session: Session, user: User) -> list[ApiToken]:
+def list_tokens(session: Session, user: User, scope: TokenScope = UNRESTRICTED) -> list[ApiToken]:
+    """The user's live tokens (only those of the scope's workspace when restricted)."""
     query = (
         select(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .order_by(ApiToken.created_at.desc())
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
     )
+    if scope.restricted:
+        query = query.where(ApiToken.workspace_id == scope.workspace_id)
     return list(session.scalars(query))
 
 
-def revoke_token(session: Session, user: User, token_id: int) -> None:
-    token = session.scalar(
-        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
-    )
+def revoke_token(
+    session: Session, user: User, token_id: int, scope: TokenScope = UNRESTRICTED
+) -> None:
+    query = select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    if scope.restricted:
+        query = query.where(ApiToken.workspace_id == scope.workspace_id)
+    token = session.scalar(query)
     if token is None or token.revoked_at is not None:
         raise NotFound(f"no API token with id {token_id}", field="token_id")
     token.revoked_at = utcnow()
@@ -123,7 +177,12 @@ def authenticate_token(
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
         session.commit()
-    return TokenIdentity(user=user, workspace_id=token.workspace_id)
+    return TokenIdentity(
+        user=user,
+        workspace_id=token.workspace_id,
+        expires_at=token.expires_at,
+        token_id=token.id,
+    )
 
 
 def token_workspace_slug(session: Session, identity: TokenIdentity) -> str | None:
