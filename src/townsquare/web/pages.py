@@ -10,7 +10,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import text
 
-from townsquare.errors import TownsquareError
+from townsquare import validation
+from townsquare.errors import Conflict, TownsquareError, ValidationError
 from townsquare.web.deps import (
     AppSettings,
     DbSession,
@@ -91,11 +92,20 @@ def setup_submit(
     }
     try:
         if password != password_confirm:
-            from townsquare.errors import ValidationError
-
             raise ValidationError(
                 "the two passwords differ: type the same one twice", field="password_confirm"
             )
+        # Check the optional workspace before the user is written: a refused slug must not
+        # leave an owner behind and the set-up page gone (nothing half-written).
+        if workspace_slug.strip():
+            slug = validation.workspace_slug(workspace_slug)
+            if workspace_name:
+                validation.non_empty(workspace_name, field="name")
+            if slug in {workspace.slug for workspace in service.list_workspaces(session)}:
+                raise Conflict(
+                    f"workspace slug '{slug}' is already taken: choose another slug",
+                    field="workspace_slug",
+                )
         owner = service.create_user(
             session,
             email=email,

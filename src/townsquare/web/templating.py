@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from zoneinfo import available_timezones
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -33,6 +34,10 @@ environment = Environment(
 )
 environment.globals["version"] = __version__
 environment.globals["languages"] = LANGUAGES
+# Suggestions for every time-zone field (the _forms.html timezone_field datalist).
+environment.globals["timezones"] = sorted(
+    zone for zone in available_timezones() if "/" in zone or zone == "UTC"
+)
 
 
 def render(

@@ -1,0 +1,44 @@
+// townsquare's few behaviours, in a file because the CSP forbids inline scripts.
+// Every page works without it; it adds: the language picker submits on change, forms with
+// data-confirm ask first, and a progress bar plus a busy button while a form is sent
+// (htmx requests show the same bar through hx-indicator on <body>).
+(function () {
+  "use strict";
+  var progress = function () { return document.getElementById("progress"); };
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLSelectElement && target.hasAttribute("data-autosubmit")) {
+      target.form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement)) { return; }
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      return;
+    }
+    if (form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) { return; }
+    var bar = progress();
+    if (bar) { bar.classList.add("busy"); }
+    var button = event.submitter || form.querySelector("button[type=submit], button:not([type])");
+    if (button) {
+      button.setAttribute("aria-busy", "true");
+      // Disable after the browser has read the form, so the button's value is still sent.
+      window.setTimeout(function () { button.disabled = true; }, 0);
+    }
+  });
+
+  // Coming back with the browser's Back button shows the page as it was left: reset it.
+  window.addEventListener("pageshow", function () {
+    var bar = progress();
+    if (bar) { bar.classList.remove("busy"); }
+    document.querySelectorAll("button[aria-busy]").forEach(function (button) {
+      button.removeAttribute("aria-busy");
+      button.disabled = false;
+    });
+  });
+})();
