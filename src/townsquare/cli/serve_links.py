@@ -1,9 +1,85 @@
-"""``townsquare serve-links``: the redirector alone (see links/redirector.py)."""
+"""``townsquare serve-links``: the redirector alone (see links/redirector.py).
+
+No login, no other routes: only short links, ``/`` and ``/healthz``. Run any number of
+them against PostgreSQL (behind a load balancer); each migrates the database first, under
+a PostgreSQL advisory lock so that several starting together do not race. SIGTERM stops
+accepting connections, finishes the requests in flight, then writes every buffered click.
+"""
 
 from __future__ import annotations
 
+import logging
+
 import typer
+
+from townsquare.cli.common import console, settings
+
+# Any fixed number: the advisory lock serialising migrations of processes started together.
+_MIGRATION_LOCK = 7_406_524
 
 
 def register(root: typer.Typer) -> None:
     """Add ``serve-links`` to the root command."""
+    root.command("serve-links")(serve_links)
+
+
+def serve_links(
+    host: str | None = typer.Option(None, "--host", help="Address to listen on."),
+    port: int | None = typer.Option(None, "--port", help="Port to listen on."),
+    cache_ttl: float = typer.Option(
+        10.0,
+        "--cache-ttl",
+        min=0.1,
+        help="Seconds a link stays cached; with several processes and no Redis, the longest "
+        "an edit takes to reach them.",
+    ),
+    naive_clicks: bool = typer.Option(
+        False,
+        "--naive-clicks",
+        hidden=True,
+        help="Benchmark baseline only: one synchronous INSERT per click.",
+    ),
+) -> None:
+    """Serve short links only (the redirector), after migrating the database."""
+    import uvicorn
+
+    from townsquare.db import Database
+    from townsquare.links.redirector import Redirector
+
+    config = settings()
+    logging.basicConfig(
+        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    database = Database.from_settings(config)
+    _migrate(database)
+    app = Redirector(config, database, cache_ttl=cache_ttl, naive_clicks=naive_clicks)
+    bind_host, bind_port = host or config.host, port or config.port
+    console.print(f"townsquare short links on http://{bind_host}:{bind_port}")
+    uvicorn.run(
+        app,
+        host=bind_host,
+        port=bind_port,
+        log_level=config.log_level.lower(),
+        access_log=False,  # one log line per redirect would cost more than the redirect
+        proxy_headers=True,
+        server_header=False,
+        lifespan="on",
+    )
+
+
+def _migrate(database: object) -> None:
+    import sqlalchemy as sa
+
+    from townsquare.db import Database
+
+    assert isinstance(database, Database)
+    if database.dialect != "postgresql":
+        database.upgrade()
+        return
+    with database.engine.connect() as connection:
+        connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+        try:
+            database.upgrade()
+        finally:
+            connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+            connection.commit()

@@ -1,0 +1,404 @@
+"""The redirector: a lean ASGI app answering ``GET /{slug}`` (and HEAD) with a redirect.
+
+It is raw ASGI on purpose, not FastAPI: the redirect path is a dict lookup (links/cache.py),
+a deque append (links/clicks.py) and two ``send`` calls — no routing table, no request
+object, no middleware stack, no synchronous database write. It runs:
+
+- alone: ``townsquare serve-links`` (cli/serve_links.py), any number against PostgreSQL;
+- inside ``townsquare serve`` when ``TOWNSQUARE_LINKS_HOST`` is set: requests whose Host is
+  that name are handed to it by :class:`LinksHostDispatch` before the web app sees them.
+
+Answers: 302 (301 when the link says so) to the link's final URL; a password form for
+protected links (POST the password → 303); 404 page for unknown slugs; 410 page — or a
+302 to the link's fallback URL — when the link is disabled, expired or has reached its
+maximum number of human clicks; ``/`` and ``/healthz`` answer minimally. Any unexpected
+failure gives a 503 page, never a stack trace or a 500.
+
+Slugs are matched case-insensitively (they are stored lower case, see links/models.py)
+and only those made of ``A–Z a–z 0–9 - _`` (1–64 characters) reach the cache, so probes
+such as ``/favicon.ico`` or ``/wp-login.php`` cost no database query.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+import anyio.to_thread
+
+from townsquare.config import Settings
+from townsquare.db import Database
+from townsquare.links.cache import (
+    DEFAULT_TTL,
+    LinkCache,
+    RedisInvalidationListener,
+    ResolvedLink,
+    configure_invalidation,
+    location_header,
+)
+from townsquare.links.clicks import (
+    Click,
+    ClickRecorder,
+    NaiveRecorder,
+    clean_country,
+    visitor_hash,
+)
+
+logger = logging.getLogger(__name__)
+
+SLUG_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_FORM_BYTES = 8192
+PASSWORD_MAX_FAILURES = 10
+PASSWORD_WINDOW = 15 * 60.0
+
+Scope = dict[str, Any]
+Receive = Any
+Send = Any
+
+_PAGE_HEADERS = [
+    (b"content-type", b"text/html; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        b"frame-ancestors 'none'; base-uri 'none'",
+    ),
+]
+_REDIRECT_CACHE = (b"cache-control", b"private, no-cache")
+_HEALTH_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]
+
+
+class Redirector:
+    """The ASGI app. ``naive_clicks`` writes each click synchronously (benchmark baseline)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        *,
+        cache_ttl: float = DEFAULT_TTL,
+        naive_clicks: bool = False,
+        max_buffer: int | None = None,
+        batch_size: int | None = None,
+        flush_interval: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.secret_key = settings.resolved_secret_key()
+        header = settings.trusted_proxy_country_header
+        self.country_header = header.strip().lower().encode("latin-1") if header else None
+        self.cache = LinkCache(database, ttl=cache_ttl)
+        options: dict[str, Any] = {}
+        if max_buffer is not None:
+            options["max_buffer"] = max_buffer
+        if batch_size is not None:
+            options["batch_size"] = batch_size
+        if flush_interval is not None:
+            options["interval"] = flush_interval
+        recorder_class = NaiveRecorder if naive_clicks else ClickRecorder
+        self.recorder: ClickRecorder = recorder_class(
+            database, on_written=self.cache.add_human_clicks, **options
+        )
+        configure_invalidation(settings.queue_url)
+        self.listener: RedisInvalidationListener | None = None
+        if settings.queue_url and settings.queue_url.startswith(("redis://", "rediss://")):
+            self.listener = RedisInvalidationListener(self.cache, settings.queue_url)
+        self._started = False
+        self._closed = False
+        self._password_failures: dict[str, tuple[int, float]] = {}
+
+    # lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the click writer and the invalidation listener (idempotent)."""
+        if self._started:
+            return
+        self._started = True
+        self.recorder.start()
+        if self.listener is not None:
+            self.listener.start()
+
+    async def shutdown(self) -> None:
+        """Write every buffered click; the lifespan shutdown (SIGTERM) awaits this."""
+        if self._closed:
+            return
+        self._closed = True
+        await anyio.to_thread.run_sync(self.recorder.close)
+        if self.listener is not None:
+            await anyio.to_thread.run_sync(self.listener.stop)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            if not self._started:
+                self.start()
+            try:
+                status, headers, body = await self.respond(scope, receive)
+            except Exception:
+                logger.exception("redirector failed on %s", scope.get("path"))
+                status, headers, body = self.page(
+                    scope, 503, "Short links are unavailable", _UNAVAILABLE_TEXT
+                )
+                headers = [*headers, (b"retry-after", b"30")]
+            if scope["method"] == "HEAD":
+                body = b""
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.start()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # the request -------------------------------------------------------------------------
+    async def respond(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        method = scope["method"]
+        slug = scope["path"][1:]
+        if slug.endswith("/"):
+            slug = slug.rstrip("/")
+        if method not in ("GET", "HEAD", "POST"):
+            status, headers, body = self.page(scope, 405, "Method not allowed", _METHOD_TEXT)
+            return status, [*headers, (b"allow", b"GET, HEAD")], body
+        if not slug:
+            return self.page(scope, 200, "Short links", _HOME_TEXT)
+        if slug == "healthz":
+            return 200, _HEALTH_HEADERS, b"ok\n"
+        if not SLUG_PATTERN.fullmatch(slug):
+            return self.page(scope, 404, "Link not found", _NOT_FOUND_TEXT)
+        slug = slug.lower()
+
+        fresh, link = self.cache.get_fresh(slug)
+        if not fresh:
+            link = await anyio.to_thread.run_sync(self.cache.load, slug)
+        if link is None:
+            return self.page(scope, 404, "Link not found", _NOT_FOUND_TEXT)
+
+        now = time.time()
+        reason = link.unavailable_reason(now)
+        if reason is not None:
+            if link.fallback_url:
+                return 302, [(b"location", location_header(link.fallback_url)), _ZERO], b""
+            return self.page(scope, 410, "Link unavailable", _GONE_TEXT[reason])
+
+        if link.password_hash:
+            if method == "POST":
+                return await self._unlock(scope, receive, link, now)
+            return self._password_form(scope, 200, None)
+        if method == "POST":
+            status, headers, body = self.page(scope, 405, "Method not allowed", _METHOD_TEXT)
+            return status, [*headers, (b"allow", b"GET, HEAD")], body
+
+        self._record(scope, link, now, method == "HEAD")
+        return link.redirect_status, [(b"location", link.location), _ZERO, _REDIRECT_CACHE], b""
+
+    def _record(self, scope: Scope, link: ResolvedLink, now: float, is_head: bool) -> None:
+        user_agent, referrer, country = self._headers(scope)
+        client = scope.get("client")
+        address = client[0] if client else ""
+        self.recorder.record(
+            Click(
+                link.id,
+                link.workspace_id,
+                now,
+                user_agent,
+                referrer,
+                country,
+                visitor_hash(self.secret_key, now, address, user_agent),
+                is_head,
+            )
+        )
+
+    def _headers(self, scope: Scope) -> tuple[str, str, str | None]:
+        user_agent = referrer = b""
+        country: bytes | None = None
+        wanted = self.country_header
+        for name, value in scope["headers"]:
+            if name == b"user-agent":
+                user_agent = value
+            elif name == b"referer":
+                referrer = value
+            elif wanted is not None and name == wanted:
+                country = value
+        return (
+            user_agent.decode("latin-1"),
+            referrer.decode("latin-1"),
+            clean_country(country.decode("latin-1")) if country is not None else None,
+        )
+
+    # password-protected links ------------------------------------------------------------
+    async def _unlock(
+        self, scope: Scope, receive: Receive, link: ResolvedLink, now: float
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if len(body) > MAX_FORM_BYTES:
+                return self.page(scope, 413, "Form too large", _TOO_LARGE_TEXT)
+            if not message.get("more_body", False):
+                break
+        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        password = (fields.get("password") or [""])[0]
+        client = scope.get("client")
+        key = link.slug + ":" + visitor_hash(self.secret_key, now, client[0] if client else "", "")
+        failures, since = self._password_failures.get(key, (0, now))
+        if now - since > PASSWORD_WINDOW:
+            failures, since = 0, now
+        if failures >= PASSWORD_MAX_FAILURES:
+            return self._password_form(scope, 429, _THROTTLED_TEXT)
+        if not password:
+            return self._password_form(scope, 400, _EMPTY_PASSWORD_TEXT)
+        from townsquare.workspaces.passwords import verify_password
+
+        assert link.password_hash is not None
+        ok = await anyio.to_thread.run_sync(verify_password, link.password_hash, password)
+        if not ok:
+            if len(self._password_failures) > 10_000:
+                self._password_failures.clear()
+            self._password_failures[key] = (failures + 1, since)
+            return self._password_form(scope, 403, _WRONG_PASSWORD_TEXT)
+        self._password_failures.pop(key, None)
+        self._record(scope, link, now, False)
+        return 303, [(b"location", link.location), _ZERO, (b"cache-control", b"no-store")], b""
+
+    def _password_form(
+        self, scope: Scope, status: int, error: str | None
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        _ = self._gettext(scope)
+        parts = [f"<p>{html.escape(_(_PROTECTED_TEXT))}</p>"]
+        if error:
+            parts.append(f'<p class="error" role="alert">{html.escape(_(error))}</p>')
+        parts.append(
+            '<form method="post">'
+            f'<label for="password">{html.escape(_("Password"))}</label> '
+            '<input id="password" name="password" type="password" required autofocus '
+            'autocomplete="off"> '
+            f'<button type="submit">{html.escape(_("Open the link"))}</button></form>'
+        )
+        return self._html(scope, status, _("Protected link"), "".join(parts))
+
+    # pages -------------------------------------------------------------------------------
+    def _gettext(self, scope: Scope) -> Any:
+        from townsquare.web.i18n import choose_language, translations
+
+        accept = None
+        for name, value in scope["headers"]:
+            if name == b"accept-language":
+                accept = value.decode("latin-1")
+                break
+        try:
+            language = choose_language(None, None, accept)
+        except Exception:
+            language = "en"
+        return translations(language).gettext
+
+    def page(
+        self, scope: Scope, status: int, title: str, text: str
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        _ = self._gettext(scope)
+        return self._html(scope, status, _(title), f"<p>{html.escape(_(text))}</p>")
+
+    def _html(
+        self, scope: Scope, status: int, title: str, content: str
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        body = _PAGE.format(title=html.escape(title), content=content).encode()
+        headers = [*_PAGE_HEADERS, (b"content-length", str(len(body)).encode())]
+        return status, headers, body
+
+
+_ZERO = (b"content-length", b"0")
+
+# English source strings; French in web/locales/fr/LC_MESSAGES/redirector.po.
+_HOME_TEXT = "This address serves short links. Open a short link to be taken to its page."
+_NOT_FOUND_TEXT = (
+    "This short link does not exist. Check the address for typing mistakes, "
+    "or ask whoever shared it for a new link."
+)
+_GONE_TEXT = {
+    "disabled": "This short link has been disabled by its owner.",
+    "expired": "This short link has expired.",
+    "max_clicks": "This short link has reached its maximum number of visits.",
+}
+_UNAVAILABLE_TEXT = "Short links are temporarily unavailable. Please try again in a minute."
+_METHOD_TEXT = "Short links only answer GET and HEAD requests."
+_TOO_LARGE_TEXT = "The form sent is too large."
+_PROTECTED_TEXT = "This link is protected by a password. Enter it to continue."
+_WRONG_PASSWORD_TEXT = "Wrong password. Check it and try again."  # noqa: S105
+_EMPTY_PASSWORD_TEXT = "Enter the password to continue."  # noqa: S105
+_THROTTLED_TEXT = "Too many wrong passwords. Wait 15 minutes, then try again."
+
+_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta name="robots" content="noindex"><title>{title}</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;
+color:#222}}h1{{font-size:1.4rem}}.error{{color:#b00020;font-weight:600}}input,button{{font:inherit;
+padding:.3rem .5rem}}</style></head>
+<body><main><h1>{title}</h1>{content}</main></body></html>
+"""
+
+
+# --- inside ``townsquare serve`` ------------------------------------------------------------
+
+
+class LinksHostDispatch:
+    """ASGI middleware: requests for the links host name go to the redirector.
+
+    Outermost in the web app's stack, so short links skip sessions, CSRF and templates.
+    ``links_host`` is compared without port unless it names one.
+    """
+
+    def __init__(self, app: Any, *, links_host: str, redirector: Redirector) -> None:
+        self.app = app
+        self.redirector = redirector
+        host = links_host.strip().lower()
+        for prefix in ("https://", "http://"):
+            host = host.removeprefix(prefix)
+        host = host.rstrip("/")
+        self.with_port = ":" in host
+        self.host = host.encode("latin-1")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"host":
+                    host = value.lower()
+                    if not self.with_port:
+                        host = host.split(b":", 1)[0]
+                    if host == self.host:
+                        await self.redirector(scope, receive, send)
+                        return
+                    break
+        await self.app(scope, receive, send)
+
+
+def mount_on_host(app: Any, settings: Settings, database: Database) -> Redirector:
+    """Serve short links from ``settings.links_host`` inside the web app (``create_app``).
+
+    Clicks still buffered when the app stops are written by the app's shutdown hooks.
+    """
+    assert settings.links_host
+    redirector = Redirector(settings, database)
+    app.add_middleware(LinksHostDispatch, links_host=settings.links_host, redirector=redirector)
+    app.state.shutdown_hooks.append(redirector.shutdown)
+    app.state.links_redirector = redirector
+    return redirector
