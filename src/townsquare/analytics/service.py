@@ -8,12 +8,17 @@ they are and the API returns them as they are.
 
 from __future__ import annotations
 
+import difflib
 from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from townsquare.analytics import kpis
+from townsquare.analytics import analyses, dataset, kpis
+from townsquare.channels.models import Channel
+from townsquare.channels.service import get_channel_by_handle
+from townsquare.errors import ValidationError
+from townsquare.workspaces.roles import Role
 from townsquare.workspaces.service import WorkspaceAccess
 
 GROUPINGS = ("format", "weekday", "hour", "month", "paid")
@@ -27,6 +32,102 @@ def kpi_glossary() -> list[dict[str, Any]]:
     return kpis.glossary()
 
 
+def parse_date(value: date | str | None, *, field: str) -> date | None:
+    """A ``YYYY-MM-DD`` date (from a flag or a query parameter), or None."""
+    if value is None or isinstance(value, date):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"'{value}' is not a date: write it as YYYY-MM-DD, e.g. 2014-03-31", field=field
+        ) from None
+
+
+def _check_choice(value: str | None, choices: tuple[str, ...], field: str) -> str | None:
+    if value is None or value in choices:
+        return value
+    close = difflib.get_close_matches(value, choices, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise ValidationError(
+        f"unknown {field} '{value}': {hint}choose one of {', '.join(choices)}", field=field
+    )
+
+
+class _Scope:
+    """What every analysis starts from: a readable channel, a period, a paid filter."""
+
+    def __init__(
+        self,
+        session: Session,
+        access: WorkspaceAccess,
+        channel_handle: str,
+        date_from: date | str | None,
+        date_to: date | str | None,
+        paid: str,
+    ) -> None:
+        access.require(Role.VIEWER, "read measures")
+        self.paid = _check_choice(paid, PAID_FILTERS, "paid") or "all"
+        self.date_from = parse_date(date_from, field="from")
+        self.date_to = parse_date(date_to, field="to")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValidationError(
+                f"--from {self.date_from} is after --to {self.date_to}: swap them",
+                field="from",
+            )
+        self.channel: Channel = get_channel_by_handle(session, access, channel_handle)
+        self.components = kpis.interaction_components(access.workspace.settings)
+        self.session = session
+
+    def load(self, metric_names: tuple[str, ...]) -> dataset.PostFrame:
+        frame = dataset.load_posts(
+            self.session,
+            self.channel.id,
+            timezone=self.channel.timezone or "UTC",
+            metric_names=metric_names,
+            date_from=self.date_from,
+            date_to=self.date_to,
+        )
+        if self.paid == "all":
+            return frame
+        return frame.subset(frame.paid == (1 if self.paid == "paid" else 0))
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "channel": {
+                "handle": self.channel.handle,
+                "network": self.channel.network,
+                "timezone": self.channel.timezone,
+            },
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "paid": self.paid,
+            "interactions": list(self.components),
+        }
+
+
+def _inputs(names: tuple[str, ...] | list[str], components: tuple[str, ...]) -> tuple[str, ...]:
+    needed: list[str] = []
+    for name in names:
+        kpi = kpis.REGISTRY[name]
+        if kpi.kind == "channel":
+            continue
+        for column in kpis.required_inputs(kpi, components):
+            if column not in needed:
+                needed.append(column)
+    return tuple(needed)
+
+
+def _snapshot(days: Any, followers: Any, index: int) -> dict[str, Any] | None:
+    if days.size == 0:
+        return None
+    day = date.fromordinal(date(1970, 1, 1).toordinal() + int(days[index]))
+    return {"date": day.isoformat(), "followers": int(followers[index])}
+
+
 def measure_kpis(
     session: Session,
     access: WorkspaceAccess,
@@ -37,8 +138,43 @@ def measure_kpis(
     date_to: date | str | None = None,
     paid: str = "all",
 ) -> dict[str, Any]:
-    """``{"groups": [{"key", "posts", "kpis": {NAME: {...} or number}}], ...}``."""
-    raise NotImplementedError
+    """``{"groups": [{"key", "posts", "kpis": {NAME: {...} or number}}], ...}``.
+
+    Rates: ``{"mean_of_ratios", "ratio_of_sums", "n"}`` in percent; counts: mean per post;
+    ``None`` with the reason in the group's ``missing``.
+    """
+    by = _check_choice(by, GROUPINGS, "by")
+    scope = _Scope(session, access, channel_handle, date_from, date_to, paid)
+    frame = scope.load(_inputs(kpis.SUMMARY_KPIS, scope.components))
+    days, followers = dataset.audience_series(
+        session, scope.channel.id, date_from=scope.date_from, date_to=scope.date_to
+    )
+    result = analyses.kpi_groups(
+        frame, by=by, components=scope.components, audience=(days, followers)
+    )
+    first = _snapshot(days, followers, 0)
+    last = _snapshot(days, followers, -1)
+    growth = (
+        kpis.audience_growth_rate(float(followers[0]), float(followers[-1]))
+        if days.size >= 2
+        else None
+    )
+    return {
+        **scope.header(),
+        "by": by,
+        "posts": frame.n,
+        "groups": result["groups"],
+        "audience": {
+            "audience_growth_rate": growth,
+            "first": first,
+            "last": last,
+            "snapshots": int(days.size),
+        },
+        "labels": {
+            "mean_of_ratios": "mean of per-post ratios (each post weighs the same)",
+            "ratio_of_sums": "sum of numerators / sum of denominators (big posts weigh more)",
+        },
+    }
 
 
 def measure_formats(
@@ -51,9 +187,16 @@ def measure_formats(
     date_to: date | str | None = None,
     paid: str = "all",
     seed: int = DEFAULT_SEED,
+    resamples: int = DEFAULT_RESAMPLES,
 ) -> dict[str, Any]:
     """``{"metric", "groups": [...], "test": {...}, "pairwise": [...]}``."""
-    raise NotImplementedError
+    kpi = kpis.get_kpi(metric, per_post=True)
+    scope = _Scope(session, access, channel_handle, date_from, date_to, paid)
+    frame = scope.load(kpis.required_inputs(kpi, scope.components))
+    result = analyses.format_comparison(
+        frame, kpi, components=scope.components, seed=seed, resamples=resamples
+    )
+    return {**scope.header(), **result}
 
 
 def measure_best_times(
@@ -66,6 +209,21 @@ def measure_best_times(
     date_to: date | str | None = None,
     paid: str = "all",
     seed: int = DEFAULT_SEED,
+    resamples: int = DEFAULT_RESAMPLES,
+    min_posts: int = analyses.MIN_SLOT_POSTS,
 ) -> dict[str, Any]:
     """``{"metric", "timezone", "cells": [...], "recommended": [...], ...}``."""
-    raise NotImplementedError
+    kpi = kpis.get_kpi(metric, per_post=True)
+    if min_posts < 1:
+        raise ValidationError("--min-posts must be at least 1", field="min_posts")
+    scope = _Scope(session, access, channel_handle, date_from, date_to, paid)
+    frame = scope.load(kpis.required_inputs(kpi, scope.components))
+    result = analyses.best_times(
+        frame,
+        kpi,
+        components=scope.components,
+        seed=seed,
+        resamples=resamples,
+        min_posts=min_posts,
+    )
+    return {**scope.header(), **result}
