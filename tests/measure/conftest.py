@@ -35,15 +35,15 @@ HAND_POSTS: list[dict[str, Any]] = [
         "is_paid": False,
         "local": datetime(2024, 3, 4, 9, 0, tzinfo=PARIS),  # Monday
         "followers_at_publish": 1000,
-        "metrics": dict(
-            reach=100,
-            impressions=200,
-            reactions=8,
-            comments=1,
-            shares=1,
-            clicks=4,
-            engaged_users=20,
-        ),
+        "metrics": {
+            "reach": 100,
+            "impressions": 200,
+            "reactions": 8,
+            "comments": 1,
+            "shares": 1,
+            "clicks": 4,
+            "engaged_users": 20,
+        },
     },
     {
         "external_id": "p2",
@@ -51,15 +51,15 @@ HAND_POSTS: list[dict[str, Any]] = [
         "is_paid": True,
         "local": datetime(2024, 3, 5, 10, 0, tzinfo=PARIS),  # Tuesday
         "followers_at_publish": 1000,
-        "metrics": dict(
-            reach=600,
-            impressions=400,
-            reactions=20,
-            comments=5,
-            shares=5,
-            clicks=10,
-            engaged_users=30,
-        ),
+        "metrics": {
+            "reach": 600,
+            "impressions": 400,
+            "reactions": 20,
+            "comments": 5,
+            "shares": 5,
+            "clicks": 10,
+            "engaged_users": 30,
+        },
     },
     {
         "external_id": "p3",
@@ -67,7 +67,7 @@ HAND_POSTS: list[dict[str, Any]] = [
         "is_paid": False,
         "local": datetime(2024, 3, 4, 18, 0, tzinfo=PARIS),  # Monday
         "followers_at_publish": 1010,
-        "metrics": dict(reach=50, impressions=100, reactions=4, comments=0, shares=1),
+        "metrics": {"reach": 50, "impressions": 100, "reactions": 4, "comments": 0, "shares": 1},
     },
     {
         "external_id": "p4",
@@ -75,7 +75,7 @@ HAND_POSTS: list[dict[str, Any]] = [
         "is_paid": False,
         "local": datetime(2024, 4, 1, 9, 0, tzinfo=PARIS),  # Monday
         "followers_at_publish": 1020,
-        "metrics": dict(reactions=3, comments=1),  # reach, impressions, shares unknown
+        "metrics": {"reactions": 3, "comments": 1},  # reach, impressions, shares unknown
     },
 ]
 
