@@ -54,7 +54,14 @@ def _slices(codes: IntArray, groups: int) -> tuple[IntArray, list[slice]]:
 
 
 def _round(value: float | None) -> float | None:
-    return None if value is None else float(round(value, 6))
+    """6 decimals; NaN/inf (never valid JSON) become None."""
+    if value is None or not np.isfinite(value):
+        return None
+    return float(round(value, 6))
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and np.isfinite(value) else None
 
 
 def kpi_groups(
@@ -245,7 +252,7 @@ def format_comparison(
     test_dict: dict[str, Any] = {
         "name": test.name,
         "statistic": _round(test.statistic),
-        "p_value": test.p_value,
+        "p_value": _finite(test.p_value),
     }
     if test.reason:
         test_dict["reason"] = test.reason
@@ -253,8 +260,8 @@ def format_comparison(
         {
             "a": pair.a,
             "b": pair.b,
-            "p_value": pair.p_value,
-            "p_adjusted": pair.p_adjusted,
+            "p_value": _finite(pair.p_value),
+            "p_adjusted": _finite(pair.p_adjusted),
             "effect_size": _round(pair.effect_size),
         }
         for pair in stats.pairwise_mann_whitney(ranked)
