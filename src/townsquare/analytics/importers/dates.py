@@ -1,0 +1,259 @@
+"""Reading publication dates from files (pure functions).
+
+Exports write dates in many ways and rarely say which: ``04-11-18`` is 11 April 2018 to an
+American and 4 November 2018 to a French reader. So a date is never guessed line by line:
+for each written form (separator and year length) the whole column is examined first
+(:func:`infer_orders`); a form is read day-first or month-first only when some value of
+that form proves it (a 13 or more in one place). When no value decides, each ambiguous line
+is refused with both readings, and ``--date-format`` settles it.
+
+Dates without an offset are local to the channel's time zone (or ``--timezone``) and are
+stored in UTC; the local weekday and hour are kept as read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+MONTH_FIRST = "mdy"
+DAY_FIRST = "dmy"
+
+# 4/22/2018 6:00, 22.04.2018, 04-11-18 4:53:01 PM: day and month in either order, year last.
+_NUMERIC = re.compile(
+    r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?)?$"
+)
+# 2018-04-22, 2018/04/22 06:00, 2018-04-22T06:00:00.123+02:00, …Z: year first, never ambiguous.
+_YEAR_FIRST = re.compile(
+    r"^(\d{4})([/.\-])(\d{1,2})\2(\d{1,2})"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?\s*(Z|[+\-]\d{2}:?\d{2})?)?$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """A publication instant: UTC, the local wall-clock time it was read as, and precision."""
+
+    utc: datetime
+    local: datetime  # naive, in the channel's time zone
+    precision: str  # "second", "minute" or "day"
+
+
+def _two_digit_year(value: int) -> int:
+    # The rule of strptime's %y (POSIX): 69-99 are 1969-1999, 00-68 are 2000-2068.
+    return value + (1900 if value >= 69 else 2000)
+
+
+def _form(match: re.Match[str]) -> tuple[str, int]:
+    return match.group(2), len(match.group(4))
+
+
+def suggested_format(match: re.Match[str], order: str) -> str:
+    """The --date-format that reads a value of this form in ``order``."""
+    sep = match.group(2)
+    year = "%Y" if len(match.group(4)) == 4 else "%y"
+    first, second = ("%m", "%d") if order == MONTH_FIRST else ("%d", "%m")
+    fmt = f"{first}{sep}{second}{sep}{year}"
+    if match.group(5) is not None:
+        hour = "%I" if match.group(8) else "%H"
+        fmt += f" {hour}:%M" + (":%S" if match.group(7) is not None else "")
+        if match.group(8):
+            fmt += " %p"
+    return fmt
+
+
+@dataclass
+class DateOrders:
+    """For each written form of a numeric date, day-first or month-first, as the column says."""
+
+    orders: dict[tuple[str, int], str] = field(default_factory=dict)
+    # (line, message) of values no order can be chosen for.
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+
+def infer_orders(values: Iterable[tuple[int, str]], column: str = "published_at") -> DateOrders:
+    """Decide the order of each numeric date form from all the values of a column."""
+    evidence: dict[tuple[str, int], dict[str, tuple[int, str]]] = {}
+    ambiguous: dict[tuple[str, int], list[tuple[int, re.Match[str]]]] = {}
+    for line, raw in values:
+        match = _NUMERIC.match(raw.strip())
+        if not match:
+            continue
+        first, second = int(match.group(1)), int(match.group(3))
+        form = _form(match)
+        month_first = 1 <= first <= 12 and 1 <= second <= 31
+        day_first = 1 <= second <= 12 and 1 <= first <= 31
+        if month_first and day_first and first != second:
+            ambiguous.setdefault(form, []).append((line, match))
+        elif month_first and not day_first:
+            evidence.setdefault(form, {}).setdefault(MONTH_FIRST, (line, raw))
+        elif day_first and not month_first:
+            evidence.setdefault(form, {}).setdefault(DAY_FIRST, (line, raw))
+    result = DateOrders()
+    for form in set(evidence) | set(ambiguous):
+        seen = evidence.get(form, {})
+        if len(seen) == 1:
+            result.orders[form] = next(iter(seen))
+        elif len(seen) == 2:
+            (m_line, m_raw), (d_line, d_raw) = seen[MONTH_FIRST], seen[DAY_FIRST]
+            result.problems.append(
+                (
+                    max(m_line, d_line),
+                    f"{column}: dates written the same way are month-first on line {m_line} "
+                    f"({m_raw!r}) and day-first on line {d_line} ({d_raw!r}): "
+                    "fix the file or give --date-format",
+                )
+            )
+        else:
+            for line, match in ambiguous.get(form, []):
+                result.problems.append((line, ambiguity_message(match, column)))
+    result.problems.sort()
+    return result
+
+
+def ambiguity_message(match: re.Match[str], column: str) -> str:
+    first, second = int(match.group(1)), int(match.group(3))
+    year = int(match.group(4))
+    if year < 100:
+        year = _two_digit_year(year)
+    as_month_first = f"{year:04d}-{first:02d}-{second:02d}"
+    as_day_first = f"{year:04d}-{second:02d}-{first:02d}"
+    return (
+        f"{column}: date {match.group(0)!r} is ambiguous: {as_month_first} "
+        f"(month first, --date-format '{suggested_format(match, MONTH_FIRST)}') or "
+        f"{as_day_first} (day first, --date-format '{suggested_format(match, DAY_FIRST)}')"
+    )
+
+
+def _precision(fmt: str) -> str:
+    if "%S" in fmt or "%f" in fmt or "%s" in fmt:
+        return "second"
+    if "%M" in fmt:
+        return "minute"
+    if "%H" in fmt or "%I" in fmt:
+        return "hour"
+    return "day"
+
+
+class DateReader:
+    """Reads one date cell into a :class:`Stamp`, or says why it cannot."""
+
+    def __init__(
+        self,
+        zone: ZoneInfo,
+        *,
+        date_format: str | None = None,
+        orders: dict[tuple[str, int], str] | None = None,
+        column: str = "published_at",
+    ) -> None:
+        self.zone = zone
+        self.date_format = date_format
+        self.orders = orders or {}
+        self.column = column
+        self._format_precision = _precision(date_format) if date_format else "second"
+
+    def _stamp(self, local: datetime, precision: str, offset: timezone | None = None) -> Stamp:
+        if offset is not None:
+            utc = local.replace(tzinfo=offset).astimezone(UTC)
+            local = utc.astimezone(self.zone).replace(tzinfo=None)
+            return Stamp(utc, local, precision)
+        return Stamp(local.replace(tzinfo=self.zone).astimezone(UTC), local, precision)
+
+    def read(self, raw: object) -> tuple[Stamp | None, str | None]:
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None, f"{self.column}: the date is empty"
+        if isinstance(raw, datetime):  # a spreadsheet cell that is already a date
+            if raw.tzinfo is not None:
+                aware = raw.astimezone(UTC)
+                return self._stamp(aware.replace(tzinfo=None), "second", UTC), None
+            is_midnight = raw.hour == raw.minute == raw.second == 0
+            return self._stamp(raw, "day" if is_midnight else "second"), None
+        text = str(raw).strip()
+        if self.date_format:
+            return self._read_with_format(text)
+        match = _YEAR_FIRST.match(text)
+        if match:
+            return self._read_year_first(match, text)
+        match = _NUMERIC.match(text)
+        if match:
+            return self._read_numeric(match, text)
+        return None, (
+            f"{self.column}: cannot read {text!r} as a date: use ISO 8601 "
+            "(2018-04-22 06:00) or give --date-format, e.g. '%d/%m/%Y %H:%M'"
+        )
+
+    def _read_with_format(self, text: str) -> tuple[Stamp | None, str | None]:
+        assert self.date_format is not None
+        try:
+            parsed = datetime.strptime(text, self.date_format)
+        except ValueError:
+            return (
+                None,
+                f"{self.column}: {text!r} does not match --date-format {self.date_format!r}",
+            )
+        if parsed.tzinfo is not None:
+            offset = parsed.utcoffset() or timedelta(0)
+            return self._stamp(
+                parsed.replace(tzinfo=None), self._format_precision, timezone(offset)
+            ), None
+        return self._stamp(parsed, self._format_precision), None
+
+    def _read_year_first(self, match: re.Match[str], text: str) -> tuple[Stamp | None, str | None]:
+        year, month, day = int(match.group(1)), int(match.group(3)), int(match.group(4))
+        hour = int(match.group(5) or 0)
+        minute = int(match.group(6) or 0)
+        second = int(match.group(7) or 0)
+        micro = int((match.group(8) or "0").ljust(6, "0"))
+        precision = "day" if match.group(5) is None else "minute"
+        if match.group(7) is not None:
+            precision = "second"
+        offset = None
+        if match.group(9):
+            offset = _offset(match.group(9))
+        try:
+            local = datetime(year, month, day, hour, minute, second, micro)
+        except ValueError as error:
+            return None, f"{self.column}: {text!r} is not a valid date ({error})"
+        return self._stamp(local, precision, offset), None
+
+    def _read_numeric(self, match: re.Match[str], text: str) -> tuple[Stamp | None, str | None]:
+        form = _form(match)
+        order = self.orders.get(form)
+        first, second = int(match.group(1)), int(match.group(3))
+        if order is None:
+            if first == second:
+                order = MONTH_FIRST
+            else:
+                return None, ambiguity_message(match, self.column)
+        month, day = (first, second) if order == MONTH_FIRST else (second, first)
+        year = int(match.group(4))
+        if year < 100:
+            year = _two_digit_year(year)
+        hour = int(match.group(5) or 0)
+        minute = int(match.group(6) or 0)
+        sec = int(match.group(7) or 0)
+        meridiem = match.group(8)
+        if meridiem:
+            if not 1 <= hour <= 12:
+                return None, f"{self.column}: {text!r} has hour {hour} with AM/PM"
+            hour = hour % 12 + (12 if meridiem in "Pp" else 0)
+        precision = "day" if match.group(5) is None else "minute"
+        if match.group(7) is not None:
+            precision = "second"
+        try:
+            local = datetime(year, month, day, hour, minute, sec)
+        except ValueError as error:
+            return None, f"{self.column}: {text!r} is not a valid date ({error})"
+        return self._stamp(local, precision), None
+
+
+def _offset(text: str) -> timezone:
+    if text == "Z":
+        return UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))

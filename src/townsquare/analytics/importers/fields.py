@@ -1,0 +1,163 @@
+"""The fields a file's columns can be mapped to, and how each cell is read (pure functions).
+
+Every reader returns ``(value, None)`` or ``(None, message)`` instead of raising, so one pass
+over a file collects every problem with its line number.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from townsquare.analytics.models import METRIC_COLUMNS
+
+# Post fields a column can be mapped to (besides the metrics and ``ignore``).
+POST_FIELDS = (
+    "external_id",
+    "published_at",
+    "format",
+    "text",
+    "permalink",
+    "link_url",
+    "is_paid",
+    "category",
+    "tags",
+    "followers",
+    "taken_at",
+)
+IGNORE = "ignore"
+FIELDS = (*POST_FIELDS, *METRIC_COLUMNS, IGNORE)
+
+# Column names that map to a field without --map (compared lower-cased, spaces and
+# dashes as underscores). Kept short on purpose: anything else is mapped explicitly.
+ALIASES: dict[str, str] = {
+    "id": "external_id",
+    "post_id": "external_id",
+    "date": "published_at",
+    "published": "published_at",
+    "created_at": "published_at",
+    "type": "format",
+    "post_type": "format",
+    "message": "text",
+    "url": "permalink",
+    "link": "link_url",
+    "paid": "is_paid",
+    "likes": "reactions",
+    "followers_at_publish": "followers",
+    "views": "video_views",
+}
+
+# Post formats, lower case (the KPI engine groups by these).
+FORMATS = ("photo", "video", "link", "status", "carousel", "story", "reel", "event", "note")
+FORMAT_ALIASES = {
+    "image": "photo",
+    "picture": "photo",
+    "text": "status",
+    "album": "carousel",
+    "gallery": "carousel",
+    "live": "video",
+    "live_video": "video",
+    "stories": "story",
+    "reels": "reel",
+}
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "y", "paid", "oui", "vrai", "t"})
+FALSE_WORDS = frozenset({"0", "false", "no", "n", "organic", "non", "faux", "f"})
+
+_SPACES = re.compile(r"[\s\-]+")
+
+
+def column_key(name: str) -> str:
+    """A column name compared loosely: 'Post Type' and 'post_type' are the same."""
+    return _SPACES.sub("_", name.strip().lower())
+
+
+def auto_field(column: str) -> str | None:
+    """The field a column maps to by its name alone, or None."""
+    key = column_key(column)
+    if key in FIELDS and key != IGNORE:
+        return key
+    return ALIASES.get(key)
+
+
+def check_field(name: str) -> str | None:
+    """An error message when ``name`` is not a field a column can be mapped to."""
+    if name in FIELDS:
+        return None
+    close = difflib.get_close_matches(name, FIELDS, n=2)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    return f"unknown field {name!r}{hint}: use one of {', '.join(FIELDS)}"
+
+
+def read_counter(raw: object, column: str) -> tuple[int | None, str | None]:
+    """A count: a non-negative whole number; an empty cell is unknown (None), not 0."""
+    if raw is None:
+        return None, None
+    if isinstance(raw, bool):
+        return None, f"{column}: {raw!r} is not a count"
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, float):
+        if not raw.is_integer():
+            return None, f"{column}: {raw!r} is not a whole number"
+        value = int(raw)
+    else:
+        text = str(raw).strip()
+        if not text:
+            return None, None
+        try:
+            value = int(text)
+        except ValueError:
+            cleaned = text.replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+            try:
+                number = float(cleaned)
+            except ValueError:
+                return None, f"{column}: {text!r} is not a number (a count is expected)"
+            if not number.is_integer():
+                return None, f"{column}: {text!r} is not a whole number (a count is expected)"
+            value = int(number)
+    if value < 0:
+        return None, f"{column}: {value} is negative (a count cannot be)"
+    return value, None
+
+
+def read_bool(raw: object, column: str) -> tuple[bool | None, str | None]:
+    if raw is None:
+        return None, None
+    if isinstance(raw, bool):
+        return raw, None
+    text = str(raw).strip().lower()
+    if not text:
+        return None, None
+    if text.endswith(".0"):
+        text = text[:-2]
+    if text in TRUE_WORDS:
+        return True, None
+    if text in FALSE_WORDS:
+        return False, None
+    return None, f"{column}: {raw!r} is not yes/no (use 1/0, true/false, yes/no)"
+
+
+def read_format(raw: object, column: str) -> tuple[str | None, str | None]:
+    text = column_key(str(raw or ""))
+    if not text:
+        return None, f"{column}: the post format is empty (one of {', '.join(FORMATS)})"
+    if text in FORMATS:
+        return text, None
+    if text in FORMAT_ALIASES:
+        return FORMAT_ALIASES[text], None
+    return None, f"{column}: unknown format {str(raw)!r}: use one of {', '.join(FORMATS)}"
+
+
+def read_text(raw: object) -> str | None:
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    return text or None
+
+
+def read_tags(raw: object) -> list[str]:
+    text = read_text(raw)
+    if not text:
+        return []
+    return [tag.strip() for tag in re.split(r"[,|;]", text) if tag.strip()]

@@ -1,0 +1,178 @@
+"""The generic importer: any CSV or XLSX whose columns are mapped to fields.
+
+A column maps to a field by ``--map COLUMN=FIELD`` (or a saved profile), or by its name
+alone when that is a field name or an obvious alias (``reach``, ``date``…). Every other
+column must be mapped or ignored explicitly (``--map COLUMN=ignore``): a column nobody
+looked at is how a "clicks" column ends up silently dropped. Columns with no name and no
+values (trailing separators) are ignored.
+
+``external_id`` is optional: without it a post is known by a digest of its date, format,
+text and links, so that re-importing the same file finds the same posts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from townsquare.analytics.importers.convert import Context, cell, date_reader
+from townsquare.analytics.importers.fields import (
+    IGNORE,
+    auto_field,
+    check_field,
+    read_bool,
+    read_counter,
+    read_format,
+    read_tags,
+    read_text,
+)
+from townsquare.analytics.importers.records import PostRecord, Problems
+from townsquare.analytics.models import METRIC_COLUMNS
+
+REQUIRED = ("published_at", "format")
+
+
+def resolve_mapping(
+    header: list[str], explicit: dict[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """The field of every column (column → field) and the problems found in doing so."""
+    problems: list[str] = []
+    mapping: dict[str, str] = {}
+    for column, target in explicit.items():
+        if column not in header:
+            problems.append(
+                f"--map {column}={target}: the file has no column {column!r} "
+                f"(its columns: {', '.join(map(repr, header))})"
+            )
+            continue
+        error = check_field(target)
+        if error:
+            problems.append(f"--map {column}={target}: {error}")
+            continue
+        mapping[column] = target
+    unmapped = []
+    for column in header:
+        if column in mapping or not column:
+            continue
+        field = auto_field(column)
+        if field is None:
+            unmapped.append(column)
+        else:
+            mapping[column] = field
+    if unmapped:
+        problems.append(
+            f"unknown column(s) {', '.join(map(repr, unmapped))}: map each to a field with "
+            f"--map 'COLUMN=FIELD' or skip it with --map 'COLUMN={IGNORE}'"
+        )
+    used = Counter(field for field in mapping.values() if field != IGNORE)
+    for field, count in used.items():
+        if count > 1:
+            columns = [c for c, f in mapping.items() if f == field]
+            problems.append(
+                f"field {field!r} is mapped from several columns ({', '.join(map(repr, columns))})"
+                ": keep one and map the others to ignore"
+            )
+    for field in REQUIRED:
+        if field not in used and not problems:
+            problems.append(f"no column is mapped to {field!r}: add --map 'COLUMN={field}'")
+    return mapping, problems
+
+
+class GenericConverter:
+    name = "generic"
+    taken_at: datetime | None = None  # the import's time unless a column says
+
+    def __init__(self, header: list[str], context: Context) -> None:
+        self.header = header
+        self.context = context
+        self.mapping, self._problems = resolve_mapping(header, context.mapping)
+        self.columns: dict[str, tuple[int, str]] = {}
+        for index, column in enumerate(header):
+            field = self.mapping.get(column)
+            if field and field != IGNORE:
+                self.columns[field] = (index, column)
+        self.metrics = [
+            (position, *self.columns[name])
+            for position, name in enumerate(METRIC_COLUMNS)
+            if name in self.columns
+        ]
+        self.dates = date_reader(context, self._name("published_at"), context.date_orders)
+        self.taken_dates = date_reader(context, self._name("taken_at"), context.date_orders)
+        self.occurrences: Counter[str] = Counter()
+
+    def _name(self, field: str) -> str:
+        return self.columns[field][1] if field in self.columns else field
+
+    def header_problems(self) -> list[str]:
+        return list(self._problems)
+
+    def date_column(self) -> int | None:
+        if self.context.date_format or "published_at" not in self.columns:
+            return None
+        return self.columns["published_at"][0]
+
+    def _get(self, cells: list[Any], field: str) -> Any:
+        found = self.columns.get(field)
+        return cell(cells, found[0]) if found else None
+
+    def convert(self, line: int, cells: list[Any], problems: Problems) -> PostRecord | None:
+        errors: list[str] = []
+        fmt, error = read_format(self._get(cells, "format"), self._name("format"))
+        if error:
+            errors.append(error)
+        stamp, error = self.dates.read(self._get(cells, "published_at"))
+        if error:
+            errors.append(error)
+        paid, error = read_bool(self._get(cells, "is_paid"), self._name("is_paid"))
+        if error:
+            errors.append(error)
+        followers, error = read_counter(self._get(cells, "followers"), self._name("followers"))
+        if error:
+            errors.append(error)
+        taken_at = None
+        if "taken_at" in self.columns and read_text(self._get(cells, "taken_at")):
+            taken, error = self.taken_dates.read(self._get(cells, "taken_at"))
+            if error:
+                errors.append(error)
+            elif taken is not None:
+                taken_at = taken.utc
+        metrics: list[int | None] = [None] * len(METRIC_COLUMNS)
+        for position, index, column in self.metrics:
+            metrics[position], error = read_counter(cell(cells, index), column)
+            if error:
+                errors.append(error)
+        if errors or fmt is None or stamp is None:
+            for message in errors:
+                problems.add(line, message)
+            return None
+        text = read_text(self._get(cells, "text"))
+        permalink = read_text(self._get(cells, "permalink"))
+        link_url = read_text(self._get(cells, "link_url"))
+        external_id = read_text(self._get(cells, "external_id"))
+        if external_id is None:
+            parts = [stamp.utc.isoformat(), fmt, text or "", permalink or "", link_url or ""]
+            digest = hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False)
+            key = digest.hexdigest()[:20]
+            self.occurrences[key] += 1
+            external_id = f"{key}-{self.occurrences[key]}"
+        return PostRecord(
+            line=line,
+            external_id=external_id,
+            format=fmt,
+            published_at=stamp.utc,
+            published_precision=stamp.precision,
+            local_weekday=stamp.local.isoweekday(),
+            local_hour=stamp.local.hour,
+            local_date=stamp.local.date(),
+            permalink=permalink,
+            text=text,
+            link_url=link_url,
+            is_paid=paid,
+            category=read_text(self._get(cells, "category")),
+            tags=read_tags(self._get(cells, "tags")),
+            followers_at_publish=followers,
+            metrics=tuple(metrics),
+            taken_at=taken_at,
+        )

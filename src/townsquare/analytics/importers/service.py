@@ -1,0 +1,345 @@
+"""Use cases of imports: run one (CLI, web wizard and API share it), preview, profiles.
+
+One import is one transaction: rows are checked and written in batches as the file
+streams by, and any problem (or ``dry_run``) rolls everything back at the end, so a
+file is imported whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townsquare import validation
+from townsquare.analytics.importers.convert import Context, Converter, cell
+from townsquare.analytics.importers.dates import infer_orders
+from townsquare.analytics.importers.generic import GenericConverter
+from townsquare.analytics.importers.presets import PRESETS
+from townsquare.analytics.importers.records import ImportReport, PostRecord, Problems
+from townsquare.analytics.importers.source import Table, open_table
+from townsquare.analytics.importers.writer import PostWriter, existing_posts
+from townsquare.analytics.models import ImportProfile
+from townsquare.channels.models import Channel
+from townsquare.db.base import utcnow
+from townsquare.errors import NotFound, ValidationError
+from townsquare.workspaces.roles import Role
+from townsquare.workspaces.service import WorkspaceAccess
+
+BATCH = 5000
+PRESET_NAMES = ("generic", *PRESETS)
+
+Progress = Callable[[int, int], None]  # (done, total) in the table's unit
+
+
+@dataclass
+class ImportOptions:
+    preset: str = "generic"
+    mapping: dict[str, str] = field(default_factory=dict)  # column -> field
+    date_format: str | None = None
+    timezone: str | None = None  # default: the channel's
+    separator: str | None = None
+    dry_run: bool = False
+
+
+def parse_map_options(values: list[str]) -> dict[str, str]:
+    """``COLUMN=FIELD`` strings (the CLI's and API's --map) as a mapping."""
+    mapping: dict[str, str] = {}
+    for value in values:
+        column, sep, target = value.rpartition("=")
+        if not sep or not column.strip() or not target.strip():
+            raise ValidationError(
+                f"--map {value!r}: write COLUMN=FIELD, e.g. --map 'Post date=published_at'",
+                field="map",
+            )
+        mapping[column.strip()] = target.strip()
+    return mapping
+
+
+def check_options(options: ImportOptions) -> None:
+    if options.preset not in PRESET_NAMES:
+        raise ValidationError(
+            f"unknown preset {options.preset!r}: use one of {', '.join(PRESET_NAMES)}",
+            field="preset",
+        )
+    if options.mapping and options.preset != "generic":
+        raise ValidationError(
+            f"--map applies to the generic importer, not to preset {options.preset!r}",
+            field="map",
+        )
+    if options.timezone:
+        validation.timezone(options.timezone)
+    if options.separator is not None and len(options.separator) != 1:
+        raise ValidationError("the separator must be one character, e.g. ';'", field="separator")
+
+
+def make_converter(options: ImportOptions, table: Table, zone: ZoneInfo) -> Converter:
+    context = Context(zone=zone, date_format=options.date_format, mapping=options.mapping)
+    if options.preset == "generic":
+        return GenericConverter(table.header, context)
+    converter: Converter = PRESETS[options.preset](table.header, context)
+    return converter
+
+
+def _infer_dates(table: Table, converter: Converter, problems: Problems) -> None:
+    """First pass over the date column of a generic file (see dates.py)."""
+    index = converter.date_column()
+    if index is None or not isinstance(converter, GenericConverter):
+        return
+    values = (
+        (line, value)
+        for line, cells in table.rows()
+        if isinstance(value := cell(cells, index), str) and value.strip()
+    )
+    column = table.header[index]
+    inferred = infer_orders(values, column)
+    converter.dates.orders = inferred.orders
+    converter.taken_dates.orders = inferred.orders
+    for line, message in inferred.problems:
+        problems.add(line, message)
+
+
+def run_import(
+    session: Session,
+    access: WorkspaceAccess,
+    channel: Channel,
+    path: Path,
+    options: ImportOptions,
+    *,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import ``path`` into ``channel``; the report says what was (or would be) done.
+
+    Counting: every row read is either a duplicate (identical to an earlier row: skipped),
+    a problem, a new post (``imported``) or a post already known, from the database or from
+    an earlier row with the same id (``updated``; the later row wins).
+    """
+    access.require(Role.EDITOR, "import posts")
+    if channel.workspace_id != access.workspace_id:
+        raise NotFound("no such channel in this workspace", field="channel")
+    check_options(options)
+    zone = ZoneInfo(options.timezone or channel.timezone or "UTC")
+    table = open_table(path, separator=options.separator)
+    converter = make_converter(options, table, zone)
+    report = ImportReport(dry_run=options.dry_run)
+    problems = report.problems
+    for message in converter.header_problems():
+        problems.add(1, message)
+    if problems:
+        return report
+    _infer_dates(table, converter, problems)
+
+    known = existing_posts(session, channel.id)
+    in_db = set(known)
+    writer = PostWriter(
+        session,
+        workspace_id=access.workspace_id,
+        channel_id=channel.id,
+        default_taken_at=converter.taken_at or utcnow().replace(microsecond=0),
+        known=known,
+    )
+    seen_rows: set[int] = set()
+    seen_ids: set[str] = set()
+    followers: dict[date, int] = {}
+    batch: list[PostRecord] = []
+    for count, (line, cells) in enumerate(table.rows(), start=1):
+        report.rows_read += 1
+        fingerprint = hash(tuple(cells))
+        if fingerprint in seen_rows:
+            report.duplicates_skipped += 1
+            continue
+        seen_rows.add(fingerprint)
+        record = converter.convert(line, cells, problems)
+        if progress and count % 2000 == 0:
+            progress(table.position(), table.size)
+        if record is None:
+            continue
+        if record.external_id in seen_ids:
+            report.updated += 1
+            # The earlier row must be stored before this one replaces it.
+            if not problems and not options.dry_run:
+                writer.write(batch)
+                batch = []
+        elif record.external_id in in_db:
+            report.updated += 1
+        else:
+            report.imported += 1
+        seen_ids.add(record.external_id)
+        if record.followers_at_publish is not None and record.local_date is not None:
+            day = record.local_date
+            followers[day] = max(followers.get(day, 0), record.followers_at_publish)
+        if problems or options.dry_run:
+            continue  # keep reading to report every problem, but write nothing more
+        batch.append(record)
+        if len(batch) >= BATCH:
+            writer.write(batch)
+            batch = []
+    if progress:
+        progress(table.size, table.size)
+    if problems or options.dry_run:
+        session.rollback()
+        return report
+    writer.write(batch)
+    report.channel_snapshots_written = writer.write_channel_snapshots(followers)
+    report.snapshots_written = writer.snapshots_written
+    session.commit()
+    return report
+
+
+def raise_for_problems(report: ImportReport) -> None:
+    """The ValidationError (HTTP 422, exit 2) of a report with problems; nothing was written."""
+    if report.ok:
+        return
+    first = report.problems.items[0]
+    where = f"line {first['line']}: " if first["line"] else ""
+    more = report.problems.count - 1
+    raise ValidationError(
+        f"nothing was imported: {report.problems.count} problem(s) in the file, first "
+        f"{where}{first['message']}" + (f" (and {more} more, listed above)" if more else ""),
+        field="file",
+        problems=report.problems.as_list(),
+    )
+
+
+# --- preview (the wizard's second step) --------------------------------------------------
+
+
+@dataclass
+class Preview:
+    header: list[str]
+    mapping: dict[str, str]  # column -> field (generic: resolved; presets: empty)
+    rows: list[dict[str, Any]]  # the first rows as they will be read
+    problems: list[dict[str, Any]]
+    encoding: str | None
+    separator: str | None
+    kind: str
+
+
+def preview(
+    path: Path, options: ImportOptions, *, timezone: str = "UTC", limit: int = 10
+) -> Preview:
+    """The first ``limit`` rows of a file as they will be read, and the problems seen."""
+    check_options(options)
+    zone = ZoneInfo(options.timezone or timezone)
+    table = open_table(path, separator=options.separator)
+    converter = make_converter(options, table, zone)
+    problems = Problems()
+    for message in converter.header_problems():
+        problems.add(1, message)
+    if not problems:
+        _infer_dates(table, converter, problems)
+    rows: list[dict[str, Any]] = []
+    if not converter.header_problems():
+        for line, cells in table.rows():
+            record = converter.convert(line, cells, problems)
+            rows.append(_preview_row(line, cells, record))
+            if len(rows) >= limit:
+                break
+    mapping = converter.mapping if isinstance(converter, GenericConverter) else {}
+    return Preview(
+        header=table.header,
+        mapping=mapping,
+        rows=rows,
+        problems=problems.as_list(),
+        encoding=table.encoding,
+        separator=table.separator,
+        kind=table.kind,
+    )
+
+
+def _preview_row(line: int, cells: list[Any], record: PostRecord | None) -> dict[str, Any]:
+    from townsquare.analytics.models import METRIC_COLUMNS
+
+    if record is None:
+        return {"line": line, "cells": cells, "record": None}
+    return {
+        "line": line,
+        "cells": cells,
+        "record": {
+            "external_id": record.external_id,
+            "published_at": record.published_at,
+            "published_precision": record.published_precision,
+            "local_weekday": record.local_weekday,
+            "local_hour": record.local_hour,
+            "format": record.format,
+            "is_paid": record.is_paid,
+            "followers_at_publish": record.followers_at_publish,
+            "metrics": dict(zip(METRIC_COLUMNS, record.metrics, strict=True)),
+        },
+    }
+
+
+# --- profiles ----------------------------------------------------------------------------
+
+
+def list_profiles(session: Session, access: WorkspaceAccess) -> list[ImportProfile]:
+    query = (
+        select(ImportProfile)
+        .where(ImportProfile.workspace_id == access.workspace_id)
+        .order_by(ImportProfile.name)
+    )
+    return list(session.scalars(query))
+
+
+def get_profile(session: Session, access: WorkspaceAccess, name: str) -> ImportProfile:
+    profile = session.scalar(
+        select(ImportProfile).where(
+            ImportProfile.workspace_id == access.workspace_id, ImportProfile.name == name
+        )
+    )
+    if profile is None:
+        names = ", ".join(p.name for p in list_profiles(session, access)) or "none yet"
+        raise NotFound(
+            f"no import profile {name!r} in workspace '{access.workspace.slug}' "
+            f"(saved profiles: {names}); save one with --save-profile",
+            field="profile",
+        )
+    return profile
+
+
+def save_profile(
+    session: Session, access: WorkspaceAccess, name: str, options: ImportOptions
+) -> ImportProfile:
+    """Save (or replace) a named mapping and its reading options for this workspace."""
+    access.require(Role.EDITOR, "save import profiles")
+    name = validation.non_empty(name, field="profile", max_length=100)
+    profile = session.scalar(
+        select(ImportProfile).where(
+            ImportProfile.workspace_id == access.workspace_id, ImportProfile.name == name
+        )
+    )
+    if profile is None:
+        profile = ImportProfile(workspace_id=access.workspace_id, name=name)
+        session.add(profile)
+    profile.mapping = dict(options.mapping)
+    profile.options = {
+        key: value
+        for key, value in {
+            "preset": options.preset,
+            "date_format": options.date_format,
+            "timezone": options.timezone,
+            "separator": options.separator,
+        }.items()
+        if value
+    }
+    session.commit()
+    return profile
+
+
+def apply_profile(profile: ImportProfile, options: ImportOptions) -> ImportOptions:
+    """Options from a profile; what the caller gave explicitly wins."""
+    saved = profile.options or {}
+    return ImportOptions(
+        preset=saved.get("preset", "generic") if options.preset == "generic" else options.preset,
+        mapping={**(profile.mapping or {}), **options.mapping},
+        date_format=options.date_format or saved.get("date_format"),
+        timezone=options.timezone or saved.get("timezone"),
+        separator=options.separator or saved.get("separator"),
+        dry_run=options.dry_run,
+    )

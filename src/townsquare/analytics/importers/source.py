@@ -1,0 +1,186 @@
+"""Opening a CSV or XLSX file as a header and numbered rows, whatever its encoding/separator.
+
+CSV files are read as a stream (a million-row file never sits in memory); the encoding is
+detected on the first megabyte (UTF-8 with or without BOM first, then charset-normalizer)
+and the separator from the header line. Line numbers are the file's own, 1 being the header,
+so that a problem can be found in a spreadsheet or an editor.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from townsquare.errors import ValidationError
+
+SAMPLE_BYTES = 1 << 20
+SEPARATORS = (",", ";", "\t", "|")
+XLSX_MAGIC = b"PK\x03\x04"
+
+csv.field_size_limit(1 << 24)  # long post texts
+
+
+@dataclass
+class Table:
+    """A file seen as a header and rows; ``rows()`` can be called again for another pass."""
+
+    path: Path
+    kind: str  # "csv" or "xlsx"
+    header: list[str]
+    encoding: str | None = None
+    separator: str | None = None
+    size: int = 0  # bytes (csv) or rows (xlsx): the unit of ``position``
+    _position: Any = field(default=None, repr=False)
+
+    def position(self) -> int:
+        """How far the current pass has read, in the unit of ``size`` (for progress bars)."""
+        return int(self._position()) if self._position else 0
+
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
+        """(line number, cells) of every data row; blank lines are skipped."""
+        if self.kind == "xlsx":
+            yield from self._xlsx_rows()
+        else:
+            yield from self._csv_rows()
+
+    def _csv_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        assert self.encoding is not None and self.separator is not None
+        with self.path.open("rb") as raw:
+            self._position = raw.tell
+            text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
+            reader = csv.reader(text, delimiter=self.separator)
+            try:
+                next(reader, None)  # the header
+                last = reader.line_num
+                for cells in reader:
+                    start, last = last + 1, reader.line_num
+                    if not cells or (len(cells) == 1 and not cells[0].strip()):
+                        continue
+                    yield start, cells
+            except UnicodeDecodeError as error:
+                raise ValidationError(
+                    f"the file is not valid {self.encoding} near line {reader.line_num + 1} "
+                    f"({error.reason}): save it as UTF-8 and import it again",
+                    field="file",
+                ) from None
+            except csv.Error as error:
+                raise ValidationError(
+                    f"line {reader.line_num}: the CSV cannot be read ({error})", field="file"
+                ) from None
+            finally:
+                self._position = None
+
+    def _xlsx_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        workbook = _open_workbook(self.path)
+        try:
+            sheet = workbook.worksheets[0]
+            count = 0
+            self._position = lambda: count
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                count = number
+                if number == 1:
+                    continue
+                cells = list(values)
+                if all(value is None or str(value).strip() == "" for value in cells):
+                    continue
+                yield number, cells
+        finally:
+            self._position = None
+            workbook.close()
+
+
+def _open_workbook(path: Path) -> Any:
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a damaged file
+        raise ValidationError(
+            f"cannot open {path.name} as an Excel workbook ({error}): save it as .xlsx or CSV",
+            field="file",
+        ) from None
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The encoding of a file from its first bytes: BOMs, then UTF-8, then charset-normalizer."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        # The sample may end in the middle of a character: decode incrementally.
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None:
+        raise ValidationError(
+            "cannot tell the file's text encoding: save it as UTF-8 CSV", field="file"
+        )
+    return str(best.encoding)
+
+
+def detect_separator(header_line: str) -> str:
+    """The separator used in the header line (the most frequent candidate; ',' by default)."""
+    counts = {sep: header_line.count(sep) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
+
+
+def open_table(path: Path, *, separator: str | None = None, encoding: str | None = None) -> Table:
+    """Open ``path`` (CSV or XLSX, told apart by content, not name) and read its header."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            sample = handle.read(SAMPLE_BYTES)
+    except OSError as error:
+        raise ValidationError(f"cannot read {path}: {error.strerror}", field="file") from None
+    if not sample.strip():
+        raise ValidationError(f"{path.name} is empty: nothing to import", field="file")
+    if sample.startswith(XLSX_MAGIC):
+        return _open_xlsx(path)
+    encoding = encoding or detect_encoding(sample)
+    text = _decode_sample(sample, encoding)
+    first_line = text.splitlines()[0] if text else ""
+    separator = separator or detect_separator(first_line)
+    header = next(csv.reader(io.StringIO(text), delimiter=separator), [])
+    return Table(
+        path=path,
+        kind="csv",
+        header=[cell.strip() for cell in header],
+        encoding=encoding,
+        separator=separator,
+        size=size,
+    )
+
+
+def _decode_sample(sample: bytes, encoding: str) -> str:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        return decoder.decode(sample, final=False)
+    except (UnicodeDecodeError, LookupError) as error:
+        raise ValidationError(
+            f"the file is not valid {encoding} ({error}): save it as UTF-8 CSV", field="file"
+        ) from None
+
+
+def _open_xlsx(path: Path) -> Table:
+    workbook = _open_workbook(path)
+    try:
+        sheet = workbook.worksheets[0]
+        header_row = next(sheet.iter_rows(values_only=True, max_row=1), ())
+        size = sheet.max_row or 0
+    finally:
+        workbook.close()
+    header = ["" if value is None else str(value).strip() for value in header_row]
+    while header and not header[-1]:
+        header.pop()
+    return Table(path=path, kind="xlsx", header=header, size=size)
