@@ -1,0 +1,312 @@
+"""The redirector over real HTTP on loopback, on SQLite and PostgreSQL.
+
+Links are created with the links service (as the web UI, API and CLI do); clicks are read
+back from the database after the recorder's buffer is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import ServerThread, make_settings
+from tests.links.conftest import LinksEnv
+from townsquare.db import Database
+from townsquare.links import service
+from townsquare.links.models import Link, LinkClick
+from townsquare.links.redirector import Redirector
+
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+SLACKBOT = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
+
+
+@dataclass
+class Served:
+    env: LinksEnv
+    redirector: Redirector
+    url: str
+    client: httpx.Client
+
+    def create(self, target: str = "https://example.com/page", **options: Any) -> Link:
+        with self.env.database.session() as session:
+            return service.create_link(
+                session,
+                self.env.access(session),
+                self.env.settings,
+                target_url=target,
+                **options,
+            )
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(self.url + path, **kwargs)
+
+    def clicks(self) -> list[LinkClick]:
+        self.redirector.recorder.flush()
+        with self.env.database.session() as session:
+            return list(session.scalars(sa.select(LinkClick).order_by(LinkClick.id)))
+
+    def human_clicks(self, slug: str) -> int:
+        self.redirector.recorder.flush()
+        with self.env.database.session() as session:
+            value = session.scalar(sa.select(Link.human_clicks).where(Link.slug == slug))
+            return int(value or 0)
+
+
+def serve(env: LinksEnv, **settings_extra: Any) -> Iterator[Served]:
+    settings = env.settings
+    if settings_extra:
+        settings = make_settings(
+            settings.data_dir, env.database.url, links_host="go.example.com", **settings_extra
+        )
+    redirector = Redirector(settings, env.database, flush_interval=0.05)
+    with ServerThread(redirector) as server, httpx.Client(follow_redirects=False) as client:
+        yield Served(env, redirector, server.url, client)
+
+
+@pytest.fixture
+def served(links_env: LinksEnv) -> Iterator[Served]:
+    yield from serve(links_env)
+
+
+def test_redirects_with_302_to_the_final_url(served: Served) -> None:
+    link = served.create(utm={"utm_source": "newsletter", "utm_medium": "email"}, slug="promo")
+    response = served.get("/promo", headers={"user-agent": CHROME})
+    assert response.status_code == 302
+    assert response.headers["location"] == link.final_url
+    assert "utm_source=newsletter" in response.headers["location"]
+    assert response.content == b""
+    # Slugs are case-insensitive; a trailing slash is forgiven.
+    assert served.get("/PROMO").headers["location"] == link.final_url
+    assert served.get("/promo/").status_code == 302
+
+
+def test_head_answers_like_get_without_body(served: Served) -> None:
+    link = served.create(slug="headed")
+    response = served.client.head(served.url + "/headed", headers={"user-agent": CHROME})
+    assert response.status_code == 302
+    assert response.headers["location"] == link.final_url
+    assert response.content == b""
+    [click] = served.clicks()
+    # Browsers never navigate with HEAD: kept, but apart from human clicks.
+    assert click.is_bot and click.bot_name == "HEAD request"
+    assert served.human_clicks("headed") == 0
+
+
+def test_permanent_link_answers_301(served: Served) -> None:
+    link = served.create(slug="forever", permanent=True)
+    response = served.get("/forever")
+    assert response.status_code == 301
+    assert response.headers["location"] == link.final_url
+
+
+def test_unknown_slug_gets_a_clear_404_page(served: Served) -> None:
+    for path in ("/does-not-exist", "/favicon.ico", "/a/b", "/%00"):
+        response = served.get(path)
+        assert response.status_code == 404, path
+        assert "text/html" in response.headers["content-type"]
+        assert "This short link does not exist" in response.text
+    assert served.clicks() == []
+
+
+def test_home_and_health_answer_minimally(served: Served) -> None:
+    home = served.get("/")
+    assert home.status_code == 200 and "short links" in home.text
+    health = served.get("/healthz")
+    assert health.status_code == 200 and health.text == "ok\n"
+
+
+def test_pages_follow_the_browser_language(served: Served) -> None:
+    response = served.get("/nothing-here", headers={"accept-language": "fr-FR,fr;q=0.9"})
+    assert response.status_code == 404
+    assert "Lien introuvable" in response.text
+
+
+def test_other_methods_are_refused_without_server_error(served: Served) -> None:
+    served.create(slug="posted")
+    assert served.client.post(served.url + "/posted").status_code == 405
+    assert served.client.delete(served.url + "/posted").status_code == 405
+    assert served.clicks() == []
+
+
+def test_disabled_link_gets_410_and_enabled_again_redirects(served: Served) -> None:
+    served.create(slug="paused")
+    with served.env.database.session() as session:
+        service.set_enabled(session, served.env.access(session), "paused", False)
+    response = served.get("/paused")
+    assert response.status_code == 410
+    assert "disabled" in response.text
+    with served.env.database.session() as session:
+        service.set_enabled(session, served.env.access(session), "paused", True)
+    assert served.get("/paused").status_code == 302
+
+
+def test_expired_link_gets_410_or_its_fallback(served: Served) -> None:
+    served.create(slug="old")
+    served.create(slug="old-fallback", fallback_url="https://example.org/sorry")
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    with served.env.database.session() as session:
+        session.execute(
+            sa.update(Link).where(Link.slug.in_(["old", "old-fallback"])).values(expires_at=past)
+        )
+        session.commit()
+    served.redirector.cache.clear()
+    response = served.get("/old")
+    assert response.status_code == 410
+    assert "expired" in response.text
+    fallback = served.get("/old-fallback")
+    assert fallback.status_code == 302
+    assert fallback.headers["location"] == "https://example.org/sorry"
+    assert served.clicks() == []
+
+
+def test_max_clicks_counts_humans_only_then_410(served: Served) -> None:
+    served.create(slug="limited", max_clicks=2)
+    assert served.get("/limited", headers={"user-agent": GOOGLEBOT}).status_code == 302
+    assert served.get("/limited", headers={"user-agent": CHROME}).status_code == 302
+    assert served.human_clicks("limited") == 1
+    assert served.get("/limited", headers={"user-agent": IPHONE}).status_code == 302
+    assert served.human_clicks("limited") == 2
+    response = served.get("/limited", headers={"user-agent": CHROME})
+    assert response.status_code == 410
+    assert "maximum number of visits" in response.text
+
+
+def test_password_protected_link_shows_a_form(served: Served) -> None:
+    link = served.create(slug="secret", password="open sesame")
+    form = served.get("/secret", headers={"user-agent": CHROME})
+    assert form.status_code == 200
+    assert 'type="password"' in form.text and 'method="post"' in form.text
+    assert "location" not in form.headers
+
+    wrong = served.client.post(
+        served.url + "/secret", data={"password": "wrong"}, headers={"user-agent": CHROME}
+    )
+    assert wrong.status_code == 403
+    assert "Wrong password. Check it and try again." in wrong.text
+    empty = served.client.post(served.url + "/secret", data={"password": ""})
+    assert empty.status_code == 400 and "Enter the password" in empty.text
+    assert served.clicks() == []
+
+    right = served.client.post(
+        served.url + "/secret", data={"password": "open sesame"}, headers={"user-agent": CHROME}
+    )
+    assert right.status_code == 303
+    assert right.headers["location"] == link.final_url
+    [click] = served.clicks()
+    assert not click.is_bot
+
+
+def test_password_guessing_is_throttled(served: Served) -> None:
+    served.create(slug="guarded", password="right one")
+    statuses = [
+        served.client.post(served.url + "/guarded", data={"password": f"guess {n}"}).status_code
+        for n in range(11)
+    ]
+    assert statuses[:10] == [403] * 10
+    assert statuses[10] == 429
+    throttled = served.client.post(served.url + "/guarded", data={"password": "right one"})
+    assert throttled.status_code == 429 and "Too many wrong passwords" in throttled.text
+
+
+def test_bots_and_humans_are_told_apart(served: Served) -> None:
+    served.create(slug="shared")
+    for agent in (GOOGLEBOT, SLACKBOT, "facebookexternalhit/1.1", CHROME, IPHONE):
+        assert served.get("/shared", headers={"user-agent": agent}).status_code == 302
+    clicks = served.clicks()
+    assert [c.is_bot for c in clicks] == [True, True, True, False, False]
+    assert clicks[0].bot_name == "Googlebot"
+    assert clicks[0].device_class == "bot"
+    assert (clicks[3].device_class, clicks[3].os, clicks[3].browser) == (
+        "desktop",
+        "Windows",
+        "Chrome",
+    )
+    assert (clicks[4].device_class, clicks[4].os) == ("mobile", "iOS")
+    assert served.human_clicks("shared") == 2
+
+
+def test_referrer_domain_only_and_no_ip_stored(served: Served) -> None:
+    served.create(slug="ref")
+    served.get(
+        "/ref",
+        headers={
+            "user-agent": CHROME,
+            "referer": "https://News.Example.com:8443/item?id=42&secret=token#frag",
+            "cf-ipcountry": "FR",  # no trusted header configured: ignored
+        },
+    )
+    [click] = served.clicks()
+    assert click.referrer_domain == "news.example.com"
+    assert click.country is None
+    assert click.visitor_hash is not None and len(click.visitor_hash) == 64
+    with served.env.database.engine.connect() as connection:
+        rows = connection.execute(sa.select(LinkClick.__table__)).all()
+    stored = " ".join(str(value) for row in rows for value in row)
+    assert "127.0.0.1" not in stored
+    assert "item?id" not in stored and "secret=token" not in stored
+
+
+def test_same_visitor_same_day_has_one_hash(served: Served) -> None:
+    served.create(slug="uniq")
+    served.get("/uniq", headers={"user-agent": CHROME})
+    served.get("/uniq", headers={"user-agent": CHROME})
+    served.get("/uniq", headers={"user-agent": IPHONE})
+    hashes = [c.visitor_hash for c in served.clicks()]
+    assert hashes[0] == hashes[1] != hashes[2]
+
+
+def test_country_only_from_the_trusted_proxy_header(links_env: LinksEnv) -> None:
+    for served in serve(links_env, trusted_proxy_country_header="CF-IPCountry"):
+        served.create(slug="geo")
+        served.get("/geo", headers={"cf-ipcountry": "fr", "user-agent": CHROME})
+        served.get("/geo", headers={"cf-ipcountry": "XX", "user-agent": CHROME})
+        served.get("/geo", headers={"cf-ipcountry": "not a country", "user-agent": CHROME})
+        served.get("/geo", headers={"x-country": "DE", "user-agent": CHROME})
+        assert [c.country for c in served.clicks()] == ["FR", None, None, None]
+
+
+def test_edit_invalidates_the_cache(served: Served) -> None:
+    served.create("https://example.com/before", slug="moving")
+    assert served.get("/moving").headers["location"] == "https://example.com/before"
+    with served.env.database.session() as session:
+        service.update_link(
+            session,
+            served.env.access(session),
+            served.env.settings,
+            "moving",
+            target_url="https://example.com/after",
+        )
+    assert served.get("/moving").headers["location"] == "https://example.com/after"
+    with served.env.database.session() as session:
+        service.delete_link(session, served.env.access(session), "moving")
+    assert served.get("/moving").status_code == 404
+
+
+def test_unknown_slug_created_later_is_found(served: Served) -> None:
+    assert served.get("/later").status_code == 404  # cached as unknown
+    served.create(slug="later")
+    assert served.get("/later").status_code == 302
+
+
+def test_database_failure_is_a_503_page_not_a_crash(links_env: LinksEnv) -> None:
+    broken = Database("sqlite:////nonexistent-dir/none.db")
+    redirector = Redirector(links_env.settings, broken)
+    with ServerThread(redirector) as server:
+        response = httpx.get(server.url + "/anything")
+    assert response.status_code == 503
+    assert "temporarily unavailable" in response.text
+    assert response.headers["retry-after"] == "30"
