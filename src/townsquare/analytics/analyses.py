@@ -54,10 +54,10 @@ def _slices(codes: IntArray, groups: int) -> tuple[IntArray, list[slice]]:
 
 
 def _round(value: float | None) -> float | None:
-    """6 decimals; NaN/inf (never valid JSON) become None."""
+    """9 significant digits (stable JSON); NaN/inf (never valid JSON) become None."""
     if value is None or not np.isfinite(value):
         return None
-    return float(round(value, 6))
+    return float(f"{value:.9g}")
 
 
 def _finite(value: float | None) -> float | None:
