@@ -101,6 +101,11 @@ def create_app(
     from townsquare.web.routes import include_routes
 
     include_routes(app)
+    if settings.links_host:
+        # Short links on their own host name: dispatched before any of the web app's layers.
+        from townsquare.links.redirector import mount_on_host
+
+        mount_on_host(app, settings, database)
     return app
 
 
