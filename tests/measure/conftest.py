@@ -187,3 +187,42 @@ def measure_world(database: Database, data_dir: Path) -> Iterator[MeasureWorld]:
 def sqlite_measure_world(sqlite_database: Database, data_dir: Path) -> Iterator[MeasureWorld]:
     """The hand-made world on SQLite only (for tests that do not depend on the database)."""
     yield build_world(sqlite_database, data_dir)
+
+
+# --- importers (tests/measure/test_import*.py) -------------------------------------------
+
+
+@dataclass
+class ImportTarget:
+    """Workspace ``acme`` with an empty channel ``page`` to import into."""
+
+    database: Database
+    seed: Seed
+    channel: str = "page"
+
+    def run(self, path: Path, **options: Any) -> Any:
+        from townsquare.analytics.importers import service
+        from townsquare.channels.service import get_channel_by_handle
+
+        with self.database.session() as session:
+            access = WorkspaceAccess.operator(get_workspace(session, self.seed.workspace))
+            channel = get_channel_by_handle(session, access, self.channel)
+            return service.run_import(
+                session, access, channel, path, service.ImportOptions(**options)
+            )
+
+    def count(self, model: Any) -> int:
+        from sqlalchemy import func
+
+        with self.database.session() as session:
+            return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.fixture
+def import_target(database: Database) -> ImportTarget:
+    """An empty channel (time zone Asia/Bangkok) on SQLite and on PostgreSQL."""
+    seed = seed_workspace(database)
+    with database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, seed.workspace))
+        add_channel(session, access, network="facebook", handle="page", timezone="Asia/Bangkok")
+    return ImportTarget(database=database, seed=seed)

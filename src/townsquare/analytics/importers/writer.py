@@ -63,7 +63,7 @@ def existing_posts(session: Session, channel_id: int) -> dict[str, int]:
     rows = session.execute(
         select(posts.c.external_id, posts.c.id).where(posts.c.channel_id == channel_id)
     )
-    return dict(rows.tuples().all())
+    return {row[0]: row[1] for row in rows}
 
 
 def _post_values(record: PostRecord) -> dict[str, Any]:
