@@ -77,19 +77,19 @@ class Classified(NamedTuple):
 
 # --- the request-path helpers -------------------------------------------------------------
 
-_salts: dict[int, bytes] = {}
+_salts: dict[tuple[str, int], bytes] = {}
 
 
 def daily_salt(secret_key: str, day: int) -> bytes:
     """The salt of UTC day number ``day``: HMAC(secret key, day); two days never match."""
-    salt = _salts.get(day)
+    salt = _salts.get((secret_key, day))
     if salt is None:
         salt = hmac.new(
             secret_key.encode(), f"links-visitor:{day}".encode(), hashlib.sha256
         ).digest()
         if len(_salts) > 4:
             _salts.clear()
-        _salts[day] = salt
+        _salts[(secret_key, day)] = salt
     return salt
 
 
