@@ -1,0 +1,135 @@
+"""Roles through the REST API: viewer reads, admin manages, owner is the last word.
+
+Roles (workspaces/roles.py): viewer < contributor < editor < admin < owner. The house's
+own routes: reading a workspace, its channels and members is for every member; channels,
+members, settings and the audit log are for admins and owners; owners alone make or
+unmake owners, and a workspace never loses its last owner.
+"""
+
+from __future__ import annotations
+
+import httpx
+import sqlalchemy as sa
+
+from tests.conftest import Seed, ServerThread
+from townsquare.db import Database
+from townsquare.workspaces import service, tokens
+from townsquare.workspaces.models import Membership, User
+from townsquare.workspaces.roles import ROLE_ORDER, Role
+
+PASSWORD = "a long enough password"
+
+
+def _member_headers(database: Database, role: str) -> dict[str, str]:
+    with database.session() as session:
+        user = service.create_user(
+            session, email=f"{role}@acme.test", password=PASSWORD, workspace="acme", role=role
+        )
+        issued = tokens.create_token(session, user, name=role)
+    return {"Authorization": f"Bearer {issued.plaintext}"}
+
+
+def _memberships(database: Database) -> list[tuple[str, str]]:
+    with database.session() as session:
+        rows = session.execute(
+            sa.select(User.email, Membership.role).join(Membership).order_by(User.email)
+        )
+        return [(email, role) for email, role in rows]
+
+
+def test_each_role_reads_and_only_admins_manage(
+    live_server: ServerThread, seed: Seed, database: Database
+) -> None:
+    for role in (r.value for r in ROLE_ORDER if r is not Role.OWNER):
+        _check_role(role, live_server, database)
+
+
+def _check_role(role: str, live_server: ServerThread, database: Database) -> None:
+    headers = _member_headers(database, role)
+    manages = Role(role).at_least(Role.ADMIN)
+    base = "/api/v1/workspaces/acme"
+    with httpx.Client(base_url=live_server.url, headers=headers) as client:
+        for path in (base, f"{base}/channels", f"{base}/members"):
+            assert client.get(path).status_code == 200, path
+        before = _memberships(database)
+        writes = {
+            "add channel": client.post(
+                f"{base}/channels", json={"network": "rss", "handle": f"https://x.test/{role}"}
+            ),
+            "settings": client.patch(base, json={"name": "Renamed"}),
+            "add member": client.post(
+                f"{base}/members",
+                json={"email": f"new-{role}@acme.test", "role": "viewer", "password": PASSWORD},
+            ),
+            "audit": client.get(f"{base}/audit"),
+        }
+    for action, response in writes.items():
+        if manages:
+            assert response.status_code in (200, 201), (action, response.text)
+        else:
+            assert response.status_code == 403, (action, response.text)
+            error = response.json()["error"]
+            assert error["type"] == "permission_denied"
+            assert f"is {role}" in error["message"] and "admin or higher" in error["message"]
+    if not manages:
+        assert _memberships(database) == before
+        with database.session() as session:
+            assert service.get_user_by_email(session, f"new-{role}@acme.test") is None
+
+
+def test_admin_cannot_make_or_touch_owners(
+    live_server: ServerThread, seed: Seed, database: Database
+) -> None:
+    headers = _member_headers(database, "admin")
+    with database.session() as session:
+        owner = service.get_user_by_email(session, seed.owner_email)
+        assert owner is not None
+        owner_id = owner.id
+    before = _memberships(database)
+    base = "/api/v1/workspaces/acme/members"
+    with httpx.Client(base_url=live_server.url, headers=headers) as client:
+        me = client.get("/api/v1/me").json()["id"]
+        refused = [
+            client.patch(f"{base}/{me}", json={"role": "owner"}),
+            client.patch(f"{base}/{owner_id}", json={"role": "viewer"}),
+            client.delete(f"{base}/{owner_id}"),
+            client.post(
+                f"{base}", json={"email": "o2@acme.test", "role": "owner", "password": PASSWORD}
+            ),
+        ]
+    assert [r.status_code for r in refused] == [403, 403, 403, 403], [r.text for r in refused]
+    assert _memberships(database) == before
+
+
+def test_last_owner_cannot_leave_or_step_down(
+    live_server: ServerThread, seed: Seed, database: Database
+) -> None:
+    before = _memberships(database)
+    with httpx.Client(base_url=live_server.url, headers=seed.headers) as client:
+        me = client.get("/api/v1/me").json()["id"]
+        base = "/api/v1/workspaces/acme/members"
+        demote = client.patch(f"{base}/{me}", json={"role": "admin"})
+        leave = client.delete(f"{base}/{me}")
+        assert demote.status_code == 422 and leave.status_code == 422
+        for response in (demote, leave):
+            error = response.json()["error"]
+            assert error["type"] == "validation_error"
+            assert "at least one owner" in error["message"]
+        assert _memberships(database) == before
+        # With a second owner, the first may step down.
+        second = client.post(
+            base, json={"email": "second@acme.test", "role": "owner", "password": PASSWORD}
+        )
+        assert second.status_code == 201, second.text
+        assert client.patch(f"{base}/{me}", json={"role": "admin"}).status_code == 200
+
+
+def test_unknown_role_and_unknown_member(live_server: ServerThread, seed: Seed) -> None:
+    base = "/api/v1/workspaces/acme/members"
+    with httpx.Client(base_url=live_server.url, headers=seed.headers) as client:
+        bad = client.post(base, json={"email": "x@acme.test", "role": "boss", "password": PASSWORD})
+        missing = client.patch(f"{base}/999999", json={"role": "viewer"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["field"] == "role"
+    assert "unknown role 'boss': choose one of viewer" in bad.json()["error"]["message"]
+    assert missing.status_code == 404
