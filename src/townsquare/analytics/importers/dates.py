@@ -76,41 +76,36 @@ class DateOrders:
 
 
 def infer_orders(values: Iterable[tuple[int, str]], column: str = "published_at") -> DateOrders:
-    """Decide the order of each numeric date form from all the values of a column."""
+    """Decide the order of each numeric date form from all the values of a column.
+
+    A form no value decides stays without order: its ambiguous values are then refused
+    one by one, with both readings, when the rows are read (:meth:`DateReader.read`).
+    """
     evidence: dict[tuple[str, int], dict[str, tuple[int, str]]] = {}
-    ambiguous: dict[tuple[str, int], list[tuple[int, re.Match[str]]]] = {}
     for line, raw in values:
         match = _NUMERIC.match(raw.strip())
         if not match:
             continue
         first, second = int(match.group(1)), int(match.group(3))
-        form = _form(match)
         month_first = 1 <= first <= 12 and 1 <= second <= 31
         day_first = 1 <= second <= 12 and 1 <= first <= 31
-        if month_first and day_first and first != second:
-            ambiguous.setdefault(form, []).append((line, match))
-        elif month_first and not day_first:
-            evidence.setdefault(form, {}).setdefault(MONTH_FIRST, (line, raw))
-        elif day_first and not month_first:
-            evidence.setdefault(form, {}).setdefault(DAY_FIRST, (line, raw))
+        if month_first != day_first:
+            order = MONTH_FIRST if month_first else DAY_FIRST
+            evidence.setdefault(_form(match), {}).setdefault(order, (line, raw))
     result = DateOrders()
-    for form in set(evidence) | set(ambiguous):
-        seen = evidence.get(form, {})
+    for form, seen in evidence.items():
         if len(seen) == 1:
             result.orders[form] = next(iter(seen))
-        elif len(seen) == 2:
-            (m_line, m_raw), (d_line, d_raw) = seen[MONTH_FIRST], seen[DAY_FIRST]
-            result.problems.append(
-                (
-                    max(m_line, d_line),
-                    f"{column}: dates written the same way are month-first on line {m_line} "
-                    f"({m_raw!r}) and day-first on line {d_line} ({d_raw!r}): "
-                    "fix the file or give --date-format",
-                )
+            continue
+        (m_line, m_raw), (d_line, d_raw) = seen[MONTH_FIRST], seen[DAY_FIRST]
+        result.problems.append(
+            (
+                max(m_line, d_line),
+                f"{column}: dates written the same way are month-first on line {m_line} "
+                f"({m_raw!r}) and day-first on line {d_line} ({d_raw!r}): "
+                "fix the file or give --date-format",
             )
-        else:
-            for line, match in ambiguous.get(form, []):
-                result.problems.append((line, ambiguity_message(match, column)))
+        )
     result.problems.sort()
     return result
 
@@ -225,7 +220,9 @@ class DateReader:
         order = self.orders.get(form)
         first, second = int(match.group(1)), int(match.group(3))
         if order is None:
-            if first == second:
+            if first > 12:
+                order = DAY_FIRST
+            elif second > 12 or first == second:
                 order = MONTH_FIRST
             else:
                 return None, ambiguity_message(match, self.column)
