@@ -4,6 +4,17 @@ Metrics are snapshots, never overwritten: "lifetime" is the latest snapshot of a
 ``post_latest_metrics`` caches that latest snapshot per post so analyses read one row per
 post instead of scanning every snapshot; it is rewritten whenever a snapshot is added and
 can be rebuilt from ``post_metric_snapshots`` at any time.
+
+How imports fill these tables (analytics/importers/writer.py has the details):
+
+- NULL is always "unknown" (an empty cell, a column the file does not have), never 0.
+- Posts are found again by (channel, external_id): re-importing a file updates them in
+  place, never duplicates them.
+- A file's counters become one snapshot at the file's ``taken_at`` (a column, else a fixed
+  instant per preset, else the import time). Same instant as a stored snapshot: that
+  snapshot is replaced; a new instant: appended, unless identical to the post's latest.
+- Followers read with posts (``followers_at_publish``) also give one ``channel_snapshots``
+  row per local date: the largest count seen that day.
 """
 
 from __future__ import annotations
@@ -61,7 +72,8 @@ class Post(TimestampMixin, Base):
     permalink: Mapped[str | None] = mapped_column(String(2000))
     # UTC. When the source only knows part of the date, published_at is a representative
     # instant and published_precision says what is really known:
-    # "second", "minute", "hour", or "month_weekday_hour" (UCI file: no day of month).
+    # "second", "minute", "hour", "day" (a date without time), or "month_weekday_hour"
+    # (UCI file: no day of month; published_at is then the first such weekday of the month).
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     published_precision: Mapped[str] = mapped_column(String(32), default="second")
     # Local (channel time zone) weekday 1=Monday..7=Sunday and hour 0-23, as the source
