@@ -22,6 +22,10 @@ OWNER = "owner@acme.test"
 PASSWORD = "correct horse battery"
 
 
+# For checks that do not depend on the database: run them on SQLite only, to stay fast.
+sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+
 @pytest.fixture
 def client(db_settings: Settings, database: Database) -> Iterator[TestClient]:
     app = create_app(db_settings, database=database)
@@ -76,6 +80,7 @@ def owner_client(client: TestClient) -> TestClient:
 # --- set-up, log in, log out -------------------------------------------------------------
 
 
+@sqlite_only
 def test_fresh_install_sends_everyone_to_set_up(client: TestClient, database: Database) -> None:
     for path in ("/", "/login", "/w/acme/", "/workspaces"):
         response = client.get(path)
@@ -131,6 +136,7 @@ def test_log_out_ends_the_session(owner_client: TestClient, database: Database) 
     assert count(database, "web_sessions") == 0
 
 
+@sqlite_only
 def test_next_parameter_only_goes_to_local_pages(owner_client: TestClient) -> None:
     post(owner_client, "/logout")
     response = post(
@@ -147,6 +153,7 @@ def test_next_parameter_only_goes_to_local_pages(owner_client: TestClient) -> No
 # --- navigation ---------------------------------------------------------------------------
 
 
+@sqlite_only
 def test_navigation_shows_every_section(owner_client: TestClient) -> None:
     page = owner_client.get("/w/acme/").text
     for section in ("listen", "publish", "measure", "links", "reports", "settings"):
@@ -155,6 +162,7 @@ def test_navigation_shows_every_section(owner_client: TestClient) -> None:
         assert f">{label}</a>" in page
 
 
+@sqlite_only
 @pytest.mark.parametrize("section", ["listen", "publish", "reports"])
 def test_sections_not_built_say_so(owner_client: TestClient, section: str) -> None:
     page = owner_client.get(f"/w/acme/{section}")
@@ -163,6 +171,7 @@ def test_sections_not_built_say_so(owner_client: TestClient, section: str) -> No
     assert 'aria-current="page"' in page.text
 
 
+@sqlite_only
 def test_pages_load_the_progress_indicator_and_script(owner_client: TestClient) -> None:
     page = owner_client.get("/w/acme/").text
     assert 'id="progress"' in page and 'hx-indicator="#progress"' in page
@@ -197,6 +206,7 @@ def test_workspace_settings_save(owner_client: TestClient) -> None:
     assert "Saved." in page and 'value="Acme Coffee"' in page and 'value="Europe/Paris"' in page
 
 
+@sqlite_only
 @pytest.mark.parametrize("role", ["owner", "admin", "editor", "contributor", "viewer"])
 def test_add_member_with_each_role(owner_client: TestClient, role: str) -> None:
     email = f"{role}.member@acme.test"
@@ -223,6 +233,7 @@ def test_add_member_with_each_role(owner_client: TestClient, role: str) -> None:
     assert f"<td>{label}</td>" in listing
 
 
+@sqlite_only
 def test_viewer_sees_no_management_forms(owner_client: TestClient) -> None:
     post(
         owner_client,
@@ -299,6 +310,7 @@ def test_change_password_keeps_this_browser_logged_in(owner_client: TestClient) 
     log_in(owner_client, OWNER, "a brand new password")
 
 
+@sqlite_only
 def test_api_token_is_shown_once(owner_client: TestClient) -> None:
     response = post(
         owner_client,
