@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -168,6 +169,12 @@ def test_batches_are_written_by_the_thread_with_human_counts(links_env: LinksEnv
     assert sum(counts.get(link.id, 0) for counts in seen) == 7
     with links_env.database.session() as session:
         assert session.scalar(sa.select(Link.human_clicks).where(Link.id == link.id)) == 7
+        # Written through the driver directly: read back by the ORM like any other row.
+        row = session.scalars(sa.select(LinkClick)).first()
+    assert row is not None
+    assert abs((row.clicked_at - datetime.now(UTC)).total_seconds()) < 600
+    assert row.click_date == row.clicked_at.date()
+    assert row.is_bot is False and row.device_class == "desktop"
 
 
 def test_failed_writes_are_retried_not_lost(links_env: LinksEnv, data_dir: Path) -> None:

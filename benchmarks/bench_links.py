@@ -1,0 +1,381 @@
+"""Redirector throughput: ``townsquare serve-links`` under wrk, batched clicks vs naive.
+
+    python benchmarks/bench_links.py            # 3 s per run (make bench)
+    python benchmarks/bench_links.py --full     # 30 s per run
+    python benchmarks/bench_links.py --duration 10 --connections 32 --backends sqlite
+
+For each database (SQLite in a temporary data directory; PostgreSQL in a fresh database on
+TOWNSQUARE_TEST_POSTGRES_URL's server, dropped afterwards) and each click mode (the real
+one: buffered, written in batches by a thread; ``naive``: one synchronous INSERT per click
+on the request path, ``serve-links --naive-clicks``), it:
+
+1. migrates, creates a workspace and one link, starts ``townsquare serve-links`` (uvicorn,
+   httptools and uvloop when installed, access log off);
+2. runs wrk with a browser user agent against ``/<slug>`` for the duration, then one more
+   second against ``/healthz`` (a Lua script switches path per thread on a monotonic clock):
+   every click request is answered while wrk is still reading, so wrk's count of 302
+   responses is exact — requests wrk stops in the middle of are health checks, not clicks;
+3. stops the server with SIGTERM (graceful: buffered clicks are written), counts the rows
+   in ``link_clicks`` and fails unless it equals the number of 302 responses (+1 warm-up).
+
+Printed per run: redirects/s (302 responses / click window), p50 and p99 latency from wrk
+``--latency`` (the whole run, the short health-check tail included), clicks recorded vs
+responses, and the batched/naive ratio. Goal (issue #4): ≥ 5,000 redirects/s with p99 under
+20 ms on a 2-core machine. The figures are only as good as the machine is quiet: wrk and
+the server share its cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+GOAL_RPS = 5000
+GOAL_P99_MS = 20.0
+SLUG = "bench"
+USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+POSTGRES_URL = os.environ.get(
+    "TOWNSQUARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+TOWNSQUARE = str(Path(sys.executable).parent / "townsquare")
+
+WRK_SCRIPT = r"""
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct bench_timespec { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clk_id, bench_timespec *tp);
+]]
+local ts = ffi.new("bench_timespec")
+local function now()
+  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) / 1e9
+end
+
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+local window = tonumber(os.getenv("BENCH_WINDOW"))
+local slug_request, health_request
+
+function init(args)
+  redirects = 0
+  others = 0
+  first = 0
+  last = 0
+  slug_request = wrk.format("GET", os.getenv("BENCH_PATH"), {["User-Agent"] = os.getenv("BENCH_UA")})
+  health_request = wrk.format("GET", "/healthz")
+end
+
+function request()
+  local t = now()
+  if first == 0 then first = t end
+  if t - first < window then
+    last = t
+    return slug_request
+  end
+  return health_request
+end
+
+function response(status, headers, body)
+  if status == 302 then redirects = redirects + 1 else others = others + 1 end
+end
+
+function done(summary, latency, requests)
+  local total, other, span = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    total = total + thread:get("redirects")
+    other = other + thread:get("others")
+    local s = thread:get("last") - thread:get("first")
+    if s > span then span = s end
+  end
+  io.write(string.format(
+    'BENCH {"redirects": %d, "others": %d, "window": %.6f, "p50_us": %d, "p99_us": %d, ' ..
+    '"errors": %d, "timeouts": %d, "responses": %d}\n',
+    total, other, span, latency:percentile(50), latency:percentile(99),
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status,
+    summary.errors.timeout, summary.requests))
+end
+"""
+
+
+@dataclass
+class Result:
+    backend: str
+    mode: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    responses: int
+    recorded: int
+    errors: int
+
+    @property
+    def consistent(self) -> bool:
+        return self.recorded == self.responses
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare(url: str) -> None:
+    """Migrate ``url`` and create the workspace and the link the benchmark follows."""
+    import townsquare.db.models  # noqa: F401  (registers every table's mapper)
+    from townsquare.db import Database
+    from townsquare.links.models import Link
+    from townsquare.workspaces import service
+
+    database = Database(url)
+    database.upgrade()
+    with database.session() as session:
+        owner = service.create_user(
+            session, email="bench@example.com", password="bench password", is_admin=True
+        )
+        workspace = service.create_workspace(session, "bench", name="Bench", owner=owner)
+        session.add(
+            Link(
+                workspace_id=workspace.id,
+                slug=SLUG,
+                target_url="https://example.com/landing",
+                final_url="https://example.com/landing?utm_source=bench",
+            )
+        )
+        session.commit()
+    database.dispose()
+
+
+def count_clicks(url: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        value = connection.execute(sa.text("SELECT count(*) FROM link_clicks")).scalar()
+    engine.dispose()
+    return int(value or 0)
+
+
+def run_one(backend: str, url: str, data_dir: Path, mode: str, args: argparse.Namespace) -> Result:
+    port = free_port()
+    env = {
+        **os.environ,
+        "TOWNSQUARE_DATA_DIR": str(data_dir),
+        "TOWNSQUARE_DATABASE_URL": url,
+        "TOWNSQUARE_SECRET_KEY": "bench-secret",
+        "TOWNSQUARE_LOG_LEVEL": "WARNING",
+    }
+    env.pop("TOWNSQUARE_QUEUE_URL", None)
+    command = [TOWNSQUARE, "serve-links", "--host", "127.0.0.1", "--port", str(port)]
+    if mode == "naive":
+        command.append("--naive-clicks")
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                output = server.stdout.read() if server.stdout else ""
+                raise SystemExit(f"serve-links did not start:\n{output}")
+            time.sleep(0.1)
+        # Warm-up: one click fills the cache and loads ua-parser's rules in the writer.
+        warm = httpx.get(base + "/" + SLUG, headers={"user-agent": USER_AGENT})
+        assert warm.status_code == 302, warm.status_code
+        time.sleep(0.3)
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(WRK_SCRIPT)
+        wrk_env = {
+            **os.environ,
+            "BENCH_WINDOW": str(args.duration),
+            "BENCH_PATH": "/" + SLUG,
+            "BENCH_UA": USER_AGENT,
+        }
+        wrk = subprocess.run(
+            [
+                args.wrk,
+                f"-t{args.threads}",
+                f"-c{args.connections}",
+                f"-d{args.duration + 1}s",
+                "--latency",
+                "--timeout",
+                "5s",
+                "-s",
+                script.name,
+                base + "/",
+            ],
+            env=wrk_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        Path(script.name).unlink()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
+    line = next((ln for ln in wrk.stdout.splitlines() if ln.startswith("BENCH ")), None)
+    if line is None:
+        raise SystemExit(f"wrk printed no summary:\n{wrk.stdout}\n{wrk.stderr}")
+    figures = json.loads(line.removeprefix("BENCH "))
+    if args.verbose:
+        print(wrk.stdout)
+    responses = figures["redirects"] + 1  # + the warm-up click
+    return Result(
+        backend=backend,
+        mode=mode,
+        rps=figures["redirects"] / max(figures["window"], 1e-9),
+        p50_ms=figures["p50_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        responses=responses,
+        recorded=count_clicks(url),
+        errors=figures["errors"] + figures["timeouts"],
+    )
+
+
+def postgres_available() -> bool:
+    try:
+        engine = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
+    results = []
+    for mode in ("batched", "naive") if not args.no_naive else ("batched",):
+        with tempfile.TemporaryDirectory(prefix="bench-links-") as tmp:
+            data_dir = Path(tmp)
+            if backend == "sqlite":
+                url = f"sqlite:///{data_dir / 'townsquare.db'}"
+                prepare(url)
+                results.append(run_one(backend, url, data_dir, mode, args))
+                continue
+            name = f"bench_links_{uuid.uuid4().hex[:10]}"
+            admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            url = sa.make_url(POSTGRES_URL).set(database=name).render_as_string(False)
+            try:
+                prepare(url)
+                results.append(run_one(backend, url, data_dir, mode, args))
+            finally:
+                with admin.connect() as connection:
+                    connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+        print_result(results[-1])
+    return results
+
+
+def print_result(result: Result) -> None:
+    check = "OK" if result.consistent else "MISMATCH"
+    print(
+        f"  {result.backend:<9} {result.mode:<8} {result.rps:>9,.0f} redirects/s  "
+        f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
+        f"clicks recorded {result.recorded:,} / responses {result.responses:,} {check}"
+        + (f"  ({result.errors} socket errors)" if result.errors else ""),
+        flush=True,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--full", action="store_true", help="30 s per run (the issue's size)")
+    parser.add_argument("--duration", type=int, help="seconds of clicks per run (default 3)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
+    parser.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
+    parser.add_argument("--verbose", action="store_true", help="print wrk's own report")
+    args = parser.parse_args()
+    args.duration = args.duration or (30 if args.full else 3)
+    if not Path(args.wrk).exists():
+        print(f"wrk not found at {args.wrk}: apt-get install wrk", file=sys.stderr)
+        return 2
+
+    try:
+        import uvloop  # noqa: F401
+
+        loop = "uvloop"
+    except ImportError:
+        loop = "asyncio"
+    try:
+        import httptools  # noqa: F401
+
+        http = "httptools"
+    except ImportError:
+        http = "h11"
+    print(
+        f"bench_links: {args.duration} s of clicks per run, wrk -t{args.threads} "
+        f"-c{args.connections}, serve-links on uvicorn ({loop}, {http}), {os.cpu_count()} CPUs"
+    )
+    results: list[Result] = []
+    for backend in args.backends.split(","):
+        backend = backend.strip()
+        if backend == "postgres" and not postgres_available():
+            message = f"PostgreSQL not reachable at {POSTGRES_URL}"
+            if os.environ.get("CI"):
+                print(message, file=sys.stderr)
+                return 1
+            print(f"  {message}: skipped")
+            continue
+        results.extend(bench_backend(backend, args))
+
+    failed = False
+    print("\nsummary")
+    for backend in dict.fromkeys(r.backend for r in results):
+        runs = {r.mode: r for r in results if r.backend == backend}
+        batched = runs.get("batched")
+        if batched is None:
+            continue
+        ratio = ""
+        if "naive" in runs and runs["naive"].rps > 0:
+            ratio = f", {batched.rps / runs['naive'].rps:.1f}× the naive version"
+        goal = batched.rps >= GOAL_RPS and batched.p99_ms < GOAL_P99_MS
+        print(
+            f"  {backend}: {batched.rps:,.0f} redirects/s, p99 {batched.p99_ms:.2f} ms{ratio}; "
+            f"goal ≥{GOAL_RPS:,}/s & p99 <{GOAL_P99_MS:.0f} ms: {'met' if goal else 'NOT met'}"
+        )
+    for result in results:
+        if not result.consistent:
+            failed = True
+            print(
+                f"FAIL {result.backend}/{result.mode}: {result.recorded} clicks recorded for "
+                f"{result.responses} redirects answered",
+                file=sys.stderr,
+            )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
