@@ -81,7 +81,8 @@ function init(args)
   others = 0
   first = 0
   last = 0
-  slug_request = wrk.format("GET", os.getenv("BENCH_PATH"), {["User-Agent"] = os.getenv("BENCH_UA")})
+  local headers = {["User-Agent"] = os.getenv("BENCH_UA")}
+  slug_request = wrk.format("GET", os.getenv("BENCH_PATH"), headers)
   health_request = wrk.format("GET", "/healthz")
 end
 
@@ -150,7 +151,10 @@ def prepare(url: str) -> None:
     database.upgrade()
     with database.session() as session:
         owner = service.create_user(
-            session, email="bench@example.com", password="bench password", is_admin=True
+            session,
+            email="bench@example.com",
+            password="bench password",  # noqa: S106
+            is_admin=True,
         )
         workspace = service.create_workspace(session, "bench", name="Bench", owner=owner)
         session.add(
@@ -279,6 +283,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
                 url = f"sqlite:///{data_dir / 'townsquare.db'}"
                 prepare(url)
                 results.append(run_one(backend, url, data_dir, mode, args))
+                print_result(results[-1])
                 continue
             name = f"bench_links_{uuid.uuid4().hex[:10]}"
             admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
