@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from townsquare import __version__
-from townsquare.cli import channels, db, serve, users, workspaces
+from townsquare.cli import channels, db, serve, tokens, users, workspaces
 from townsquare.cli.common import err_console
 from townsquare.cli.errors import exit_code_for
 from townsquare.errors import TownsquareError
@@ -21,6 +21,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="user")
 app.add_typer(workspaces.app, name="workspace")
 app.add_typer(channels.app, name="channel")
+app.add_typer(tokens.app, name="token")
 serve.register(app)
 
 # Capability command groups: each capability adds its own here.
@@ -62,10 +63,11 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         raise SystemExit(130) from None
-    except Exception as error:  # click's usage errors carry their own exit code
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            raise SystemExit(error.exit_code) from None
+    except Exception as error:
+        # Usage errors (a missing option, a bad value) carry their own exit code, 2. Typer
+        # ships its own copy of click, so they are recognised by shape, not by class.
+        show, exit_code = getattr(error, "show", None), getattr(error, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()
+            raise SystemExit(exit_code) from None
         raise

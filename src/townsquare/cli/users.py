@@ -14,6 +14,17 @@ from townsquare.workspaces import service
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
 
 
+def _read_password(password_stdin: bool) -> str:
+    # Never on the command line, where `ps` and the shell history would show it.
+    if not password_stdin:
+        raise ValidationError(
+            "give the password on standard input with --password-stdin, e.g. "
+            '`echo "$PASSWORD" | townsquare user create --email … --password-stdin`',
+            field="password",
+        )
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 @app.command("create")
 def create(
     email: str = typer.Option(..., "--email", help="The user's e-mail, used to log in."),
@@ -32,13 +43,7 @@ def create(
     as_json: bool = typer.Option(False, "--json", help="Print the new user as JSON."),
 ) -> None:
     """Create a user (the first one is always an instance administrator)."""
-    if not password_stdin:
-        raise ValidationError(
-            "give the password on standard input with --password-stdin, e.g. "
-            '`echo "$PASSWORD" | townsquare user create --email … --password-stdin`',
-            field="password",
-        )
-    password = sys.stdin.readline().rstrip("\r\n")
+    password = _read_password(password_stdin)
     with open_session() as session:
         user = service.create_user(
             session,
@@ -86,3 +91,18 @@ def list_users(as_json: bool = typer.Option(False, "--json")) -> None:
         memberships = ", ".join(f"{slug} ({role})" for slug, role in row["workspaces"].items())
         admin = " [admin]" if row["is_admin"] else ""
         console.print(f"{row['email']}{admin}: {memberships or 'no workspace'}")
+
+
+@app.command("set-password")
+def set_password(
+    email: str = typer.Option(..., "--email"),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the new password from standard input."
+    ),
+) -> None:
+    """Set a user's password (ends their open sessions)."""
+    password = _read_password(password_stdin)
+    with open_session() as session:
+        user = service.reset_password(session, email, password)
+        address = user.email
+    console.print(f"password of {address} changed; their sessions are closed")

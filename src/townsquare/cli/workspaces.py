@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
-from townsquare.cli.common import console, open_session, print_json
+from townsquare.cli.common import console, open_session, operator_access, print_json
+from townsquare.errors import NotFound
 from townsquare.workspaces import service
 from townsquare.workspaces.models import Workspace
 
@@ -32,10 +34,18 @@ def create(
 ) -> None:
     """Create a workspace."""
     with open_session() as session:
-        workspace = service.create_workspace(session, slug, name=name, timezone=timezone)
+        owner_user = None
         if owner:
-            access = service.WorkspaceAccess.operator(workspace)
-            service.add_member(session, access, email=owner, role="owner")
+            # Found before anything is written: an unknown owner leaves no orphan workspace.
+            owner_user = service.get_user_by_email(session, owner)
+            if owner_user is None:
+                raise NotFound(
+                    f"no user with e-mail {owner}: create them first with `townsquare user create`",
+                    field="owner",
+                )
+        workspace = service.create_workspace(
+            session, slug, name=name, timezone=timezone, owner=owner_user, operator=True
+        )
         data = workspace_json(workspace)
     if as_json:
         print_json(data)
@@ -68,3 +78,64 @@ def add_member(
         access = service.WorkspaceAccess.operator(service.get_workspace(session, slug))
         member = service.add_member(session, access, email=email, role=role)
     console.print(f"{member.email} is now {member.role.value} of {slug}")
+
+
+@app.command("members")
+def members(
+    slug: str = typer.Argument(..., help="Workspace slug."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List a workspace's members and their roles."""
+    with open_session() as session:
+        rows = [
+            {
+                "user_id": m.user_id,
+                "email": m.email,
+                "name": m.display_name,
+                "role": m.role.value,
+            }
+            for m in service.list_members(session, operator_access(session, slug))
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("e-mail", "name", "role")
+    for row in rows:
+        table.add_row(str(row["email"]), str(row["name"] or ""), str(row["role"]))
+    console.print(table)
+
+
+@app.command("set-role")
+def set_role(
+    slug: str = typer.Argument(...),
+    email: str = typer.Option(..., "--email"),
+    role: str = typer.Option(..., "--role"),
+) -> None:
+    """Change a member's role (a workspace always keeps one owner)."""
+    with open_session() as session:
+        access = operator_access(session, slug)
+        user = _member_user(session, slug, email)
+        member = service.set_member_role(session, access, user_id=user, role=role)
+    console.print(f"{member.email} is now {member.role.value} of {slug}")
+
+
+@app.command("remove-member")
+def remove_member(
+    slug: str = typer.Argument(...),
+    email: str = typer.Option(..., "--email"),
+) -> None:
+    """Remove a member from a workspace (not its last owner)."""
+    with open_session() as session:
+        access = operator_access(session, slug)
+        service.remove_member(session, access, user_id=_member_user(session, slug, email))
+    console.print(f"removed {email} from {slug}")
+
+
+def _member_user(session: Session, slug: str, email: str) -> int:
+    user = service.get_user_by_email(session, email)
+    if user is None:
+        raise NotFound(
+            f"no user with e-mail {email}: see `townsquare workspace members {slug}`",
+            field="email",
+        )
+    return user.id

@@ -147,6 +147,24 @@ def change_password(session: Session, user: User, *, current: str, new: str) -> 
     session.commit()
 
 
+def reset_password(session: Session, email: str, new: str) -> User:
+    """Set a user's password without the old one (operators, from the command line).
+
+    Like a change of password, it ends every session the user had open.
+    """
+    validation.password(new)
+    user = get_user_by_email(session, email)
+    if user is None:
+        raise NotFound(
+            f"no user with e-mail {email}: list them with `townsquare user list`", field="email"
+        )
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    audit.record(session, "user.password_reset", user_id=user.id, target=user.email)
+    session.commit()
+    return user
+
+
 def set_language(session: Session, user: User, language: str) -> None:
     if language not in SUPPORTED_LANGUAGES:
         raise ValidationError(
@@ -167,12 +185,17 @@ def create_workspace(
     name: str | None = None,
     timezone: str = "UTC",
     owner: User | None = None,
+    operator: bool = False,
 ) -> Workspace:
-    """Create a workspace; ``owner`` (when given, an instance admin) becomes its owner."""
+    """Create a workspace; ``owner`` becomes its owner, in the same transaction.
+
+    Through the web and the API the owner is the caller, who must be an instance
+    administrator; the command line (``operator=True``) may make any user the owner.
+    """
     clean_slug = validation.workspace_slug(slug)
     clean_name = validation.non_empty(name or clean_slug, field="name")
     clean_timezone = validation.timezone(timezone)
-    if owner is not None and not owner.is_admin:
+    if owner is not None and not owner.is_admin and not operator:
         raise PermissionDenied(
             "only instance administrators create workspaces: ask one to create it for you"
         )
