@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 
-# Verified against when the e-mail is unknown, so a wrong e-mail costs as long as a wrong
-# password and timing does not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash("townsquare-dummy-password")
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so a wrong e-mail costs as long as a
+    wrong password and timing does not reveal which accounts exist. Computed on first use,
+    not at import: hashing costs a good fraction of a second and every CLI command imports
+    this module."""
+    return _hasher.hash("townsquare-dummy-password")
 
 
 def hash_password(password: str) -> str:
@@ -18,7 +25,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
