@@ -1,7 +1,396 @@
-"""Links' web pages."""
+"""Links' web pages: list and create (with a live UTM builder), detail with stats and QR.
+
+Routes (all under ``/w/{slug}``, forms carry the CSRF token):
+
+- ``GET /links`` list + create form; ``POST /links`` create;
+- ``GET /links/preview`` the final URL for the builder (an htmx fragment, same rules as the
+  service, so what the page shows is exactly what will be stored);
+- ``GET /links/{link}`` detail: short URL, QR, stats and chart, edit, disable, delete;
+- ``POST /links/{link}/edit|disable|enable|delete``;
+- ``GET /links/{link}/qr`` QR download; ``/links/{link}/stats.csv`` and ``/clicks.csv``;
+- ``GET /link-stats`` figures by tag, campaign or for the whole workspace.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated, Any
 
-router = APIRouter(include_in_schema=False)
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from townsquare.errors import TownsquareError, ValidationError
+from townsquare.links import qr, service, stats, urls
+from townsquare.links.models import Link
+from townsquare.web.deps import AppSettings, DbSession, PageAccess
+from townsquare.web.errors import status_for
+from townsquare.web.security import verify_csrf
+from townsquare.web.templating import render
+from townsquare.workspaces.service import WorkspaceAccess
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+
+FORM_FIELDS = (
+    "target_url",
+    "slug",
+    *urls.UTM_FIELDS,
+    "tags",
+    "campaign",
+    "title",
+    "expires_at",
+    "max_clicks",
+    "password",
+    "fallback_url",
+    "permanent",
+)
+BREAKDOWNS = (
+    ("referrers", "referrer"),
+    ("devices", "device"),
+    ("os", "os"),
+    ("browsers", "browser"),
+    ("countries", "country"),
+)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    data = await request.form()
+    return {key: str(data.get(key) or "") for key in (*FORM_FIELDS, "clear_password")}
+
+
+def _base(access: WorkspaceAccess) -> str:
+    return f"/w/{access.workspace.slug}"
+
+
+def _chart_spec(by_day: list[dict[str, Any]], human: str, bot: str) -> dict[str, Any]:
+    """A Vega-Lite stacked bar chart of human and bot clicks per day."""
+    values = []
+    for day in by_day:
+        values.append({"date": day["date"], "kind": human, "clicks": day["human"]})
+        values.append({"date": day["date"], "kind": bot, "clicks": day["bot"]})
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "width": "container",
+        "height": 220,
+        "data": {"values": values},
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {
+            "x": {
+                "field": "date",
+                "type": "temporal",
+                "timeUnit": "utcyearmonthdate",
+                "title": None,
+            },
+            "y": {"field": "clicks", "type": "quantitative", "stack": True, "title": None},
+            "color": {
+                "field": "kind",
+                "type": "nominal",
+                "title": None,
+                "scale": {"domain": [human, bot], "range": ["#1e88e5", "#b0bec5"]},
+            },
+        },
+    }
+
+
+def _stats_context(request: Request, figures: dict[str, Any]) -> dict[str, Any]:
+    from townsquare.web.i18n import translations
+
+    gettext = translations(getattr(request.state, "language", "en")).gettext
+    peak = max((d["human"] + d["bot"] for d in figures["by_day"]), default=0)
+    return {
+        "figures": figures,
+        "chart_spec": _chart_spec(figures["by_day"], gettext("Human"), gettext("Bot")),
+        "peak": peak,
+        "breakdowns": BREAKDOWNS,
+    }
+
+
+def _list_page(
+    request: Request,
+    session: Session,
+    access: WorkspaceAccess,
+    settings: AppSettings,
+    *,
+    error: TownsquareError | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    tag = request.query_params.get("tag") or None
+    campaign = request.query_params.get("campaign") or None
+    search = request.query_params.get("q") or None
+    links = service.list_links(session, access, tag=tag, campaign=campaign, search=search)
+    tags = service.tags_of(session, links)
+    rows = [service.link_json(link, settings, tags[link.id]) for link in links]
+    return render(
+        request,
+        "links/list.html",
+        {
+            "links": rows,
+            "all_tags": service.workspace_tags(session, access),
+            "all_campaigns": service.workspace_campaigns(session, access),
+            "filters": {"tag": tag or "", "campaign": campaign or "", "q": search or ""},
+            "short_base": service.short_base_url(settings),
+            "error": error,
+            "form": form or {},
+            "base": _base(access),
+        },
+        status_code=status_for(error) if error else 200,
+    )
+
+
+@router.get("/w/{slug}/links")
+def links_page(
+    request: Request, session: DbSession, access: PageAccess, settings: AppSettings
+) -> Response:
+    return _list_page(request, session, access, settings)
+
+
+def _utm(form: dict[str, str]) -> dict[str, str | None]:
+    return {key: form.get(key) or None for key in urls.UTM_FIELDS}
+
+
+@router.post("/w/{slug}/links")
+async def links_create(
+    request: Request, session: DbSession, access: PageAccess, settings: AppSettings
+) -> Response:
+    form = await _form(request)
+    try:
+        link = service.create_link(
+            session,
+            access,
+            settings,
+            target_url=form["target_url"],
+            slug=form["slug"] or None,
+            utm=_utm(form),
+            tags=[form["tags"]],
+            campaign=form["campaign"],
+            title=form["title"],
+            expires_at=form["expires_at"] or None,
+            max_clicks=form["max_clicks"] or None,
+            password=form["password"] or None,
+            fallback_url=form["fallback_url"] or None,
+            permanent=form["permanent"] == "on",
+        )
+    except TownsquareError as error:
+        session.rollback()
+        form.pop("password", None)
+        return _list_page(request, session, access, settings, error=error, form=form)
+    return RedirectResponse(f"{_base(access)}/links/{link.slug}", status_code=303)
+
+
+@router.get("/w/{slug}/links/preview")
+def links_preview(request: Request, access: PageAccess, settings: AppSettings) -> Response:
+    """The final URL the form would store, or the reason it would be refused."""
+    params = request.query_params
+    target = params.get("target_url", "")
+    context: dict[str, Any] = {"final_url": None, "problem": None}
+    if target.strip():
+        try:
+            clean = urls.validate_target(target, origins=service.redirector_origins(settings))
+            utm = urls.clean_utm({key: params.get(key) for key in urls.UTM_FIELDS})
+            context["final_url"] = urls.apply_utm(clean, utm)
+        except ValidationError as error:
+            context["problem"] = error.message
+    return render(request, "links/_preview.html", context)
+
+
+def _detail_page(
+    request: Request,
+    session: Session,
+    access: WorkspaceAccess,
+    settings: AppSettings,
+    link: Link,
+    *,
+    error: TownsquareError | None = None,
+    form: dict[str, str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Response:
+    data = service.link_json(link, settings, service.tags_of(session, [link])[link.id])
+    figures = stats.link_stats(session, access, link.slug, since=since, until=until)
+    return render(
+        request,
+        "links/detail.html",
+        {
+            "link": data,
+            "error": error,
+            "form": form or {},
+            "base": _base(access),
+            "qr_defaults": {"scale": qr.DEFAULT_SCALE, "dark": "#000000", "light": "#ffffff"},
+            **_stats_context(request, figures),
+        },
+        status_code=status_for(error) if error else 200,
+    )
+
+
+def _day(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            f"invalid {field} date {value!r}: use YYYY-MM-DD", field=field
+        ) from None
+
+
+@router.get("/w/{slug}/links/{link_slug}")
+def link_page(
+    link_slug: str,
+    request: Request,
+    session: DbSession,
+    access: PageAccess,
+    settings: AppSettings,
+) -> Response:
+    link = service.get_link(session, access, link_slug)
+    since = _day(request.query_params.get("since"), "since")
+    until = _day(request.query_params.get("until"), "until")
+    return _detail_page(request, session, access, settings, link, since=since, until=until)
+
+
+@router.post("/w/{slug}/links/{link_slug}/edit")
+async def link_edit(
+    link_slug: str,
+    request: Request,
+    session: DbSession,
+    access: PageAccess,
+    settings: AppSettings,
+) -> Response:
+    form = await _form(request)
+    changes: dict[str, Any] = {
+        "target_url": form["target_url"],
+        "utm": _utm(form),
+        "tags": [form["tags"]],
+        "campaign": form["campaign"] or None,
+        "title": form["title"] or None,
+        "expires_at": form["expires_at"] or None,
+        "max_clicks": form["max_clicks"] or None,
+        "fallback_url": form["fallback_url"] or None,
+        "permanent": form["permanent"] == "on",
+    }
+    if form["password"]:
+        changes["password"] = form["password"]
+    if form["clear_password"]:
+        changes["password"] = None
+    try:
+        service.update_link(session, access, settings, link_slug, **changes)
+    except TownsquareError as error:
+        session.rollback()
+        link = service.get_link(session, access, link_slug)
+        form.pop("password", None)
+        return _detail_page(request, session, access, settings, link, error=error, form=form)
+    return RedirectResponse(f"{_base(access)}/links/{link_slug}?saved=1", status_code=303)
+
+
+@router.post("/w/{slug}/links/{link_slug}/disable")
+def link_disable(link_slug: str, session: DbSession, access: PageAccess) -> Response:
+    link = service.set_enabled(session, access, link_slug, False)
+    return RedirectResponse(f"{_base(access)}/links/{link.slug}", status_code=303)
+
+
+@router.post("/w/{slug}/links/{link_slug}/enable")
+def link_enable(link_slug: str, session: DbSession, access: PageAccess) -> Response:
+    link = service.set_enabled(session, access, link_slug, True)
+    return RedirectResponse(f"{_base(access)}/links/{link.slug}", status_code=303)
+
+
+@router.post("/w/{slug}/links/{link_slug}/delete")
+def link_delete(
+    link_slug: str,
+    session: DbSession,
+    access: PageAccess,
+    keep_clicks: Annotated[str, Form()] = "keep",
+) -> Response:
+    result = service.delete_link(session, access, link_slug, keep_clicks=keep_clicks != "delete")
+    outcome = "kept" if result.clicks_kept else "deleted"
+    return RedirectResponse(
+        f"{_base(access)}/links?deleted={result.slug}&clicks={outcome}", status_code=303
+    )
+
+
+@router.get("/w/{slug}/links/{link_slug}/qr")
+def link_qr(
+    link_slug: str,
+    request: Request,
+    session: DbSession,
+    access: PageAccess,
+    settings: AppSettings,
+) -> Response:
+    """The QR code; ``download=1`` makes the browser save it instead of showing it."""
+    params = request.query_params
+    link = service.get_link(session, access, link_slug)
+    url = service.short_url(settings, link.slug)
+
+    def number(name: str) -> int | None:
+        value = params.get(name)
+        if not value:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise ValidationError(f"{name} must be a whole number", field=name) from None
+
+    opts = qr.options(
+        kind=params.get("format", "svg"),
+        scale=number("scale"),
+        size=number("size"),
+        dark=params.get("dark", "#000000"),
+        light=params.get("light", "#ffffff"),
+        url=url,
+    )
+    disposition = "attachment" if params.get("download") else "inline"
+    return Response(
+        qr.render(url, opts),
+        media_type=qr.CONTENT_TYPES[opts.kind],
+        headers={"Content-Disposition": f'{disposition}; filename="{link.slug}-qr.{opts.kind}"'},
+    )
+
+
+def _csv(text: str, name: str) -> Response:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/w/{slug}/links/{link_slug}/stats.csv")
+def link_stats_csv(link_slug: str, session: DbSession, access: PageAccess) -> Response:
+    figures = stats.link_stats(session, access, link_slug)
+    return _csv(stats.daily_csv(figures), f"{figures['slug']}-clicks-per-day.csv")
+
+
+@router.get("/w/{slug}/links/{link_slug}/clicks.csv")
+def link_clicks_csv(link_slug: str, session: DbSession, access: PageAccess) -> Response:
+    link = service.get_link(session, access, link_slug)
+    return _csv(
+        "".join(stats.clicks_csv(session, access, links=[link.id])), f"{link.slug}-clicks.csv"
+    )
+
+
+@router.get("/w/{slug}/link-stats")
+def scoped_stats_page(request: Request, session: DbSession, access: PageAccess) -> Response:
+    params = request.query_params
+    tag = params.get("tag") or None
+    campaign = params.get("campaign") or None
+    since = _day(params.get("since"), "since")
+    until = _day(params.get("until"), "until")
+    if tag:
+        figures = stats.tag_stats(session, access, tag, since=since, until=until)
+    elif campaign:
+        figures = stats.campaign_stats(session, access, campaign, since=since, until=until)
+    else:
+        figures = stats.workspace_stats(session, access, since=since, until=until)
+    if params.get("format") == "csv":
+        scope = figures["scope"]
+        return _csv(stats.daily_csv(figures), f"{scope['kind']}-{scope['value']}-clicks.csv")
+    return render(
+        request,
+        "links/stats.html",
+        {
+            "base": _base(access),
+            "all_tags": service.workspace_tags(session, access),
+            "all_campaigns": service.workspace_campaigns(session, access),
+            "filters": {"tag": tag or "", "campaign": campaign or ""},
+            **_stats_context(request, figures),
+        },
+    )

@@ -61,6 +61,7 @@ RESERVED = frozenset(
         "new",
         "oauth",
         "openapi",
+        "preview",
         "register",
         "robots",
         "settings",

@@ -1,0 +1,146 @@
+"""Links' pages through the real app (TestClient) in English and French."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import make_settings, seed_workspace
+from tests.links.conftest import add_click
+from townsquare.db import Database
+from townsquare.links import service
+from townsquare.workspaces.service import WorkspaceAccess, get_workspace
+
+PASSWORD = "correct horse battery"
+# Checks that do not depend on the database run on SQLite only, to stay fast.
+sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def client(database: Database, tmp_path: Path) -> Iterator[TestClient]:
+    from townsquare.web.app import create_app
+
+    seed_workspace(database)
+    seed_workspace(database, slug="other", email="o@other.test")
+    settings = make_settings(tmp_path, database.url, links_base_url="https://go.example.com")
+    with TestClient(create_app(settings, database=database), follow_redirects=False) as client:
+        client.get("/login")
+        done = client.post(
+            "/login",
+            data={
+                "email": "owner@acme.test",
+                "password": PASSWORD,
+                "csrf_token": client.cookies["ts_csrf"],
+            },
+        )
+        assert done.status_code == 303, done.text
+        yield client
+
+
+def _post(client: TestClient, path: str, data: dict[str, str]):  # type: ignore[no-untyped-def]
+    return client.post(path, data={"csrf_token": client.cookies["ts_csrf"], **data})
+
+
+def test_create_from_the_page_and_see_it(client: TestClient, database: Database) -> None:
+    page = client.get("/w/acme/links")
+    assert page.status_code == 200 and "Create a short link" in page.text
+    preview = client.get(
+        "/w/acme/links/preview",
+        params={"target_url": "https://shop.example/?a=1", "utm_source": "flyer"},
+    )
+    assert "https://shop.example/?a=1&amp;utm_source=flyer" in preview.text
+    refused = client.get("/w/acme/links/preview", params={"target_url": "javascript:x"})
+    assert "&#39;javascript:&#39; scheme" in refused.text
+
+    created = _post(
+        client,
+        "/w/acme/links",
+        {
+            "target_url": "https://shop.example/?a=1",
+            "slug": "Flyer",
+            "utm_source": "flyer",
+            "tags": "print, spring",
+            "campaign": "spring",
+            "max_clicks": "",
+        },
+    )
+    assert created.status_code == 303, created.text
+    assert created.headers["location"] == "/w/acme/links/flyer"
+    listed = client.get("/w/acme/links")
+    assert "https://go.example.com/flyer" in listed.text
+
+    with database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, "acme"))
+        link = service.get_link(session, access, "flyer")
+        add_click(session, link.id, access.workspace_id, day=date(2026, 4, 2), referrer="t.co")
+        add_click(session, link.id, access.workspace_id, day=date(2026, 4, 2), is_bot=True)
+        session.commit()
+    detail = client.get("/w/acme/links/flyer")
+    assert detail.status_code == 200
+    assert 'id="human-clicks">1<' in detail.text and 'id="bot-clicks">1<' in detail.text
+    assert "clicks-chart-spec" in detail.text and "t.co" in detail.text
+    qr = client.get(
+        "/w/acme/links/flyer/qr", params={"format": "png", "size": "200", "download": "1"}
+    )
+    assert qr.status_code == 200 and qr.content[:4] == b"\x89PNG"
+    assert qr.headers["content-disposition"].startswith("attachment")
+    assert client.get("/w/acme/links/flyer/stats.csv").text.startswith("date,human,bot")
+    assert "Statistics of tag print" in client.get("/w/acme/link-stats?tag=print").text
+    assert client.get("/w/acme/link-stats").status_code == 200
+
+    edited = _post(
+        client,
+        "/w/acme/links/flyer/edit",
+        {"target_url": "https://shop.example/new", "utm_source": "flyer", "tags": "print"},
+    )
+    assert edited.status_code == 303
+    assert _post(client, "/w/acme/links/flyer/disable", {}).status_code == 303
+    assert "Disabled" in client.get("/w/acme/links/flyer").text
+    assert _post(client, "/w/acme/links/flyer/enable", {}).status_code == 303
+    deleted = _post(client, "/w/acme/links/flyer/delete", {"keep_clicks": "delete"})
+    assert deleted.headers["location"] == "/w/acme/links?deleted=flyer&clicks=deleted"
+    assert "deleted with its clicks" in client.get(deleted.headers["location"]).text
+
+
+@sqlite_only
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ({"target_url": "file:///etc/passwd"}, "&#39;file:&#39; scheme"),
+        ({"target_url": "https://a.example", "slug": "login"}, "reserved"),
+        ({"target_url": "https://a.example", "max_clicks": "-4"}, "at least 1"),
+        ({"target_url": "https://go.example.com/x"}, "loop"),
+    ],
+)
+def test_form_errors_keep_values(client: TestClient, data: dict[str, str], words: str) -> None:
+    response = _post(client, "/w/acme/links", data)
+    assert response.status_code == 422
+    assert words in response.text
+    assert 'aria-invalid="true"' in response.text
+    assert "No short link yet." in response.text
+
+
+def test_other_workspace_gets_404(client: TestClient, database: Database, tmp_path: Path) -> None:
+    with database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, "other"))
+        service.create_link(
+            session,
+            access,
+            make_settings(tmp_path, database.url),
+            target_url="https://b.example",
+            slug="theirs",
+        )
+    assert client.get("/w/other/links").status_code == 404
+    assert client.get("/w/acme/links/theirs").status_code == 404
+    assert _post(client, "/w/acme/links/theirs/delete", {}).status_code == 404
+
+
+@sqlite_only
+def test_french_page(client: TestClient) -> None:
+    client.cookies.set("ts_lang", "fr")
+    page = client.get("/w/acme/links", headers={"accept-language": "fr"})
+    assert "Créer un lien court" in page.text
