@@ -137,9 +137,9 @@ def _test_sentences(result: Mapping[str, Any], gettext: Gettext, fmt: Formatter)
                 "finding",
                 _(
                     "The Kruskal–Wallis test says differences this large between formats would "
-                    "be unlikely if the format made no difference (p = %(p)s)."
+                    "be unlikely if the format made no difference (%(p)s)."
                 )
-                % {"p": fmt(p_value, "p")},
+                % {"p": fmt(p_value, "p=")},
             )
         )
     else:
@@ -148,17 +148,17 @@ def _test_sentences(result: Mapping[str, Any], gettext: Gettext, fmt: Formatter)
                 "warning",
                 _(
                     "The Kruskal–Wallis test does not show a difference between formats that "
-                    "chance alone could not produce (p = %(p)s): do not rank formats on this "
+                    "chance alone could not produce (%(p)s): do not rank formats on this "
                     "data."
                 )
-                % {"p": fmt(p_value, "p")},
+                % {"p": fmt(p_value, "p=")},
             )
         )
     pairs = result.get("pairwise") or []
     strong = [pair for pair in pairs if (pair.get("p_adjusted") or 1.0) < ALPHA]
     if pairs and strong:
         listed = ", ".join(
-            f"{pair['a']} / {pair['b']} (p = {fmt(pair['p_adjusted'], 'p')})" for pair in strong
+            f"{pair['a']} / {pair['b']} ({fmt(pair['p_adjusted'], 'p=')})" for pair in strong
         )
         out.append(
             Sentence(

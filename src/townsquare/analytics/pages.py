@@ -3,28 +3,25 @@
 Every figure on these pages comes from ``analytics.service`` (the same dicts the CLI prints
 with ``--json`` and the API returns); the pages only choose, format and explain them, so
 the web, the CLI and the API can never disagree. Each table can be downloaded as CSV by
-adding ``?format=csv`` to its page's address (``&table=…`` picks a second table).
+adding ``format=csv`` to its page's address (``table=…`` picks the page's second table).
 
 The format and best-time sections of the dashboard are loaded as htmx fragments (the same
-routes, answering only the section when the request comes from htmx), so the KPI table shows
-at once while the slower bootstrap intervals are computed, with the progress bar running.
+routes, answering only the section when htmx asks), so the KPI table shows at once while
+the bootstrap intervals are computed, with the progress bar running.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from babel.numbers import format_decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from townsquare.analytics import charts, kpis, service
+from townsquare.analytics import charts, kpis, service, tables
 from townsquare.analytics.narrative import explain_formats, weekday_names
 from townsquare.channels import service as channels
 from townsquare.errors import TownsquareError, ValidationError
@@ -36,13 +33,15 @@ from townsquare.workspaces.service import WorkspaceAccess
 
 router = APIRouter(include_in_schema=False)
 
+DEFAULT_BY = "format"
+NO_GROUPING = "none"  # ?by=none: one row for all the posts of the period
 DEFAULT_KPI = "engagement_rate_by_reach"
 DEFAULT_METRIC = "interactions"
 
 
 @dataclass
 class Filters:
-    """What the user chose in the filter bar; strings as typed, validated by the service."""
+    """What the user chose in the filter bar, as typed; the service validates the rest."""
 
     channel: str
     by: str
@@ -51,6 +50,10 @@ class Filters:
     paid: str
     metric: str
     kpi: str
+
+    @property
+    def grouping(self) -> str | None:
+        return None if self.by == NO_GROUPING else self.by
 
     def query(self, **changes: str) -> str:
         values = {
@@ -66,82 +69,25 @@ class Filters:
         return urlencode({key: value for key, value in values.items() if value})
 
 
-def _filters(request: Request, channel_list: Sequence[Any]) -> Filters:
+def read_filters(request: Request, first_channel: str) -> Filters:
     params = request.query_params
-    channel = params.get("channel", "").strip()
-    if not channel and channel_list:
-        channel = channel_list[0].handle
-    by = params.get("by", "format").strip() or "format"
-    if by not in service.GROUPINGS:
-        raise ValidationError(
-            f"cannot group by '{by}': choose one of {', '.join(service.GROUPINGS)}", field="by"
-        )
-    paid = params.get("paid", "all").strip() or "all"
-    if paid not in service.PAID_FILTERS:
-        raise ValidationError(
-            f"unknown paid filter '{paid}': choose one of {', '.join(service.PAID_FILTERS)}",
-            field="paid",
-        )
+    by = params.get("by", DEFAULT_BY).strip() or DEFAULT_BY
+    if by != NO_GROUPING and by not in service.GROUPINGS:
+        choices = ", ".join((*service.GROUPINGS, NO_GROUPING))
+        raise ValidationError(f"cannot group by '{by}': choose one of {choices}", field="by")
     return Filters(
-        channel=channel,
+        channel=params.get("channel", "").strip() or first_channel,
         by=by,
         date_from=params.get("from", "").strip(),
         date_to=params.get("to", "").strip(),
-        paid=paid,
+        paid=params.get("paid", "all").strip() or "all",
         metric=params.get("metric", DEFAULT_METRIC).strip() or DEFAULT_METRIC,
         kpi=params.get("kpi", DEFAULT_KPI).strip() or DEFAULT_KPI,
     )
 
 
-# --- formatting ---------------------------------------------------------------------------
-
-
-def number(value: Any, unit: str, language: str) -> str:
-    """A figure as a reader expects it in their language; unknown is a dash, never 0."""
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-        return "—"
-    if value != value:  # NaN
-        return "—"
-    if unit == "percent":
-        text = format_decimal(value, format="#,##0.00", locale=language)
-        return f"{text}\u202f%" if language == "fr" else f"{text}%"
-    if unit == "p":
-        if value < 0.001:
-            return "< " + format_decimal(0.001, format="0.###", locale=language)
-        return format_decimal(value, format="0.###", locale=language)
-    if float(value).is_integer():
-        return format_decimal(value, format="#,##0", locale=language)
-    return format_decimal(value, format="#,##0.##", locale=language)
-
-
-def kpi_parts(value: Any) -> dict[str, Any]:
-    """One KPI cell of ``measure_kpis`` as ``{mean_of_ratios, ratio_of_sums, value, reason}``.
-
-    The contract gives a rate as a dict of its two averages and anything else as a number.
-    """
-    if isinstance(value, Mapping):
-        return {
-            "rate": "mean_of_ratios" in value or "ratio_of_sums" in value,
-            "mean_of_ratios": value.get("mean_of_ratios"),
-            "ratio_of_sums": value.get("ratio_of_sums"),
-            "value": value.get("value", value.get("mean")),
-            "n": value.get("n"),
-            "reason": value.get("reason"),
-        }
-    return {"rate": False, "value": value, "reason": None, "n": None}
-
-
-def kpi_columns(groups: Sequence[Mapping[str, Any]]) -> list[tuple[kpis.Kpi, bool]]:
-    """The KPIs present in the result, in registry order, each flagged rate or not."""
-    present: dict[str, bool] = {}
-    for group in groups:
-        for name, value in (group.get("kpis") or {}).items():
-            present[name] = present.get(name, False) or kpi_parts(value)["rate"]
-    ordered = [kpi for kpi in kpis.KPIS if kpi.name in present]
-    return [(kpi, present[kpi.name]) for kpi in ordered]
-
-
-def kpi_label(kpi: kpis.Kpi | None, name: str, language: str) -> str:
+def kpi_label(name: str, language: str) -> str:
+    kpi = kpis.REGISTRY.get(name)
     if kpi is None:
         return name
     return kpi.label_fr if language == "fr" and kpi.label_fr else kpi.label
@@ -157,36 +103,49 @@ def helpers(language: str, gettext: Callable[[str], str]) -> dict[str, Any]:
         "hour": _("Hour"),
         "month": _("Month"),
         "paid": _("Paid or organic"),
+        NO_GROUPING: _("All posts together"),
     }
     paid = {"all": _("All posts"), "organic": _("Organic only"), "paid": _("Paid only")}
     kinds = {"paid": _("Paid"), "organic": _("Organic"), "unknown": _("Unknown")}
 
+    def num(value: Any, unit: str = "count") -> str:
+        return tables.number(value, unit, language)
+
     def group_name(by: str, key: Any) -> str:
+        if key is None:
+            return _("Unknown")
         if by == "weekday" and isinstance(key, int) and 1 <= key <= 7:
             return days[key - 1]
         if by == "hour" and isinstance(key, int):
             return f"{key:02d}:00"
         if by == "paid":
-            if isinstance(key, bool):
-                key = "paid" if key else "organic"
-            return kinds.get(str(key).lower(), str(key))
+            return kinds.get(str(key), str(key))
+        if by == NO_GROUPING:
+            return _("All posts")
         return str(key)
 
     def group_rule(entry: Mapping[str, Any]) -> str:
-        if entry.get("kind") == "rate" or entry.get("kind") == "daily":
+        if entry.get("kind") in ("rate", "daily"):
             return _("mean of ratios and ratio of sums, both shown")
         if entry.get("kind") == "channel":
             return _("one figure for the channel over the period")
         return _("mean per post (medians in formats and best times)")
 
-    def slot_evidence(slot: Mapping[str, Any]) -> str:
-        text = slot.get("evidence") or slot.get("reason") or ""
-        return text if isinstance(text, str) else str(text)
+    def slot_evidence(slot: Mapping[str, Any], unit: str) -> str:
+        text = _("Median %(median)s over %(n)s posts, against %(overall)s for all posts; ") % {
+            "median": num(slot.get("median"), unit),
+            "n": slot.get("n"),
+            "overall": num(slot.get("overall_median"), unit),
+        }
+        if slot.get("ci_above_overall"):
+            return text + _("its whole 95%% interval is above the overall median.") % {}
+        return text + _("its 95%% interval overlaps the overall median: a lead, not a proof.") % {}
 
     return {
-        "num": lambda value, unit="count": number(value, unit, language),
-        "label": lambda name: kpi_label(kpis.REGISTRY.get(name), name, language),
-        "kpi_parts": kpi_parts,
+        "num": num,
+        "label": lambda name: kpi_label(name, language),
+        "kpi_cell": tables.kpi_cell,
+        "is_rate": tables.is_rate,
         "weekday_names": days,
         "grouping_label": lambda by: groupings.get(by, by),
         "paid_label": lambda value: paid.get(value, value),
@@ -197,123 +156,70 @@ def helpers(language: str, gettext: Callable[[str], str]) -> dict[str, Any]:
     }
 
 
-# --- CSV ----------------------------------------------------------------------------------
-
-
-def _csv_cell(value: Any) -> Any:
-    # Numbers exactly as the service computed them (repr round-trips a float); unknown empty.
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, list | tuple):
-        return ";".join(str(item) for item in value)
-    return value
-
-
-def csv_response(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], name: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_csv_cell(row.get(column)) for column in columns])
+def csv_response(text: str, name: str) -> Response:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
     return Response(
-        buffer.getvalue(),
+        text,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
     )
 
 
-def kpi_rows(groups: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
-    """``measure_kpis`` groups flattened: a rate gives ``NAME_mean_of_ratios`` and
-    ``NAME_ratio_of_sums`` columns, a number one ``NAME`` column."""
-    columns = ["key", "posts"]
-    for kpi, is_rate in kpi_columns(groups):
-        if is_rate:
-            columns += [f"{kpi.name}_mean_of_ratios", f"{kpi.name}_ratio_of_sums"]
-        else:
-            columns.append(kpi.name)
-    rows = []
-    for group in groups:
-        row: dict[str, Any] = {"key": group.get("key"), "posts": group.get("posts")}
-        for name, value in (group.get("kpis") or {}).items():
-            parts = kpi_parts(value)
-            if parts["rate"]:
-                row[f"{name}_mean_of_ratios"] = parts["mean_of_ratios"]
-                row[f"{name}_ratio_of_sums"] = parts["ratio_of_sums"]
-            else:
-                row[name] = parts["value"]
-        rows.append(row)
-    return rows, columns
-
-
-def _columns_of(rows: Sequence[Mapping[str, Any]], first: Sequence[str]) -> list[str]:
-    columns = list(first)
-    for row in rows:
-        columns += [
-            key
-            for key, value in row.items()
-            if key not in columns and not isinstance(value, Mapping)
-        ]
-    return columns
-
-
-# --- pages --------------------------------------------------------------------------------
-
-
-class _Page:
+class MeasurePage:
     """What every Measure page needs: the channels, the filters, the language, links."""
 
     def __init__(self, request: Request, session: Session, access: WorkspaceAccess) -> None:
         self.request = request
-        self.session = session
         self.access = access
         self.language: str = getattr(request.state, "language", "en")
         self.gettext: Callable[[str], str] = translations(self.language).gettext
+        self.helpers = helpers(self.language, self.gettext)
         self.channels = channels.list_channels(session, access)
         self.base = f"/w/{access.workspace.slug}/measure"
-        self.fragment = request.headers.get("hx-request") == "true" and not request.headers.get(
-            "hx-boosted"
-        )
+        # A fragment for htmx's own requests (the dashboard's sections), never for a
+        # boosted navigation, which wants the whole page.
+        headers = request.headers
+        self.fragment = headers.get("hx-request") == "true" and not headers.get("hx-boosted")
         self.csv = request.query_params.get("format", "").lower() == "csv"
         self.table = request.query_params.get("table", "")
-        self.filters = _filters(request, self.channels)
+        self.error: TownsquareError | None = None
+        try:
+            self.filters = read_filters(request, self.channels[0].handle if self.channels else "")
+        except ValidationError as error:
+            self.error = error
+            self.filters = read_filters_default(self.channels)
 
     def context(self, **extra: Any) -> dict[str, Any]:
-        values = helpers(self.language, self.gettext)
+        values = dict(self.helpers)
         values.update(
             {
                 "base": self.base,
                 "ws": f"/w/{self.access.workspace.slug}",
                 "channels": self.channels,
                 "filters": self.filters,
-                "groupings": service.GROUPINGS,
+                "groupings": (*service.GROUPINGS, NO_GROUPING),
                 "paid_filters": service.PAID_FILTERS,
                 "per_post_kpis": [kpi for kpi in kpis.KPIS if kpi.per_post],
                 "summary_kpis": [kpis.REGISTRY[name] for name in kpis.SUMMARY_KPIS],
+                "error": self.error,
             }
         )
         values.update(extra)
         return values
 
     def csv_name(self, what: str) -> str:
-        parts = [self.access.workspace.slug, self.filters.channel, what]
-        return "-".join(part.replace(":", "_").replace("@", "") for part in parts if part)
+        return "-".join(p for p in (self.access.workspace.slug, self.filters.channel, what) if p)
 
-    def page(self, full: str, part: str, **extra: Any) -> Response:
+    def show(self, full: str, part: str, **extra: Any) -> Response:
         name = part if self.fragment else full
-        return render(self.request, name, self.context(**extra))
+        status = 200
+        error = extra.get("error", self.error)
+        # htmx swaps only 2xx answers by default, so a fragment carries its error inside.
+        if error is not None and not self.fragment:
+            status = status_for(error)
+        return render(self.request, name, self.context(**extra), status_code=status)
 
-    def failed(self, full: str, part: str, error: TownsquareError) -> Response:
-        name = part if self.fragment else full
-        status = status_for(error)
-        # htmx only swaps 2xx answers by default; the fragment carries its error inside.
-        code = 200 if self.fragment else status
-        return render(self.request, name, self.context(error=error), status_code=code)
-
-    def query_args(self) -> dict[str, Any]:
+    def scope(self) -> dict[str, Any]:
         return {
             "date_from": self.filters.date_from or None,
             "date_to": self.filters.date_to or None,
@@ -321,104 +227,89 @@ class _Page:
         }
 
 
-def _setup(request: Request, session: Session, access: WorkspaceAccess) -> _Page | Response:
-    try:
-        return _Page(request, session, access)
-    except ValidationError as error:
-        page_error = error
-    return render(
-        request,
-        "analytics/dashboard.html",
-        {"error": page_error, "channels": [], "base": f"/w/{access.workspace.slug}/measure"},
-        status_code=status_for(page_error),
-    )
+def read_filters_default(channel_list: list[Any]) -> Filters:
+    first = channel_list[0].handle if channel_list else ""
+    return Filters(first, DEFAULT_BY, "", "", "all", DEFAULT_METRIC, DEFAULT_KPI)
 
 
 @router.get("/w/{slug}/measure")
 def dashboard(request: Request, session: DbSession, access: PageAccess) -> Response:
-    page = _setup(request, session, access)
-    if isinstance(page, Response):
-        return page
+    page = MeasurePage(request, session, access)
     full = "analytics/dashboard.html"
-    if not page.channels:
-        return page.page(full, full, result=None, paid_result=None)
+    if page.error or not page.channels:
+        return page.show(full, full, result=None)
     f = page.filters
     try:
-        result = service.measure_kpis(session, access, f.channel, by=f.by, **page.query_args())
+        result = service.measure_kpis(session, access, f.channel, by=f.grouping, **page.scope())
         paid_result = None
         if f.by != "paid" and f.paid == "all":
             # Paid and organic apart, wherever it matters: the same KPIs split by the flag.
             paid_result = service.measure_kpis(
-                session, access, f.channel, by="paid", **page.query_args()
+                session, access, f.channel, by="paid", **page.scope()
             )
     except TownsquareError as error:
-        return page.failed(full, full, error)
+        return page.show(full, full, result=None, error=error)
     if page.csv:
-        source = paid_result if page.table == "paid" and paid_result else result
-        rows, columns = kpi_rows(source.get("groups", []))
-        grouping = "paid" if source is paid_result else f.by
-        return csv_response(rows, columns, page.csv_name(f"kpis-by-{grouping}"))
-    groups = result.get("groups", [])
+        source, grouping = (paid_result, "paid") if page.table == "paid" else (result, f.by)
+        rows, columns = tables.kpi_rows((source or result)["groups"])
+        return csv_response(tables.to_csv(rows, columns), page.csv_name(f"kpis-by-{grouping}"))
+    groups = result["groups"]
     chart = None
-    if groups:
-        registry = kpis.REGISTRY.get(f.kpi) or kpis.REGISTRY[DEFAULT_KPI]
+    chosen = kpis.REGISTRY.get(f.kpi) or kpis.REGISTRY[DEFAULT_KPI]
+    if groups and chosen.kind != "channel":
         _ = page.gettext
         chart = charts.kpi_chart(
-            groups,
-            registry.name,
-            kpi_label=kpi_label(registry, registry.name, page.language),
-            group_label=_(f.by.capitalize()),
+            [{**group, "key": page.helpers["group_name"](f.by, group["key"])} for group in groups],
+            chosen.name,
+            kpi_label=kpi_label(chosen.name, page.language),
+            group_label=page.helpers["grouping_label"](f.by),
             mean_label=_("Mean of ratios"),
             sums_label=_("Ratio of sums"),
-            unit="%" if registry.unit == "percent" else "",
+            unit="%" if chosen.unit == "percent" else "",
         )
-    return page.page(
+    return page.show(
         full,
         full,
         result=result,
         paid_result=paid_result,
-        columns=kpi_columns(groups),
-        paid_columns=kpi_columns(paid_result.get("groups", [])) if paid_result else [],
+        columns=tables.kpi_columns(groups, f.grouping),
+        paid_columns=tables.kpi_columns(paid_result["groups"], "paid") if paid_result else [],
         chart=chart,
     )
 
 
 @router.get("/w/{slug}/measure/formats")
 def formats(request: Request, session: DbSession, access: PageAccess) -> Response:
-    page = _setup(request, session, access)
-    if isinstance(page, Response):
-        return page
+    page = MeasurePage(request, session, access)
     full, part = "analytics/formats.html", "analytics/_formats.html"
-    if not page.channels:
-        return page.page(full, part, result=None)
+    if page.error or not page.channels:
+        return page.show(full, part, result=None)
     f = page.filters
     try:
         metric = kpis.get_kpi(f.metric, per_post=True)
         result = service.measure_formats(
-            session, access, f.channel, metric=metric.name, **page.query_args()
-        )
-        # The ranking may flip with the denominator: compare with the counterpart metric.
-        other = "engagement_rate_by_reach" if metric.unit == "count" else "interactions"
-        counterpart = service.measure_formats(
-            session, access, f.channel, metric=other, **page.query_args()
+            session, access, f.channel, metric=metric.name, **page.scope()
         )
     except TownsquareError as error:
-        return page.failed(full, part, error)
+        return page.show(full, part, result=None, error=error)
     if page.csv:
-        if page.table == "pairwise":
-            pairs = result.get("pairwise", [])
-            columns = _columns_of(pairs, ["a", "b", "p_value", "p_adjusted", "effect_size"])
-            return csv_response(pairs, columns, page.csv_name(f"formats-pairwise-{metric.name}"))
-        groups = result.get("groups", [])
-        columns = _columns_of(
-            groups, ["key", "n", "median", "mean", "ci_low", "ci_high", "small_sample"]
-        )
-        return csv_response(groups, columns, page.csv_name(f"formats-{metric.name}"))
+        key = "pairwise" if page.table == "pairwise" else "groups"
+        first = ["a", "b", "p_value", "p_adjusted", "effect_size"] if key == "pairwise" else [
+            "key", "n", "median", "mean", "ci_low", "ci_high", "small_sample"
+        ]  # fmt: skip
+        rows = result[key]
+        text = tables.to_csv(rows, tables.columns_of(rows, first))
+        return csv_response(text, page.csv_name(f"formats-{key}-{metric.name}"))
+    # Whether the ranking flips with the denominator: the same comparison on the other
+    # kind of metric (a rate for a count, raw interactions for a rate).
+    other = kpis.REGISTRY["engagement_rate_by_reach" if metric.unit == "count" else "interactions"]
+    counterpart = service.measure_formats(
+        session, access, f.channel, metric=other.name, **page.scope()
+    )
     _ = page.gettext
-    metric_text = kpi_label(metric, metric.name, page.language)
-    other_kpi = kpis.REGISTRY[counterpart.get("metric", "interactions")]
+    metric_text = kpi_label(metric.name, page.language)
     chart = None
-    if result.get("groups"):
+    if result["groups"]:
         chart = charts.formats_chart(
             result,
             metric_label=metric_text + (" (%)" if metric.unit == "percent" else ""),
@@ -432,49 +323,48 @@ def formats(request: Request, session: DbSession, access: PageAccess) -> Respons
         result,
         counterpart,
         metric_label=metric_text,
-        counterpart_label=kpi_label(other_kpi, other_kpi.name, page.language),
+        counterpart_label=kpi_label(other.name, page.language),
         gettext=page.gettext,
-        fmt=lambda value, unit: number(value, unit, page.language),
+        fmt=lambda value, unit: tables.number(value, unit, page.language),
         unit=metric.unit,
     )
-    return page.page(full, part, result=result, metric=metric, chart=chart, explanation=explanation)
+    return page.show(full, part, result=result, metric=metric, chart=chart, explanation=explanation)
 
 
 @router.get("/w/{slug}/measure/best-times")
 def best_times(request: Request, session: DbSession, access: PageAccess) -> Response:
-    page = _setup(request, session, access)
-    if isinstance(page, Response):
-        return page
+    page = MeasurePage(request, session, access)
     full, part = "analytics/best_times.html", "analytics/_best_times.html"
-    if not page.channels:
-        return page.page(full, part, result=None)
+    if page.error or not page.channels:
+        return page.show(full, part, result=None)
     f = page.filters
     try:
         metric = kpis.get_kpi(f.metric, per_post=True)
         result = service.measure_best_times(
-            session, access, f.channel, metric=metric.name, **page.query_args()
+            session, access, f.channel, metric=metric.name, **page.scope()
         )
     except TownsquareError as error:
-        return page.failed(full, part, error)
+        return page.show(full, part, result=None, error=error)
     if page.csv:
         key = "recommended" if page.table == "recommended" else "cells"
-        rows = result.get(key, [])
-        columns = _columns_of(rows, ["weekday", "hour", "n", "median", "ci_low", "ci_high"])
-        return csv_response(rows, columns, page.csv_name(f"best-times-{key}-{metric.name}"))
+        rows = result[key]
+        columns = tables.columns_of(rows, ["weekday", "hour", "n", "median", "ci_low", "ci_high"])
+        text = tables.to_csv(rows, columns)
+        return csv_response(text, page.csv_name(f"best-times-{key}-{metric.name}"))
     _ = page.gettext
     chart = None
-    if result.get("cells"):
-        metric_text = kpi_label(metric, metric.name, page.language)
+    if result["cells"]:
         chart = charts.best_times_heatmap(
             result["cells"],
-            metric_label=metric_text + (" (%)" if metric.unit == "percent" else ""),
+            metric_label=kpi_label(metric.name, page.language)
+            + (" (%)" if metric.unit == "percent" else ""),
             weekday_names=weekday_names(page.gettext),
             weekday_label=_("Weekday"),
             hour_label=_("Hour"),
             median_label=_("median"),
-            recommended=result.get("recommended", []),
+            recommended=result["recommended"],
         )
-    return page.page(full, part, result=result, metric=metric, chart=chart)
+    return page.show(full, part, result=result, metric=metric, chart=chart)
 
 
 @router.get("/w/{slug}/measure/glossary")
@@ -482,8 +372,8 @@ def glossary(request: Request, session: DbSession, access: PageAccess) -> Respon
     entries = service.kpi_glossary()
     if request.query_params.get("format", "").lower() == "csv":
         columns = ["name", "label", "label_fr", "formula", "unit", "kind", "metrics", "source"]
-        columns += ["description"]
-        return csv_response(entries, columns, f"{access.workspace.slug}-kpi-glossary")
+        text = tables.to_csv(entries, [*columns, "description"])
+        return csv_response(text, f"{access.workspace.slug}-kpi-glossary")
     language = getattr(request.state, "language", "en")
     context = helpers(language, translations(language).gettext)
     context.update({"entries": entries, "base": f"/w/{access.workspace.slug}/measure"})
