@@ -31,6 +31,10 @@ def serve(
     logging.basicConfig(
         level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Keys are made on the first run, before any request needs them, so that a fresh data
+    # directory holds everything to back up from the start (credentials.key above all).
+    config.resolved_secret_key()
+    config.resolved_credentials_key()
     database = Database.from_settings(config)
     database.upgrade()
     app = create_app(config, database=database, run_worker=not no_worker)
