@@ -407,6 +407,9 @@ def test_secure_headers(owner_client: TestClient) -> None:
             "strict-origin-when-cross-origin",
             "no-referrer",
         ), path
+    # A page showing a new API token must not be cached.
+    response = post(owner_client, "/settings/tokens", {"name": "cache check"})
+    assert response.headers["cache-control"] == "no-store"
 
 
 @sqlite_only

@@ -244,6 +244,9 @@ def test_viewer_sees_no_management_forms(owner_client: TestClient) -> None:
     log_in(viewer, "client@acme.test", "a fine password")
     assert "Add a member" not in viewer.get("/w/acme/members").text
     assert "Add a channel" not in viewer.get("/w/acme/channels").text
+    settings_page = viewer.get("/w/acme/settings").text
+    assert "Only owners and administrators change these settings." in settings_page
+    assert 'action="/w/acme/settings"' not in settings_page
     refused = post(viewer, "/w/acme/channels", {"network": "mastodon", "handle": "@x@y.social"})
     assert refused.status_code == 403
     assert "viewer" in refused.text

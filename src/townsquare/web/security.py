@@ -51,6 +51,13 @@ class SecureHeadersMiddleware:
                 for name, value in SECURE_HEADERS.items():
                     if name not in present:
                         headers.append((name, value))
+                # Pages may show secrets (a new API token) and private figures: browsers and
+                # proxies must not keep copies. Static files and API answers set their own.
+                if b"cache-control" not in present and any(
+                    name.lower() == b"content-type" and value.startswith(b"text/html")
+                    for name, value in headers
+                ):
+                    headers.append((b"cache-control", b"no-store"))
                 if b"content-security-policy" not in present:
                     headers.append((b"content-security-policy", DEFAULT_CSP.encode()))
                 if self.hsts:
