@@ -22,7 +22,7 @@ class Link(TimestampMixin, Base):
     __tablename__ = "links"
     # Ids are never reused (SQLite would reuse the highest deleted id otherwise): clicks kept
     # after their link was deleted must never be counted for a new link.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(
