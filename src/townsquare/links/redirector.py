@@ -67,7 +67,8 @@ _PAGE_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (
         b"content-security-policy",
-        b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        # form-action covers the redirect after the password form: any http(s) target.
+        b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:; "
         b"frame-ancestors 'none'; base-uri 'none'",
     ),
 ]
