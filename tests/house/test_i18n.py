@@ -98,7 +98,7 @@ def test_catalog_is_valid(path: Path) -> None:
     # Placeholders such as %(email)s must survive translation.
     for message in catalog:
         if message.id and isinstance(message.id, str) and message.string:
-            for placeholder in ("%(email)s", "%(handle)s", "%(count)s", "%(name)s"):
+            for placeholder in ("%(email)s", "%(handle)s", "%(count)s", "%(name)s", "%(minutes)s"):
                 assert (placeholder in message.id) == (placeholder in str(message.string)), (
                     message.id
                 )

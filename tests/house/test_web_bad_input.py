@@ -89,7 +89,7 @@ def test_login_rate_limited_after_five_failures(
     # Even the right password is refused while the limit holds.
     response = post(owner_client, "/login", {"email": OWNER, "password": PASSWORD})
     assert response.status_code == 429
-    assert re.search(r"too many failed logins: try again in \d+ minutes", response.text)
+    assert re.search(r"Too many failed logins: try again in \d+ minutes", response.text)
     assert int(response.headers["retry-after"]) > 0
     assert row_counts(database)["web_sessions"] == sessions_before
     # In French too.
@@ -100,6 +100,9 @@ def test_login_rate_limited_after_five_failures(
         headers={"Accept-Language": "fr"},
     )
     assert response.status_code == 429 and "Se connecter" in response.text
+    assert re.search(
+        r"Trop de tentatives de connexion échouées : réessayez dans \d+ minutes", response.text
+    )
 
 
 def test_session_ends_everywhere_on_password_change(
