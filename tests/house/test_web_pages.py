@@ -101,6 +101,8 @@ def test_set_up_creates_the_owner_and_logs_in(client: TestClient, database: Data
     home = client.get("/", follow_redirects=True)
     assert home.status_code == 200
     assert "Acme" in home.text
+    assert "Get started" in home.text and 'href="/w/acme/channels"' in home.text
+    assert "workspace created acme" in home.text  # the activity, in words
     members = client.get("/w/acme/members")
     assert OWNER in members.text and "Owner" in members.text
     # The set-up page is gone once an owner exists.
