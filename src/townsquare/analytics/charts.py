@@ -16,6 +16,8 @@ from typing import Any
 
 import altair as alt
 
+from townsquare.analytics.analyses import MIN_SLOT_POSTS
+
 # Wide enough for a desktop column, narrow enough not to scroll on a laptop; "container"
 # lets the chart follow the width of its card.
 WIDTH = "container"
@@ -159,11 +161,13 @@ def best_times_heatmap(
     hour_label: str,
     median_label: str,
     recommended: Sequence[Mapping[str, Any]] = (),
+    min_posts: int = MIN_SLOT_POSTS,
 ) -> dict[str, Any]:
     """Weekday (ISO, 1 = Monday) × hour cells coloured by the median, n written in each.
 
     Only medians are drawn, never sums: a summed total only shows how often one posted at
-    that time. Empty cells stay blank (no post, no evidence). Recommended slots get a frame.
+    that time. Empty cells stay blank (no post, no evidence); cells with fewer than
+    ``min_posts`` posts (too few to be recommended) are faded. Recommended slots get a frame.
     """
     picked = {(slot.get("weekday"), slot.get("hour")) for slot in recommended}
     rows: list[dict[str, Any]] = []
@@ -181,11 +185,23 @@ def best_times_heatmap(
                 "ci_low": _finite(cell.get("ci_low")),
                 "ci_high": _finite(cell.get("ci_high")),
                 "recommended": (weekday, cell.get("hour")) in picked,
+                "few": not isinstance(cell.get("n"), int) or cell["n"] < min_posts,
             }
         )
+    # A cell of two posts can have an extreme median; letting it set the colour scale would
+    # wash out every cell with real evidence. The scale stops at the largest median of the
+    # cells with enough posts to be recommended (clamped), and the others are drawn faded.
+    solid = [row["median"] for row in rows if row["median"] is not None and not row["few"]]
+    scale = (
+        alt.Scale(scheme="blues", domainMin=0, domainMax=max(solid), clamp=True)
+        if solid
+        else (alt.Scale(scheme="blues"))
+    )
     hours = list(range(24))
     base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("hour:O", title=hour_label, scale=alt.Scale(domain=hours)),
+        x=alt.X(
+            "hour:O", title=hour_label, scale=alt.Scale(domain=hours), axis=alt.Axis(labelAngle=0)
+        ),
         y=alt.Y("day:O", title=weekday_label, scale=alt.Scale(domain=list(weekday_names))),
     )
     tooltip = [
@@ -200,9 +216,10 @@ def best_times_heatmap(
         color=alt.Color(
             "median:Q",
             title=f"{metric_label} ({median_label})",
-            scale=alt.Scale(scheme="blues"),
+            scale=scale,
             legend=alt.Legend(orient="top", gradientLength=220),
         ),
+        opacity=alt.condition("datum.few", alt.value(0.45), alt.value(1.0)),
         tooltip=tooltip,
     )
     frame = (
@@ -211,15 +228,10 @@ def best_times_heatmap(
         .encode(tooltip=tooltip)
     )
     # White figures on the darkest cells so n stays readable on the whole scale.
-    counts = (
-        base.transform_joinaggregate(top="max(median)")
-        .mark_text(fontSize=9)
-        .encode(
-            text=alt.Text("n:Q", format="d"),
-            color=alt.condition(
-                "datum.median > 0.6 * datum.top", alt.value("white"), alt.value("#263238")
-            ),
-        )
+    dark = f"datum.median > {0.6 * max(solid)!r} && !datum.few" if solid else "false"
+    counts = base.mark_text(fontSize=9).encode(
+        text=alt.Text("n:Q", format="d"),
+        color=alt.condition(dark, alt.value("white"), alt.value("#263238")),
     )
     layered = alt.layer(heat, frame, counts).properties(height=ROW_HEIGHT * 7)
     return _spec(layered)

@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from townsquare.analytics import charts, kpis, service, tables
+from townsquare.analytics.analyses import MIN_SLOT_POSTS
 from townsquare.analytics.narrative import explain_formats, weekday_names
 from townsquare.channels import service as channels
 from townsquare.errors import TownsquareError, ValidationError
@@ -364,7 +365,9 @@ def best_times(request: Request, session: DbSession, access: PageAccess) -> Resp
             median_label=_("median"),
             recommended=result["recommended"],
         )
-    return page.show(full, part, result=result, metric=metric, chart=chart)
+    return page.show(
+        full, part, result=result, metric=metric, chart=chart, min_posts=MIN_SLOT_POSTS
+    )
 
 
 @router.get("/w/{slug}/measure/glossary")
