@@ -55,6 +55,13 @@ class Settings(BaseSettings):
         default=None, description="Public base URL of short links, e.g. https://go.example.com"
     )
     worker_threads: int = Field(default=2, ge=1, le=64)
+    prune_interval_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=60,
+        description="How often the job consumer prunes expired sessions and login attempts "
+        "(minutes past the hour divisible by it; 1 = every minute).",
+    )
     session_days: int = Field(default=14, ge=1, description="Days a login stays valid.")
     secure_cookies: bool = Field(
         default=False, description="Send cookies only over HTTPS (set true behind TLS)."

@@ -23,6 +23,7 @@ huey = Huey("townsquare", storage_class=MemoryStorage, utc=True)
 TASK_MODULES = ("townsquare.jobs.tasks",)
 
 _database: Database | None = None
+_settings: Settings | None = None
 
 
 def make_storage(settings: Settings) -> Any:
@@ -43,12 +44,13 @@ def make_storage(settings: Settings) -> Any:
 
 def configure(settings: Settings, database: Database | None = None) -> Huey:
     """Point the queue at the configured storage and give tasks their database."""
-    global _database
+    global _database, _settings
     for module in TASK_MODULES:
         importlib.import_module(module)
     huey.immediate = False
     huey.storage = make_storage(settings)
     _database = database or Database.from_settings(settings)
+    _settings = settings
     return huey
 
 
@@ -57,6 +59,11 @@ def task_database() -> Database:
     if _database is None:
         raise RuntimeError("the job queue is not configured: call townsquare.jobs.configure()")
     return _database
+
+
+def task_settings() -> Settings:
+    """The settings tasks run with (set by :func:`configure`; defaults before that)."""
+    return _settings if _settings is not None else Settings()
 
 
 class EmbeddedConsumer(Consumer):

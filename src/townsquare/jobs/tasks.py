@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
-from huey import crontab
-
-from townsquare.jobs.queue import huey, task_database
+from townsquare.jobs.queue import huey, task_database, task_settings
 from townsquare.workspaces import sessions
 
 logger = logging.getLogger(__name__)
@@ -14,13 +13,27 @@ logger = logging.getLogger(__name__)
 
 def prune_expired_sessions_now() -> int:
     """Delete expired browser sessions and old failed-login records; returns rows deleted."""
+    settings = task_settings()
+    policy = sessions.LoginPolicy(
+        max_failures=settings.login_max_failures,
+        window=timedelta(minutes=settings.login_window_minutes),
+        session_lifetime=timedelta(days=settings.session_days),
+    )
     with task_database().session() as session:
-        deleted = sessions.prune(session, policy=sessions.LoginPolicy())
+        deleted = sessions.prune(session, policy=policy)
     logger.info("pruned %d expired sessions and login attempts", deleted)
     return deleted
 
 
-@huey.periodic_task(crontab(minute="*/30"), name="prune_expired_sessions")
+def prune_due(moment: datetime) -> bool:
+    """Huey asks this every minute; the interval comes from settings, read when it asks.
+
+    (A crontab fixed at import time could not follow TOWNSQUARE_PRUNE_INTERVAL_MINUTES.)
+    """
+    return moment.minute % task_settings().prune_interval_minutes == 0
+
+
+@huey.periodic_task(prune_due, name="prune_expired_sessions")
 def prune_expired_sessions() -> int:
     return prune_expired_sessions_now()
 
