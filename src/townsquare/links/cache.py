@@ -205,7 +205,7 @@ class LinkCache:
 # Every cache of this process, so the links service can invalidate without holding one.
 _caches: weakref.WeakSet[LinkCache] = weakref.WeakSet()
 _redis_url: str | None = None
-_redis_lock = threading.Lock()
+_configured = False
 
 
 def invalidate(slug: str) -> None:
@@ -217,6 +217,12 @@ def invalidate(slug: str) -> None:
     slug = slug.lower()
     for cache in list(_caches):
         cache.invalidate(slug)
+    if not _configured:
+        # A process without a redirector (the CLI, `serve` without a links host) still tells
+        # the serve-links processes: the queue URL comes from its settings.
+        from townsquare.config import get_settings
+
+        configure_invalidation(get_settings().queue_url)
     if _redis_url:
         try:
             import redis
@@ -233,7 +239,8 @@ def invalidate(slug: str) -> None:
 
 def configure_invalidation(queue_url: str | None) -> None:
     """Publish invalidations on Redis when the job queue is Redis (``serve``, CLI)."""
-    global _redis_url
+    global _redis_url, _configured
+    _configured = True
     _redis_url = (
         queue_url if queue_url and queue_url.startswith(("redis://", "rediss://")) else None
     )
