@@ -125,3 +125,40 @@ def test_browser_language_is_the_default(live_server: Any, browser: Any, owner: 
         expect(french.get_by_label("Mot de passe")).to_be_visible()
     finally:
         context.close()
+
+
+def test_pages_run_without_script_errors(live_server: Any, page: Page, logged_in: Any) -> None:
+    """No CSP violation or script error on any house page: they would silently break it."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    for path in (
+        "/workspaces",
+        "/w/acme/",
+        "/w/acme/listen",
+        "/w/acme/settings",
+        "/w/acme/channels",
+        "/w/acme/members",
+        "/settings/account",
+        "/settings/tokens",
+    ):
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("load")
+        assert page.evaluate("typeof window.htmx") == "object", path
+    assert not problems, problems
+
+
+def test_submitting_shows_progress(live_server: Any, page: Page, logged_in: Any) -> None:
+    page.goto(live_server.url + "/w/acme/settings")
+    # Hold the submission in the page (a listener after app.js's cancels it) to look at
+    # the state app.js leaves while a request is on its way.
+    page.evaluate("document.addEventListener('submit', (event) => event.preventDefault())")
+    progress = page.locator("#progress")
+    expect(progress).not_to_have_class(re.compile("busy"))
+    button = page.get_by_role("button", name="Save")
+    button.click()
+    expect(progress).to_have_class(re.compile("busy"))
+    expect(button).to_have_attribute("aria-busy", "true")
+    expect(button).to_be_disabled()
+    # htmx requests use the same bar.
+    assert page.evaluate("document.body.getAttribute('hx-indicator')") == "#progress"
