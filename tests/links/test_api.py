@@ -123,7 +123,7 @@ def test_duplicate_bad_qr_and_isolation(
     assert dup.status_code == 409 and "already taken" in dup.json()["error"]["message"]
     bad = client.get(f"{BASE}/x1/qr.svg", params={"light": "#000"})
     assert bad.status_code == 422 and "same" in bad.json()["error"]["message"]
-    assert client.get(f"{BASE}/x1/qr.gif").status_code == 422
+    assert client.get(f"{BASE}/x1/qr.png", params={"scale": 99}).status_code == 422
 
     other = seed_workspace(database, slug="other", email="o@other.test")
     with httpx.Client(base_url=live_server.url, headers=other.headers) as stranger:

@@ -254,10 +254,25 @@ def qr_response(
     )
 
 
-@router.get(PREFIX + "/links/{slug}/qr.{kind}")
-def api_link_qr(
-    slug: str,
+def _link_qr(
     kind: str,
+    slug: str,
+    session: DbSession,
+    access: ApiAccess,
+    settings: AppSettings,
+    scale: int | None,
+    size: int | None,
+    dark: str,
+    light: str,
+) -> Response:
+    link = service.get_link(session, access, slug)
+    url = service.short_url(settings, link.slug)
+    return qr_response(url, kind, scale, size, dark, light, f"{link.slug}-qr")
+
+
+@router.get(PREFIX + "/links/{slug}/qr.svg")
+def api_link_qr_svg(
+    slug: str,
     session: DbSession,
     access: ApiAccess,
     settings: AppSettings,
@@ -266,10 +281,23 @@ def api_link_qr(
     dark: str = "#000000",
     light: str = "#ffffff",
 ) -> Response:
-    """The QR code of the short URL, ``qr.svg`` or ``qr.png``."""
-    link = service.get_link(session, access, slug)
-    url = service.short_url(settings, link.slug)
-    return qr_response(url, kind, scale, size, dark, light, f"{link.slug}-qr")
+    """The QR code of the short URL as SVG (``scale`` or ``size``, ``dark``, ``light``)."""
+    return _link_qr("svg", slug, session, access, settings, scale, size, dark, light)
+
+
+@router.get(PREFIX + "/links/{slug}/qr.png")
+def api_link_qr_png(
+    slug: str,
+    session: DbSession,
+    access: ApiAccess,
+    settings: AppSettings,
+    scale: int | None = None,
+    size: int | None = None,
+    dark: str = "#000000",
+    light: str = "#ffffff",
+) -> Response:
+    """The QR code of the short URL as PNG (``scale`` or ``size``, ``dark``, ``light``)."""
+    return _link_qr("png", slug, session, access, settings, scale, size, dark, light)
 
 
 def _scoped_stats(
