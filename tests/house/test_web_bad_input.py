@@ -429,3 +429,25 @@ def test_session_cookie_is_http_only_and_same_site(client: TestClient) -> None:
         if name == "set-cookie" and value.startswith("ts_session=")
     )
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("samesite", "SameSite")
+
+
+@sqlite_only
+def test_behind_https_cookies_are_secure_and_hsts_is_sent(
+    database: Database, data_dir: Any
+) -> None:
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(data_dir, database.url, secure_cookies=True), database=database)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        page = client.get("/setup")
+        assert page.headers["strict-transport-security"].startswith("max-age=")
+        assert "Secure" in page.headers["set-cookie"]
+        response = post(
+            client, "/setup", {"email": OWNER, "password": PASSWORD, "password_confirm": PASSWORD}
+        )
+        session_cookie = next(
+            value
+            for name, value in response.headers.multi_items()
+            if name == "set-cookie" and value.startswith("ts_session=")
+        )
+        assert "Secure" in session_cookie and "HttpOnly" in session_cookie
