@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import seed_workspace
+from tests.conftest import make_settings, seed_workspace
 from tests.links.conftest import LinksEnv, add_click
 from townsquare.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from townsquare.links import service
@@ -288,3 +289,16 @@ def test_generated_slugs_never_collide_under_concurrency(links_env: LinksEnv) ->
         thread.join()
     assert failures == []
     assert len(created) == 64 == len(set(created)) == _count(links_env, Link)
+
+
+def test_short_url_precedence(tmp_path: Path) -> None:
+    def short(**extra: object) -> str:
+        return service.short_url(make_settings(tmp_path, None, **extra), "abc")
+
+    assert short(links_base_url="https://go.example/", base_url="https://app.example") == (
+        "https://go.example/abc"
+    )
+    assert short(base_url="https://app.example/") == "https://app.example/abc"
+    assert short(links_host="go.example") == "http://go.example/abc"
+    assert short(links_host="go.example", secure_cookies=True) == "https://go.example/abc"
+    assert short() == "http://127.0.0.1:8000/abc"

@@ -57,9 +57,14 @@ UNSET: Any = _Unset()
 
 
 def short_base_url(settings: Settings) -> str:
-    """Where short links live: ``links_base_url``, else ``base_url``, else the local server."""
-    base = settings.links_base_url or settings.base_url or f"http://{settings.host}:{settings.port}"
-    return base.rstrip("/")
+    """Where short links live: ``links_base_url``, else ``base_url``, else ``links_host``
+    (https when cookies are secure, i.e. behind TLS), else the local server."""
+    if settings.links_base_url or settings.base_url:
+        return str(settings.links_base_url or settings.base_url).rstrip("/")
+    if settings.links_host:
+        scheme = "https" if settings.secure_cookies else "http"
+        return f"{scheme}://{settings.links_host.strip().rstrip('/')}"
+    return f"http://{settings.host}:{settings.port}"
 
 
 def short_url(settings: Settings, slug: str) -> str:
