@@ -32,6 +32,9 @@ ERROR_TYPES: dict[type[errors.TownsquareError], str] = {
 }
 
 
+HTTP_ERROR_TYPES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
 def status_for(error: errors.TownsquareError) -> int:
     for kind in type(error).__mro__:
         if kind in STATUS_CODES:
@@ -44,11 +47,14 @@ def error_body(error: errors.TownsquareError) -> dict[str, Any]:
         (ERROR_TYPES[k] for k in type(error).__mro__ if k in ERROR_TYPES),
         "error",
     )
-    body: dict[str, Any] = {"type": kind, "message": error.message}
-    if error.field:
-        body["field"] = error.field
-    if isinstance(error, errors.ValidationError) and error.problems:
-        body["problems"] = error.problems
+    # Always the same four keys, so that clients can read any error the same way.
+    problems = error.problems if isinstance(error, errors.ValidationError) else []
+    body: dict[str, Any] = {
+        "type": kind,
+        "message": error.message,
+        "field": error.field or None,
+        "problems": problems,
+    }
     return {"error": body}
 
 
@@ -76,7 +82,15 @@ async def request_validation_handler(request: Request, exc: Exception) -> Respon
     assert isinstance(exc, RequestValidationError)
     problems = []
     for item in exc.errors():
-        location = [str(part) for part in item.get("loc", ()) if part not in ("body", "query")]
+        if item.get("type") == "json_invalid":
+            reason = (item.get("ctx") or {}).get("error", "")
+            problems.append(
+                {"field": "", "message": f"the request body is not valid JSON ({reason})"}
+            )
+            continue
+        location = [
+            str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")
+        ]
         problems.append({"field": ".".join(location), "message": item.get("msg", "invalid")})
     first = problems[0] if problems else {"field": "", "message": "invalid request"}
     message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
@@ -88,8 +102,13 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     message = str(exc.detail)
     if wants_json(request):
+        if exc.status_code == 404:
+            message = f"no route {request.url.path}: see /api/docs for the API's routes"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}: see /api/docs"
+        kind = HTTP_ERROR_TYPES.get(exc.status_code, "http_error")
         return JSONResponse(
-            {"error": {"type": "http_error", "message": message}},
+            {"error": {"type": kind, "message": message, "field": None, "problems": []}},
             status_code=exc.status_code,
             headers=dict(exc.headers or {}),
         )
