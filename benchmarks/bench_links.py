@@ -210,6 +210,17 @@ def run_one(backend: str, url: str, data_dir: Path, mode: str, args: argparse.Na
         warm = httpx.get(base + "/" + SLUG, headers={"user-agent": USER_AGENT})
         assert warm.status_code == 302, warm.status_code
         time.sleep(0.3)
+        if args.floor:
+            args.floor = False
+            floor = subprocess.run(
+                [args.wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
+                 "--latency", base + "/healthz"],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            print("  floor: the same server answering /healthz (no lookup, no click):")
+            for line in floor.stdout.splitlines():
+                if line.strip().startswith(("99%", "Requests/sec")):
+                    print("   ", line.strip())
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(WRK_SCRIPT)
         wrk_env = {
@@ -322,6 +333,12 @@ def main() -> int:
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
     parser.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
     parser.add_argument("--verbose", action="store_true", help="print wrk's own report")
+    parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip the reference run against /healthz (what the machine allows at all)",
+    )
     args = parser.parse_args()
     args.duration = args.duration or (30 if args.full else 3)
     if not Path(args.wrk).exists():

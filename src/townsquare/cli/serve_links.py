@@ -8,7 +8,9 @@ accepting connections, finishes the requests in flight, then writes every buffer
 
 from __future__ import annotations
 
+import gc
 import logging
+import sys
 
 import typer
 
@@ -54,6 +56,13 @@ def serve_links(
     _migrate(database)
     app = Redirector(config, database, cache_ttl=cache_ttl, naive_clicks=naive_clicks)
     bind_host, bind_port = host or config.host, port or config.port
+    # The click writer thread shares the GIL with the event loop: hand it back every 1 ms
+    # instead of 5 ms, so a batch being written delays a redirect by at most that.
+    sys.setswitchinterval(0.001)
+    # Everything loaded so far lives as long as the process: keep the garbage collector's
+    # full passes from walking it (they would show as latency spikes).
+    gc.collect()
+    gc.freeze()
     console.print(f"townsquare short links on http://{bind_host}:{bind_port}")
     uvicorn.run(
         app,

@@ -47,8 +47,9 @@ from townsquare.db import Database
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BUFFER = 100_000
-DEFAULT_BATCH_SIZE = 2_000
-DEFAULT_INTERVAL = 0.2  # seconds
+# Small, frequent batches: each one holds the GIL for a short while only.
+DEFAULT_BATCH_SIZE = 1_000
+DEFAULT_INTERVAL = 0.05  # seconds
 
 
 class Click(NamedTuple):
@@ -247,6 +248,24 @@ def _statements(mark: str) -> tuple[str, str]:
 _SQL = {"qmark": _statements("?"), "format": _statements("%s")}
 
 
+_sqlite_seconds: dict[int, tuple[str, str]] = {}
+
+
+@lru_cache(maxsize=8192)
+def _kind(user_agent: str, is_head: bool) -> tuple[bool, str | None, str, str | None, str | None]:
+    kind = classify_user_agent(user_agent[:1000])
+    is_bot, bot_name, device_class = kind.is_bot, kind.bot_name, kind.device_class
+    if is_head and not is_bot:
+        is_bot, bot_name, device_class = True, "HEAD request", "bot"
+    return (
+        is_bot,
+        bot_name,
+        device_class,
+        kind.os[:60] if kind.os else None,
+        kind.browser[:60] if kind.browser else None,
+    )
+
+
 def click_row(click: Click, *, sqlite: bool) -> tuple[tuple[object, ...], bool]:
     """The ``link_clicks`` row of a buffered click (in the driver's own types), and whether
     it is human.
@@ -256,19 +275,22 @@ def click_row(click: Click, *, sqlite: bool) -> tuple[tuple[object, ...], bool]:
     microsecond it spends in Python is one the redirects wait for. On SQLite the values are
     what SQLAlchemy itself would store (naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``, 0/1).
     """
-    kind = classify_user_agent(click.user_agent[:1000])
-    is_bot, bot_name, device_class = kind.is_bot, kind.bot_name, kind.device_class
-    if click.is_head and not is_bot:
-        is_bot, bot_name, device_class = True, "HEAD request", "bot"
-    clicked_at = datetime.fromtimestamp(click.at, UTC)
-    day = clicked_at.date()
-    at: object = clicked_at
-    when: object = day
-    bot: object = is_bot
+    is_bot, bot_name, device_class, os_name, browser = _kind(click.user_agent, click.is_head)
     if sqlite:
-        at = f"{clicked_at:%Y-%m-%d %H:%M:%S}.{clicked_at.microsecond:06d}"
-        when = day.isoformat()
-        bot = 1 if is_bot else 0
+        second = int(click.at)
+        stamp = _sqlite_seconds.get(second)
+        if stamp is None:
+            moment = datetime.fromtimestamp(second, UTC)
+            stamp = (f"{moment:%Y-%m-%d %H:%M:%S}", moment.date().isoformat())
+            if len(_sqlite_seconds) > 1000:
+                _sqlite_seconds.clear()
+            _sqlite_seconds[second] = stamp
+        at: object = f"{stamp[0]}.{int((click.at - second) * 1_000_000):06d}"
+        when: object = stamp[1]
+        bot: object = 1 if is_bot else 0
+    else:
+        clicked_at = datetime.fromtimestamp(click.at, UTC)
+        at, when, bot = clicked_at, clicked_at.date(), is_bot
     row = (
         click.link_id,
         click.workspace_id,
@@ -278,8 +300,8 @@ def click_row(click: Click, *, sqlite: bool) -> tuple[tuple[object, ...], bool]:
         bot_name,
         referrer_domain(click.referrer[:2000]) if click.referrer else None,
         device_class,
-        kind.os[:60] if kind.os else None,
-        kind.browser[:60] if kind.browser else None,
+        os_name,
+        browser,
         click.country,
         click.visitor_hash,
     )
