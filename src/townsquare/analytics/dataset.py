@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from sqlalchemy import BigInteger, Integer, Select, and_, cast, func, select
+from sqlalchemy import BigInteger, Integer, Select, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -89,17 +89,50 @@ def _epoch_seconds(session: Session) -> ColumnElement[Any]:
     return cast(func.extract("epoch", column), BigInteger)
 
 
+FIELDS = frozenset({"format", "paid", "weekday_hour", "month", "day"})
+
+
 def _query(
     session: Session,
     channel_id: int,
     metric_names: Sequence[str],
+    fields: frozenset[str],
     start: Any,
     end: Any,
 ) -> Select[Any]:
+    """Only the columns the analysis needs: every column costs per post on the hot path.
+
+    Instants are fetched only where they are needed: ``time_epoch`` for posts whose source
+    gave no local weekday/hour, ``day_epoch`` for posts whose calendar day is known.
+    """
     posts = Post.__table__
     latest = PostLatestMetrics.__table__
-    metric_cols = [
-        posts.c[name] if name in POST_INPUTS else latest.c[name] for name in metric_names
+    epoch = _epoch_seconds(session)
+    columns: list[ColumnElement[Any]] = []
+    if "format" in fields:
+        columns.append(posts.c.format.label("format"))
+    if "paid" in fields:
+        columns.append(cast(posts.c.is_paid, Integer).label("is_paid"))
+    if "weekday_hour" in fields:
+        columns += [
+            posts.c.local_weekday.label("local_weekday"),
+            posts.c.local_hour.label("local_hour"),
+            case(
+                (or_(posts.c.local_weekday.is_(None), posts.c.local_hour.is_(None)), epoch),
+                else_=None,
+            ).label("time_epoch"),
+        ]
+    if "month" in fields:
+        columns.append(epoch.label("epoch"))
+    if "day" in fields:
+        columns.append(
+            case(
+                (posts.c.published_precision.in_(sorted(DAY_PRECISIONS)), epoch), else_=None
+            ).label("day_epoch")
+        )
+    columns += [
+        (posts.c[name] if name in POST_INPUTS else latest.c[name]).label(name)
+        for name in metric_names
     ]
     conditions: list[ColumnElement[bool]] = [posts.c.channel_id == channel_id]
     if start is not None:
@@ -107,37 +140,70 @@ def _query(
     if end is not None:
         conditions.append(posts.c.published_at < end)
     return (
-        select(
-            posts.c.format,
-            cast(posts.c.is_paid, Integer),
-            posts.c.local_weekday,
-            posts.c.local_hour,
-            _epoch_seconds(session),
-            posts.c.published_precision,
-            *metric_cols,
-        )
+        select(*columns)
         .select_from(posts.outerjoin(latest, latest.c.post_id == posts.c.id))
         .where(and_(*conditions))
     )
 
 
-def _fetch_columns(session: Session, statement: Select[Any], width: int) -> list[tuple[Any, ...]]:
-    """The result as one tuple per column, read through the DBAPI cursor (no Row objects)."""
+def _fetch_frame(session: Session, statement: Select[Any]) -> pl.DataFrame:
+    """The result as a polars frame, columnar all the way when the database allows it.
+
+    On a SQLite file the query runs on a second, read-only connection of the ADBC SQLite
+    driver, which hands over Arrow columns (no Python object per value: ~6× faster than
+    DBAPI rows at a million posts). Elsewhere (PostgreSQL, in-memory SQLite) the DBAPI
+    cursor's rows are transposed once. Both see committed data only, which is what an
+    analysis reads.
+    """
     connection = session.connection()
-    compiled = statement.compile(dialect=connection.dialect)
-    result = connection.exec_driver_sql(
-        str(compiled),
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    sql = str(compiled)
+    params: Any = (
         tuple(compiled.params[name] for name in compiled.positiontup or [])
         if compiled.positional
-        else compiled.params,
+        else compiled.params
     )
+    names = [column.name for column in statement.selected_columns]
+    path = _sqlite_file(session)
+    if path is not None:
+        frame = _fetch_adbc(path, sql, params)
+        if frame is not None:
+            return frame.rename(dict(zip(frame.columns, names, strict=True)))
+    result = connection.exec_driver_sql(sql, params)
     cursor = result.cursor
     assert cursor is not None
     rows = cursor.fetchall()
     result.close()
-    if not rows:
-        return [() for _ in range(width)]
-    return list(zip(*rows, strict=True))
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pl.DataFrame(
+        {
+            name: pl.Series(name, values, strict=False)
+            for name, values in zip(names, columns, strict=True)
+        }
+    )
+
+
+def _sqlite_file(session: Session) -> str | None:
+    url = session.get_bind().engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return url.database
+
+
+def _fetch_adbc(path: str, sql: str, params: Any) -> pl.DataFrame | None:
+    try:
+        import adbc_driver_sqlite.dbapi as adbc
+    except ImportError:  # an install without the optional fast path
+        return None
+    uri = f"file:{path}?mode=ro"
+    with adbc.connect(uri) as connection, connection.cursor() as cursor:
+        # One batch for the whole result: the driver then infers each column's type from
+        # every row (a first batch of NULLs would otherwise fix a wrong type).
+        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1_000_000_000)})
+        cursor.execute(sql, params or None)
+        return pl.DataFrame(cursor.fetch_arrow())
 
 
 def load_posts(
@@ -146,10 +212,15 @@ def load_posts(
     *,
     timezone: str,
     metric_names: Sequence[str] = METRIC_COLUMNS + POST_INPUTS,
+    fields: frozenset[str] = FIELDS,
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> PostFrame:
-    """The channel's posts published in [date_from, date_to] (local days), as columns."""
+    """The channel's posts published in [date_from, date_to] (local days), as columns.
+
+    ``fields`` names the grouping columns to load (others are left at −1): ``format``,
+    ``paid``, ``weekday_hour``, ``month``, ``day``.
+    """
     start, end = period_bounds(date_from, date_to, timezone)
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
@@ -158,52 +229,51 @@ def load_posts(
         bounds: tuple[Any, Any] = (_sqlite_text(start), _sqlite_text(end))
     else:
         bounds = (start, end)
-    statement = _query(session, channel_id, list(metric_names), *bounds)
-    columns = _fetch_columns(session, statement, 6 + len(metric_names))
-    n = len(columns[0])
-    fmt, paid, weekday, hour, epoch, precision = columns[:6]
-    metrics = {
-        name: np.array(values, dtype=np.float64)
-        for name, values in zip(metric_names, columns[6:], strict=True)
-    }
-    if n == 0:
-        empty_i = np.zeros(0, dtype=np.int64)
-        return PostFrame(
-            n=0,
-            metrics={name: np.zeros(0) for name in metric_names},
-            format=empty_i,
-            format_names=[],
-            paid=np.zeros(0, dtype=np.int8),
-            weekday=empty_i,
-            hour=empty_i,
-            month=empty_i,
-            day=empty_i,
-            timezone=timezone,
-        )
-    local = _local_calendar(pl.Series("epoch", epoch, dtype=pl.Int64), timezone)
-    precision_s = pl.Series("precision", precision, dtype=pl.String)
-    knows_day = precision_s.is_in(list(DAY_PRECISIONS)).to_numpy()
-    weekday_a = _fill(np.array(weekday, dtype=np.float64), local["weekday"])
-    hour_a = _fill(np.array(hour, dtype=np.float64), local["hour"])
-    day_a = np.where(knows_day, local["day"], -1)
-    fmt_s = pl.Series("format", fmt, dtype=pl.String).fill_null("unknown").str.to_lowercase()
-    format_names = sorted(fmt_s.unique().to_list())
-    format_codes = fmt_s.replace_strict(
-        format_names, list(range(len(format_names))), return_dtype=pl.Int64
-    ).to_numpy()
-    paid_a = np.array(paid, dtype=np.float64)
+    statement = _query(session, channel_id, list(metric_names), fields, *bounds)
+    frame = _fetch_frame(session, statement)
+    n = frame.height
+    unknown = np.full(n, -1, dtype=np.int64)
+    metrics = {name: _floats(frame[name]) for name in metric_names}
+    format_names: list[str] = []
+    format_codes = unknown
+    if "format" in fields and n:
+        fmt_s = frame["format"].cast(pl.String).fill_null("unknown").str.to_lowercase()
+        format_names = sorted(fmt_s.unique().to_list())
+        format_codes = fmt_s.replace_strict(
+            format_names, list(range(len(format_names))), return_dtype=pl.Int64
+        ).to_numpy()
+    paid = (
+        frame["is_paid"].cast(pl.Int8).fill_null(-1).to_numpy()
+        if "paid" in fields
+        else unknown.astype(np.int8)
+    )
+    weekday = hour = month = day = unknown
+    if "weekday_hour" in fields:
+        computed = local_parts(_floats(frame["time_epoch"]), timezone)
+        weekday = _fill(frame["local_weekday"], computed["weekday"])
+        hour = _fill(frame["local_hour"], computed["hour"])
+    if "month" in fields:
+        month = local_parts(_floats(frame["epoch"]), timezone)["month"]
+    if "day" in fields:
+        day = local_parts(_floats(frame["day_epoch"]), timezone)["day"]
     return PostFrame(
         n=n,
         metrics=metrics,
         format=format_codes,
         format_names=format_names,
-        paid=np.where(np.isnan(paid_a), -1, paid_a).astype(np.int8),
-        weekday=weekday_a,
-        hour=hour_a,
-        month=local["month"],
-        day=day_a.astype(np.int64),
+        paid=paid,
+        weekday=weekday,
+        hour=hour,
+        month=month,
+        day=day,
         timezone=timezone,
     )
+
+
+def _floats(column: pl.Series) -> FloatArray:
+    """A numeric column as float64 with NaN for NULL (unknown stays unknown)."""
+    out: FloatArray = column.cast(pl.Float64).to_numpy()
+    return out
 
 
 def _sqlite_text(value: datetime | None) -> str | None:
@@ -212,35 +282,54 @@ def _sqlite_text(value: datetime | None) -> str | None:
     return value.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _fill(given: FloatArray, computed: IntArray) -> IntArray:
+def _fill(given: pl.Series, computed: IntArray) -> IntArray:
     """The source's local value where it gave one, else the one computed from the instant."""
-    out: IntArray = np.where(np.isnan(given), computed, given).astype(np.int64)
+    values = given.cast(pl.Float64).to_numpy()
+    out: IntArray = np.where(np.isnan(values), computed, values).astype(np.int64)
     return out
 
 
-def _local_calendar(epoch: pl.Series, timezone: str) -> dict[str, Any]:
-    """Weekday, hour, month and day number of each instant in ``timezone`` (−1/"" if null)."""
-    frame = pl.DataFrame({"epoch": epoch}).with_columns(
-        pl.from_epoch("epoch", time_unit="s")
-        .dt.replace_time_zone("UTC")
-        .dt.convert_time_zone(timezone)
-        .alias("local")
-    )
-    local = frame.select(
-        pl.col("local").dt.weekday().fill_null(-1).cast(pl.Int64).alias("weekday"),
-        pl.col("local").dt.hour().fill_null(-1).cast(pl.Int64).alias("hour"),
-        (pl.col("local").dt.year() * 100 + pl.col("local").dt.month())
-        .cast(pl.Int64)
-        .fill_null(-1)
-        .alias("month"),
-        pl.col("local").dt.date().cast(pl.Int64).fill_null(-1).alias("day"),
-    )
-    return {
-        "weekday": local["weekday"].to_numpy(),
-        "hour": local["hour"].to_numpy(),
-        "month": local["month"].to_numpy(),
-        "day": local["day"].to_numpy(),
-    }
+QUARTER_HOUR = 900
+
+
+def _utc_offsets(instants: IntArray, timezone: str) -> IntArray:
+    """UTC offset in seconds of ``timezone`` at each instant (epoch seconds)."""
+    utc = pl.from_epoch(pl.Series(instants), time_unit="s").dt.replace_time_zone("UTC")
+    local = utc.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
+    offsets: IntArray = local.dt.epoch("s").to_numpy() - instants
+    return offsets
+
+
+def local_parts(epoch: FloatArray, timezone: str) -> dict[str, IntArray]:
+    """Local weekday (ISO 1..7), hour, day number and year×100+month of UTC instants.
+
+    NaN instants give −1. Time-zone rules are looked up once per quarter hour of the
+    covered range, not once per post: offsets only change at quarter-hour boundaries
+    (every zone's transitions fall on them), so a post takes its quarter hour's offset.
+    """
+    n = epoch.size
+    out = {key: np.full(n, -1, dtype=np.int64) for key in ("weekday", "hour", "day", "month")}
+    known = np.isfinite(epoch)
+    if not known.any():
+        return out
+    instants = epoch[known].astype(np.int64)
+    if timezone == "UTC":
+        local = instants
+    else:
+        quarter = instants // QUARTER_HOUR
+        low, high = int(quarter.min()), int(quarter.max())
+        if high - low <= 5_000_000:
+            grid = np.arange(low, high + 1, dtype=np.int64) * QUARTER_HOUR
+            local = instants + _utc_offsets(grid, timezone)[quarter - low]
+        else:  # posts spread over more than a century: convert each one
+            local = instants + _utc_offsets(instants, timezone)
+    days = local // 86400
+    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    out["day"][known] = days
+    out["weekday"][known] = (days + 3) % 7 + 1  # 1970-01-01 was a Thursday (ISO 4)
+    out["hour"][known] = (local % 86400) // 3600
+    out["month"][known] = (months // 12 + 1970) * 100 + months % 12 + 1
+    return out
 
 
 def audience_series(

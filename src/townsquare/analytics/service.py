@@ -82,12 +82,15 @@ class _Scope:
         self.components = kpis.interaction_components(access.workspace.settings)
         self.session = session
 
-    def load(self, metric_names: tuple[str, ...]) -> dataset.PostFrame:
+    def load(self, metric_names: tuple[str, ...], fields: set[str]) -> dataset.PostFrame:
+        if self.paid != "all":
+            fields = fields | {"paid"}
         frame = dataset.load_posts(
             self.session,
             self.channel.id,
             timezone=self.channel.timezone or "UTC",
             metric_names=metric_names,
+            fields=frozenset(fields),
             date_from=self.date_from,
             date_to=self.date_to,
         )
@@ -145,7 +148,14 @@ def measure_kpis(
     """
     by = _check_choice(by, GROUPINGS, "by")
     scope = _Scope(session, access, channel_handle, date_from, date_to, paid)
-    frame = scope.load(_inputs(kpis.SUMMARY_KPIS, scope.components))
+    fields = {"paid", "day"}
+    if by == "format":
+        fields.add("format")
+    elif by in ("weekday", "hour"):
+        fields.add("weekday_hour")
+    elif by == "month":
+        fields.add("month")
+    frame = scope.load(_inputs(kpis.SUMMARY_KPIS, scope.components), fields)
     days, followers = dataset.audience_series(
         session, scope.channel.id, date_from=scope.date_from, date_to=scope.date_to
     )
@@ -192,7 +202,7 @@ def measure_formats(
     """``{"metric", "groups": [...], "test": {...}, "pairwise": [...]}``."""
     kpi = kpis.get_kpi(metric, per_post=True)
     scope = _Scope(session, access, channel_handle, date_from, date_to, paid)
-    frame = scope.load(kpis.required_inputs(kpi, scope.components))
+    frame = scope.load(kpis.required_inputs(kpi, scope.components), {"format"})
     result = analyses.format_comparison(
         frame, kpi, components=scope.components, seed=seed, resamples=resamples
     )
@@ -217,7 +227,7 @@ def measure_best_times(
     if min_posts < 1:
         raise ValidationError("--min-posts must be at least 1", field="min_posts")
     scope = _Scope(session, access, channel_handle, date_from, date_to, paid)
-    frame = scope.load(kpis.required_inputs(kpi, scope.components))
+    frame = scope.load(kpis.required_inputs(kpi, scope.components), {"weekday_hour"})
     result = analyses.best_times(
         frame,
         kpi,

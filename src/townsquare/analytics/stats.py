@@ -65,10 +65,19 @@ def bootstrap_median_ci(
     if n == 1:
         return MedianCI(1, median, mean, median, median)
     rng = np.random.default_rng(seed)
-    medians = _bootstrap_medians(data, rng, resamples)
+    medians = np.sort(_bootstrap_medians(data, rng, resamples))
     alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(medians, [alpha, 1.0 - alpha])
-    return MedianCI(n, median, mean, float(low), float(high))
+    low, high = _quantile_sorted(medians, alpha), _quantile_sorted(medians, 1.0 - alpha)
+    return MedianCI(n, median, mean, low, high)
+
+
+def _quantile_sorted(data: FloatArray, q: float) -> float:
+    """numpy's default (linear) quantile of sorted data, without its per-call overhead."""
+    position = q * (data.size - 1)
+    below = int(np.floor(position))
+    above = min(below + 1, data.size - 1)
+    fraction = position - below
+    return float(data[below] + (data[above] - data[below]) * fraction)
 
 
 def _sorted_median(data: FloatArray) -> float:
