@@ -144,3 +144,54 @@ def test_french_page(client: TestClient) -> None:
     client.cookies.set("ts_lang", "fr")
     page = client.get("/w/acme/links", headers={"accept-language": "fr"})
     assert "Créer un lien court" in page.text
+
+
+@sqlite_only
+def test_link_attached_to_a_post_shows_click_through_rate(
+    client: TestClient, database: Database
+) -> None:
+    from datetime import UTC, datetime
+
+    from townsquare.analytics.models import Post, PostLatestMetrics
+    from townsquare.channels.models import Channel
+
+    with database.session() as session:
+        workspace = get_workspace(session, "acme")
+        channel = Channel(workspace_id=workspace.id, network="facebook", handle="acme")
+        session.add(channel)
+        session.flush()
+        post = Post(
+            workspace_id=workspace.id,
+            channel_id=channel.id,
+            external_id="p1",
+            format="link",
+            text="Spring is here",
+            published_at=datetime(2026, 3, 1, tzinfo=UTC),
+        )
+        session.add(post)
+        session.flush()
+        session.add(
+            PostLatestMetrics(
+                post_id=post.id, taken_at=datetime(2026, 3, 2, tzinfo=UTC), impressions=200
+            )
+        )
+        session.commit()
+        post_id = post.id
+    page = client.get("/w/acme/links")
+    assert "2026-03-01 Spring is here" in page.text
+    created = _post(
+        client,
+        "/w/acme/links",
+        {"target_url": "https://a.example", "slug": "spring", "post_id": str(post_id)},
+    )
+    assert created.status_code == 303, created.text
+    with database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, "acme"))
+        link = service.get_link(session, access, "spring")
+        assert link.post_id == post_id
+        add_click(session, link.id, access.workspace_id, day=date(2026, 3, 2))
+        session.commit()
+    detail = client.get("/w/acme/links/spring")
+    assert 'id="ctr">0.50 %' in detail.text
+    bad = _post(client, "/w/acme/links", {"target_url": "https://a.example", "post_id": "x"})
+    assert bad.status_code == 422 and "invalid post" in bad.text

@@ -37,6 +37,7 @@ FORM_FIELDS = (
     *urls.UTM_FIELDS,
     "tags",
     "campaign",
+    "post_id",
     "title",
     "expires_at",
     "max_clicks",
@@ -56,6 +57,39 @@ BREAKDOWNS = (
 async def _form(request: Request) -> dict[str, str]:
     data = await request.form()
     return {key: str(data.get(key) or "") for key in (*FORM_FIELDS, "clear_password")}
+
+
+def _post_id(value: str) -> int | None:
+    if not value.strip():
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError(
+            f"invalid post {value!r}: choose one in the list", field="post_id"
+        ) from None
+
+
+def _recent_posts(
+    session: Session, access: WorkspaceAccess, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The workspace's latest posts, to attach a link to the post it is shared in."""
+    from sqlalchemy import select
+
+    from townsquare.analytics.models import Post
+
+    rows = session.scalars(
+        select(Post)
+        .where(Post.workspace_id == access.workspace_id)
+        .order_by(Post.published_at.desc().nulls_last(), Post.id.desc())
+        .limit(limit)
+    )
+    posts = []
+    for post in rows:
+        when = post.published_at.strftime("%Y-%m-%d") if post.published_at else ""
+        text = " ".join((post.text or post.external_id).split())[:60]
+        posts.append({"id": post.id, "label": f"{when} {text}".strip()})
+    return posts
 
 
 def _base(access: WorkspaceAccess) -> str:
@@ -129,6 +163,7 @@ def _list_page(
             "all_campaigns": service.workspace_campaigns(session, access),
             "filters": {"tag": tag or "", "campaign": campaign or "", "q": search or ""},
             "short_base": service.short_base_url(settings),
+            "posts": _recent_posts(session, access),
             "error": error,
             "form": form or {},
             "base": _base(access),
@@ -163,6 +198,7 @@ async def links_create(
             utm=_utm(form),
             tags=[form["tags"]],
             campaign=form["campaign"],
+            post_id=_post_id(form["post_id"]),
             title=form["title"],
             expires_at=form["expires_at"] or None,
             max_clicks=form["max_clicks"] or None,
@@ -215,6 +251,7 @@ def _detail_page(
             "error": error,
             "form": form or {},
             "base": _base(access),
+            "posts": _recent_posts(session, access),
             "qr_defaults": {"scale": qr.DEFAULT_SCALE, "dark": "#000000", "light": "#ffffff"},
             **_stats_context(request, figures),
         },
@@ -269,6 +306,11 @@ async def link_edit(
     }
     if form["password"]:
         changes["password"] = form["password"]
+    try:
+        changes["post_id"] = _post_id(form["post_id"])
+    except ValidationError as error:
+        link = service.get_link(session, access, link_slug)
+        return _detail_page(request, session, access, settings, link, error=error, form=form)
     if form["clear_password"]:
         changes["password"] = None
     try:
