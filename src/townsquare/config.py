@@ -5,6 +5,7 @@ Nothing else in townsquare reads ``os.environ``: everything goes through :class:
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -112,19 +113,52 @@ class Settings(BaseSettings):
 
 
 def _read_or_create_key(path: Path, new_value: str) -> str:
+    """The key stored at ``path``, written there first (private to the owner) if missing.
+
+    The key is written whole to a private temporary file, then hard-linked into place:
+    linking fails if another process got there first, and nobody ever reads a half-written
+    key or one that was readable by others for a moment.
+    """
     if path.exists():
         return path.read_text().strip()
-    # O_EXCL: two processes starting at once must not write two different keys.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with path.open("x") as handle:
+        with os.fdopen(descriptor, "w") as handle:
             handle.write(new_value + "\n")
-        path.chmod(0o600)
+        temporary.chmod(0o600)  # whatever the umask
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return path.read_text().strip()
         return new_value
-    except FileExistsError:
-        return path.read_text().strip()
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (tests build their own :class:`Settings` instead)."""
-    return Settings()
+    """The process-wide settings (tests build their own :class:`Settings` instead).
+
+    A bad value in the environment is a ValidationError naming the variable, so the command
+    line says which one to fix (exit code 2) instead of printing a traceback.
+    """
+    from pydantic import ValidationError as PydanticValidationError
+
+    from townsquare.errors import ValidationError
+
+    try:
+        return Settings()
+    except PydanticValidationError as exc:
+        problems: list[dict[str, object]] = []
+        for item in exc.errors():
+            variable = "TOWNSQUARE_" + "_".join(str(p) for p in item["loc"]).upper()
+            problems.append(
+                {"field": variable, "message": f"{item['msg']} (got {item.get('input')!r})"}
+            )
+        first = problems[0]
+        raise ValidationError(
+            f"setting {first['field']}: {first['message']}: fix it in the environment or .env",
+            field=str(first["field"]),
+            problems=problems,
+        ) from None

@@ -80,7 +80,7 @@ async def townsquare_error_handler(request: Request, exc: Exception) -> Response
 
 async def request_validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    problems = []
+    problems: list[dict[str, object]] = []
     for item in exc.errors():
         if item.get("type") == "json_invalid":
             reason = (item.get("ctx") or {}).get("error", "")
