@@ -93,8 +93,9 @@ async def request_validation_handler(request: Request, exc: Exception) -> Respon
         ]
         problems.append({"field": ".".join(location), "message": item.get("msg", "invalid")})
     first = problems[0] if problems else {"field": "", "message": "invalid request"}
-    message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
-    error = errors.ValidationError(message, field=first["field"] or None, problems=problems)
+    field, text = str(first["field"]), str(first["message"])
+    message = f"{field}: {text}" if field else text
+    error = errors.ValidationError(message, field=field or None, problems=problems)
     return await townsquare_error_handler(request, error)
 
 
