@@ -13,6 +13,7 @@ well under a second on SQLite), so it avoids everything that costs per row in Py
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -85,6 +86,10 @@ def period_bounds(
 def _epoch_seconds(session: Session) -> ColumnElement[Any]:
     column = Post.__table__.c.published_at
     if session.get_bind().dialect.name == "sqlite":
+        # unixepoch() (SQLite ≥ 3.38) is several times cheaper than strftime('%s'): on a
+        # million posts that is the difference between meeting the 2 s goal or not.
+        if sqlite3.sqlite_version_info >= (3, 38, 0):
+            return func.unixepoch(column)
         return cast(func.strftime("%s", column), BigInteger)
     return cast(func.extract("epoch", column), BigInteger)
 
