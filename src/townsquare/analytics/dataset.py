@@ -18,7 +18,9 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -224,17 +226,25 @@ def _sqlite_file(session: Session) -> str | None:
 
 
 def _fetch_adbc(path: str, sql: str, params: Any) -> pl.DataFrame | None:
+    """The result through ADBC, or None when the driver is missing or fails (the caller
+    then reads through the DBAPI: slower, same answer)."""
     try:
+        import adbc_driver_manager
         import adbc_driver_sqlite.dbapi as adbc
-    except ImportError:  # an install without the optional fast path
+    except ImportError:  # an install without the fast path
         return None
-    uri = f"file:{path}?mode=ro"
-    with adbc.connect(uri) as connection, connection.cursor() as cursor:
-        # One batch for the whole result: the driver then infers each column's type from
-        # every row (a first batch of NULLs would otherwise fix a wrong type).
-        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1_000_000_000)})
-        cursor.execute(sql, params or None)
-        return pl.DataFrame(cursor.fetch_arrow())
+    uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
+    try:
+        with adbc.connect(uri) as connection, connection.cursor() as cursor:
+            # One batch for the whole result: the driver then infers each column's type
+            # from every row (a first batch of NULLs would otherwise fix a wrong type).
+            cursor.adbc_statement.set_options(
+                **{"adbc.sqlite.query.batch_rows": str(1_000_000_000)}
+            )
+            cursor.execute(sql, params or None)
+            return pl.DataFrame(cursor.fetch_arrow())
+    except adbc_driver_manager.Error:
+        return None
 
 
 def load_posts(
