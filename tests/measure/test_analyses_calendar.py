@@ -1,4 +1,4 @@
-"""Local calendar of UTC instants (dataset.local_parts) against zoneinfo, across DST."""
+"""dataset.py: local calendar of UTC instants vs zoneinfo, and the fast reads vs the DBAPI."""
 
 from __future__ import annotations
 
@@ -6,9 +6,15 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import polars as pl
 import pytest
+from sqlalchemy import select
 
+from tests.measure.conftest import MeasureWorld
+from townsquare.analytics import dataset
 from townsquare.analytics.dataset import local_parts
+from townsquare.channels.models import Channel
+from townsquare.workspaces.models import Workspace
 
 
 @pytest.mark.parametrize(
@@ -40,3 +46,39 @@ def test_local_parts_over_a_long_span() -> None:
     parts = local_parts(np.array([i.timestamp() for i in instants]), "Europe/Paris")
     assert parts["hour"].tolist() == [1, 14]
     assert parts["month"].tolist() == [200101, 203006]
+
+
+def test_columnar_and_row_reads_agree(measure_world: MeasureWorld) -> None:
+    """The fast path (ADBC on SQLite, COPY on PostgreSQL) reads what the DBAPI reads."""
+    with measure_world.database.session() as session:
+        channel_id = session.scalar(
+            select(Channel.id).join(Workspace).where(Workspace.slug == "acme")
+        )
+        assert channel_id is not None
+        statement = dataset._query(
+            session,
+            channel_id,
+            ["reach", "shares", "followers_at_publish"],
+            dataset.FIELDS,
+            None,
+            None,
+        )
+        fast = dataset._fetch_frame(session, statement)
+        connection = session.connection()
+        compiled = statement.compile(
+            dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        params = (
+            tuple(compiled.params[n] for n in compiled.positiontup or [])
+            if compiled.positional
+            else compiled.params
+        )
+        slow = dataset._fetch_dbapi(connection, str(compiled), params, fast.columns)
+    assert fast.height == slow.height == 4
+    for name in fast.columns:
+        left = fast[name].cast(pl.String).sort(nulls_last=True).to_list()
+        right = slow[name].cast(pl.String).sort(nulls_last=True).to_list()
+        if name not in ("format", "precision"):
+            left = [None if v is None else float(v) for v in left]
+            right = [None if v is None else float(v) for v in right]
+        assert left == right, name

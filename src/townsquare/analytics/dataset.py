@@ -182,6 +182,11 @@ def _fetch_frame(session: Session, statement: Select[Any]) -> pl.DataFrame:
             return frame.rename(dict(zip(frame.columns, names, strict=True)))
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
         return _fetch_copy(connection, sql, params, names)
+    return _fetch_dbapi(connection, sql, params, names)
+
+
+def _fetch_dbapi(connection: Any, sql: str, params: Any, names: list[str]) -> pl.DataFrame:
+    """Any database: the DBAPI cursor's rows, transposed once into columns."""
     result = connection.exec_driver_sql(sql, params)
     cursor = result.cursor
     assert cursor is not None
