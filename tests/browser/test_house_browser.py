@@ -19,6 +19,9 @@ pytestmark = pytest.mark.browser
 
 EMAIL = "camille@acme.test"
 PASSWORD = "correct horse battery"
+# The whole first-visit flow runs on SQLite and PostgreSQL; checks of the page itself only
+# on SQLite, to keep the suite fast.
+sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 
 def test_first_visit_to_channel_listed(live_server: Any, page: Page) -> None:
@@ -92,6 +95,7 @@ def test_first_visit_to_channel_listed(live_server: Any, page: Page) -> None:
     expect(page.locator("#channels tbody")).to_contain_text("No channel yet.")
 
 
+@sqlite_only
 def test_switch_to_french(live_server: Any, page: Page, logged_in: Any) -> None:
     base = live_server.url
     page.goto(base + "/w/acme/channels")
@@ -116,6 +120,7 @@ def test_switch_to_french(live_server: Any, page: Page, logged_in: Any) -> None:
     expect(page).to_have_title(re.compile("Publication"))
 
 
+@sqlite_only
 def test_browser_language_is_the_default(live_server: Any, browser: Any, owner: Any) -> None:
     context = browser.new_context(locale="fr-FR")
     try:
@@ -127,6 +132,7 @@ def test_browser_language_is_the_default(live_server: Any, browser: Any, owner: 
         context.close()
 
 
+@sqlite_only
 def test_pages_run_without_script_errors(live_server: Any, page: Page, logged_in: Any) -> None:
     """No CSP violation or script error on any house page: they would silently break it."""
     problems: list[str] = []
@@ -148,6 +154,7 @@ def test_pages_run_without_script_errors(live_server: Any, page: Page, logged_in
     assert not problems, problems
 
 
+@sqlite_only
 def test_submitting_shows_progress(live_server: Any, page: Page, logged_in: Any) -> None:
     page.goto(live_server.url + "/w/acme/settings")
     # Hold the submission in the page (a listener after app.js's cancels it) to look at
