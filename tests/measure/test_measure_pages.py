@@ -67,18 +67,25 @@ def csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+# --- without data (nothing here depends on the database engine: SQLite only) ---------------
+
+
 @pytest.fixture
-def acme(database: Database, client: TestClient) -> TestClient:
-    """The owner of ``acme`` logged in; the workspace has one channel and no post."""
-    make_workspace(database, "acme", OWNER)
-    log_in(client)
-    return client
+def sqlite_client(settings: Settings, sqlite_database: Database) -> Iterator[TestClient]:
+    app = create_app(settings, database=sqlite_database)
+    with TestClient(app, follow_redirects=False) as test_client:
+        yield test_client
 
 
-# --- without data ------------------------------------------------------------------------
+@pytest.fixture
+def acme(sqlite_database: Database, sqlite_client: TestClient) -> TestClient:
+    """The owner of ``acme`` logged in; the workspace has no channel yet."""
+    make_workspace(sqlite_database, "acme", OWNER)
+    log_in(sqlite_client)
+    return sqlite_client
 
 
-def test_no_channel_says_how_to_start(database: Database, acme: TestClient) -> None:
+def test_no_channel_says_how_to_start(acme: TestClient) -> None:
     response = acme.get("/w/acme/measure")
     assert response.status_code == 200
     assert 'id="measure-empty"' in response.text
@@ -111,9 +118,9 @@ def test_glossary_in_french(acme: TestClient) -> None:
     assert "Formule" in response.text
 
 
-def test_other_workspace_is_404(database: Database, acme: TestClient) -> None:
-    make_workspace(database, "globex", "boss@globex.test")
-    add_channel(database, "globex")
+def test_other_workspace_is_404(sqlite_database: Database, acme: TestClient) -> None:
+    make_workspace(sqlite_database, "globex", "boss@globex.test")
+    add_channel(sqlite_database, "globex")
     for path in (
         "/w/globex/measure",
         "/w/globex/measure/formats",
@@ -124,9 +131,9 @@ def test_other_workspace_is_404(database: Database, acme: TestClient) -> None:
         assert acme.get(path).status_code == 404, path
 
 
-def test_logged_out_goes_to_login(database: Database, client: TestClient) -> None:
-    make_workspace(database, "acme", OWNER)
-    response = client.get("/w/acme/measure")
+def test_logged_out_goes_to_login(sqlite_database: Database, sqlite_client: TestClient) -> None:
+    make_workspace(sqlite_database, "acme", OWNER)
+    response = sqlite_client.get("/w/acme/measure")
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
 
