@@ -170,25 +170,26 @@ def test_create_show_list_disable_delete(cli: Cli, tmp_path: Path) -> None:
     assert cli.json("links", "list", "--workspace", "acme") == []
 
 
-@pytest.mark.parametrize(
-    ("args", "code", "words"),
-    [
-        (["javascript:alert(1)"], 2, "'javascript:' scheme"),
-        (["https://go.example.com/x"], 2, "loop"),
-        (["https://a.example", "--slug", "login"], 2, "reserved"),
-        (["https://a.example", "--expires", "tomorrow"], 2, "invalid expiry date"),
-        (["https://a.example", "--max-clicks", "-5"], 2, "at least 1"),
-        (["https://a.example", "--workspace", "nope"], 3, "nope"),
-    ],
-)
-def test_bad_input_exit_codes(cli: Cli, args: list[str], code: int, words: str) -> None:
-    base = ["links", "create", *args]
-    if "--workspace" not in args:
-        base += ["--workspace", "acme"]
-    done = cli.run(*base, "--json")
-    assert done.returncode == code, done.stderr
-    assert words in done.stderr
-    assert done.stdout == ""
+BAD_CREATE: list[tuple[list[str], int, str]] = [
+    (["javascript:alert(1)"], 2, "'javascript:' scheme"),
+    (["https://go.example.com/x"], 2, "loop"),
+    (["https://a.example", "--slug", "login"], 2, "reserved"),
+    (["https://a.example", "--expires", "tomorrow"], 2, "invalid expiry date"),
+    (["https://a.example", "--max-clicks", "-5"], 2, "at least 1"),
+    (["https://a.example", "--workspace", "nope"], 3, "nope"),
+]
+
+
+def test_bad_input_exit_codes(cli: Cli) -> None:
+    for args, code, words in BAD_CREATE:
+        base = ["links", "create", *args]
+        if "--workspace" not in args:
+            base += ["--workspace", "acme"]
+        done = cli.run(*base, "--json")
+        assert done.returncode == code, (args, done.stderr)
+        assert words in done.stderr
+        assert done.stdout == ""
+    assert cli.json("links", "list", "--workspace", "acme") == []
 
 
 def test_duplicate_slug_and_bad_qr_colour(cli: Cli, tmp_path: Path) -> None:
