@@ -18,6 +18,13 @@ from tests.conftest import free_port
 from tests.links.conftest import LinksEnv
 from townsquare.links import cache, service
 
+# Several serve-links processes share PostgreSQL (SQLite is one machine's file): these
+# tests run there only; the single-process behaviour is tested on both databases elsewhere.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.parametrize("database", ["postgres"], indirect=True),
+]
+
 
 @contextmanager
 def serve_links(env: LinksEnv, data_dir: Path, *extra: str, queue_url: str = "") -> Iterator[str]:
