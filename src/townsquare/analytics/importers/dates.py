@@ -34,6 +34,9 @@ _YEAR_FIRST = re.compile(
 )
 
 
+_ISO_PRECISION = {10: "day", 16: "minute", 19: "second"}
+
+
 @dataclass(frozen=True, slots=True)
 class Stamp:
     """A publication instant: UTC, the local wall-clock time it was read as, and precision."""
@@ -159,6 +162,21 @@ class DateReader:
         return Stamp(local.replace(tzinfo=self.zone).astimezone(UTC), local, precision)
 
     def read(self, raw: object) -> tuple[Stamp | None, str | None]:
+        # Fast path for the commonest export form, 2018-04-22[ 06:00[:00]] (a million-row
+        # import spends its time here).
+        if (
+            raw.__class__ is str
+            and len(raw) in _ISO_PRECISION
+            and raw[4:5] == "-"
+            and not self.date_format
+        ):
+            try:
+                local = datetime.fromisoformat(raw)
+            except ValueError:
+                local = None
+            if local is not None and local.tzinfo is None:
+                utc = local.replace(tzinfo=self.zone).astimezone(UTC)
+                return Stamp(utc, local, _ISO_PRECISION[len(raw)]), None
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             return None, f"{self.column}: the date is empty"
         if isinstance(raw, datetime):  # a spreadsheet cell that is already a date

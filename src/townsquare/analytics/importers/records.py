@@ -79,6 +79,8 @@ class ImportReport:
     snapshots_written: int = 0
     channel_snapshots_written: int = 0
     notes: list[str] = field(default_factory=list)
+    # Largest followers count per local date, for channel snapshots.
+    followers: dict[date, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

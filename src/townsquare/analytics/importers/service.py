@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +23,7 @@ from townsquare.analytics.importers.generic import GenericConverter
 from townsquare.analytics.importers.presets import PRESETS
 from townsquare.analytics.importers.records import ImportReport, PostRecord, Problems
 from townsquare.analytics.importers.source import Table, open_table
-from townsquare.analytics.importers.writer import PostWriter, existing_posts
+from townsquare.analytics.importers.writer import BackgroundWriter, PostWriter, existing_posts
 from townsquare.analytics.models import ImportProfile
 from townsquare.channels.models import Channel
 from townsquare.db.base import utcnow
@@ -144,9 +143,39 @@ def run_import(
         default_taken_at=converter.taken_at or utcnow().replace(microsecond=0),
         known=known,
     )
+    background = None if options.dry_run else BackgroundWriter(writer)
+    try:
+        _read_rows(table, converter, report, in_db, background, progress)
+    finally:
+        # Always wait for the thread: the session is not to be shared beyond this point.
+        if background is not None:
+            try:
+                background.close()
+            except BaseException:
+                session.rollback()
+                raise
+    if problems or options.dry_run:
+        session.rollback()
+        return report
+    report.channel_snapshots_written = writer.write_channel_snapshots(report.followers)
+    report.snapshots_written = writer.snapshots_written
+    session.commit()
+    return report
+
+
+def _read_rows(
+    table: Table,
+    converter: Converter,
+    report: ImportReport,
+    in_db: set[str],
+    background: BackgroundWriter | None,
+    progress: Progress | None,
+) -> None:
+    """The one pass over the rows: count, convert, hand batches to the writer."""
+    problems = report.problems
     seen_rows: set[int] = set()
     seen_ids: set[str] = set()
-    followers: dict[date, int] = {}
+    followers = report.followers
     batch: list[PostRecord] = []
     for count, (line, cells) in enumerate(table.rows(), start=1):
         report.rows_read += 1
@@ -163,8 +192,8 @@ def run_import(
         if record.external_id in seen_ids:
             report.updated += 1
             # The earlier row must be stored before this one replaces it.
-            if not problems and not options.dry_run:
-                writer.write(batch)
+            if background is not None and not problems:
+                background.put(batch)
                 batch = []
         elif record.external_id in in_db:
             report.updated += 1
@@ -174,22 +203,16 @@ def run_import(
         if record.followers_at_publish is not None and record.local_date is not None:
             day = record.local_date
             followers[day] = max(followers.get(day, 0), record.followers_at_publish)
-        if problems or options.dry_run:
+        if problems or background is None:
             continue  # keep reading to report every problem, but write nothing more
         batch.append(record)
         if len(batch) >= BATCH:
-            writer.write(batch)
+            background.put(batch)
             batch = []
     if progress:
         progress(table.size, table.size)
-    if problems or options.dry_run:
-        session.rollback()
-        return report
-    writer.write(batch)
-    report.channel_snapshots_written = writer.write_channel_snapshots(followers)
-    report.snapshots_written = writer.snapshots_written
-    session.commit()
-    return report
+    if background is not None and not problems:
+        background.put(batch)
 
 
 def raise_for_problems(report: ImportReport) -> None:
