@@ -302,3 +302,29 @@ def test_short_url_precedence(tmp_path: Path) -> None:
     assert short(links_host="go.example") == "http://go.example/abc"
     assert short(links_host="go.example", secure_cookies=True) == "https://go.example/abc"
     assert short() == "http://127.0.0.1:8000/abc"
+
+
+def test_edits_invalidate_the_redirector_cache(links_env: LinksEnv) -> None:
+    from townsquare.links.cache import LinkCache
+
+    cache = LinkCache(links_env.database, ttl=3600)
+    with links_env.database.session() as session:
+        access = links_env.access(session)
+        assert cache.load("cached") is None  # an unknown slug is cached too…
+        service.create_link(
+            session, access, links_env.settings, target_url="https://a.example/", slug="cached"
+        )
+        assert cache.get_fresh("cached") == (False, None)  # …and forgotten on creation
+        loaded = cache.load("cached")
+        assert loaded is not None and loaded.final_url == "https://a.example/"
+        service.update_link(
+            session, access, links_env.settings, "cached", target_url="https://b.example/"
+        )
+        assert cache.get_fresh("cached") == (False, None)
+        assert (cache.load("cached") or loaded).final_url == "https://b.example/"
+        service.set_enabled(session, access, "cached", False)
+        assert cache.get_fresh("cached") == (False, None)
+        cache.load("cached")
+        service.delete_link(session, access, "cached")
+        assert cache.get_fresh("cached") == (False, None)
+        assert cache.load("cached") is None
