@@ -61,7 +61,7 @@ def run(rows: int, profile: bool) -> None:
             f"generated {rows:,} rows ({csv_path.stat().st_size / 1e6:.1f} MB) "
             f"in {time.perf_counter() - began:.1f} s"
         )
-        settings = Settings(data_dir=folder / "data", _env_file=None)  # type: ignore[call-arg]
+        settings = Settings(data_dir=folder / "data", _env_file=None)
         database = Database.from_settings(settings)
         database.upgrade()
         with database.session() as session:
@@ -76,7 +76,7 @@ def run(rows: int, profile: bool) -> None:
             channel = add_channel(
                 session, access, network="facebook", handle="page", timezone="Europe/Paris"
             )
-            from rich.progress import Progress
+            from rich.progress import Progress, TaskID
 
             for label, dry_run in (
                 ("dry run (read + check)", True),
@@ -87,7 +87,7 @@ def run(rows: int, profile: bool) -> None:
                     task = bar.add_task(label, total=None)
 
                     def progress(
-                        done: int, total: int, task: int = task, bar: Progress = bar
+                        done: int, total: int, task: TaskID = task, bar: Progress = bar
                     ) -> None:
                         bar.update(task, completed=done, total=total)
 
