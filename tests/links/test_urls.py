@@ -140,3 +140,30 @@ def test_apply_utm_round_trips_values(utm: dict[str, str]) -> None:
     assert parsed["keep"] == ["1"]
     for key, value in utm.items():
         assert parsed[key] == [value]
+
+
+def test_ipv6_hosts() -> None:
+    assert urls.normalize_url("http://[2001:DB8::1]:8080/x") == "http://[2001:db8::1]:8080/x"
+    with pytest.raises(ValidationError, match="IPv6"):
+        urls.normalize_url("http://[2001:zz::1]/")
+
+
+_url_parts = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zs", "Zl", "Zp")), max_size=20
+)
+
+
+@given(
+    host=st.from_regex(r"[a-z0-9]{1,10}(\.[a-z0-9]{1,10}){0,2}", fullmatch=True),
+    path=_url_parts,
+    query=_url_parts,
+)
+def test_normalize_is_idempotent(host: str, path: str, query: str) -> None:
+    """Normalising a normalised URL changes nothing: stored targets are stable on edit."""
+    raw = f"https://{host}/{path.replace('#', '').replace('?', '')}?{query.replace('#', '')}"
+    try:
+        once = urls.normalize_url(raw)
+    except ValidationError:
+        return
+    assert urls.normalize_url(once) == once
+    assert once.isascii()

@@ -17,6 +17,7 @@ Rules a target must follow (each refusal says which and how to fix it):
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -59,7 +60,12 @@ def idna_host(host: str, *, field: str = "target_url") -> str:
     if not host:
         raise _fail("the URL has no host name: write it like https://example.com/page", field)
     if host.startswith("[") and host.endswith("]"):
-        return host  # an IPv6 literal
+        host = host[1:-1]
+    if ":" in host:  # an IPv6 literal (urlsplit gives it without brackets)
+        try:
+            return f"[{ipaddress.IPv6Address(host).compressed}]"
+        except ValueError:
+            raise _fail(f"invalid IPv6 address {host!r} in the URL", field) from None
     if host.isascii():
         labels = host.split(".")
         if any(not label or len(label) > 63 for label in labels) or not re.fullmatch(
