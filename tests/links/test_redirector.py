@@ -311,3 +311,14 @@ def test_database_failure_is_a_503_page_not_a_crash(links_env: LinksEnv) -> None
     assert response.status_code == 503
     assert "temporarily unavailable" in response.text
     assert response.headers["retry-after"] == "30"
+
+
+def test_oversized_headers_are_cut_not_failed(served: Served) -> None:
+    served.create(slug="big")
+    agent = CHROME + " x" * 3000
+    referrer = "https://long.example.com/" + "p" * 6000
+    response = served.get("/big", headers={"user-agent": agent, "referer": referrer})
+    assert response.status_code == 302
+    [click] = served.clicks()
+    assert click.referrer_domain == "long.example.com"
+    assert not click.is_bot and click.browser == "Chrome"

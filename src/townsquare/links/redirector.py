@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 SLUG_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_FORM_BYTES = 8192
+MAX_HEADER_KEPT = 512  # bytes of User-Agent and Referer kept per click
 PASSWORD_MAX_FAILURES = 10
 PASSWORD_WINDOW = 15 * 60.0
 
@@ -240,9 +241,10 @@ class Redirector:
                 referrer = value
             elif wanted is not None and name == wanted:
                 country = value
+        # Truncated: what a click holds in the buffer stays small (see clicks.py).
         return (
-            user_agent.decode("latin-1"),
-            referrer.decode("latin-1"),
+            user_agent[:MAX_HEADER_KEPT].decode("latin-1"),
+            referrer[:MAX_HEADER_KEPT].decode("latin-1"),
             clean_country(country.decode("latin-1")) if country is not None else None,
         )
 
