@@ -332,7 +332,7 @@ def best_times(
         "cells": cells,
         "weekdays": weekdays,
         "hours": hours,
-        "recommended": _recommend(cells, overall, min_posts, top),
+        "recommended": _recommend(cells, overall, min_posts, top, kpi.unit),
         "method": {
             "cells": "local weekday (1 = Monday … 7 = Sunday, ISO) × hour in the channel's "
             "time zone; median per post, never summed",
@@ -361,7 +361,11 @@ def _marginal(
 
 
 def _recommend(
-    cells: list[dict[str, Any]], overall: dict[str, Any], min_posts: int, top: int
+    cells: list[dict[str, Any]],
+    overall: dict[str, Any],
+    min_posts: int,
+    top: int,
+    unit: str,
 ) -> list[dict[str, Any]]:
     eligible = [c for c in cells if c["n"] >= min_posts and c["median"] is not None]
     eligible.sort(key=lambda c: (-c["median"], -c["n"]))
@@ -370,9 +374,11 @@ def _recommend(
     for cell in eligible[:top]:
         above = overall_median is not None and cell["ci_low"] > overall_median
         day = WEEKDAY_NAMES[cell["weekday"] - 1]
+        pct = "%" if unit == "percent" else ""
         evidence = (
-            f"{day} {cell['hour']:02d}:00: median {cell['median']:g} over {cell['n']} posts "
-            f"(95% CI {cell['ci_low']:g}–{cell['ci_high']:g}) vs {overall_median:g} overall; "
+            f"{day} {cell['hour']:02d}:00: median {cell['median']:.3g}{pct} over {cell['n']} "
+            f"posts (95% CI {cell['ci_low']:.3g}{pct}–{cell['ci_high']:.3g}{pct}) vs "
+            f"{overall_median:.3g}{pct} for all posts; "
             + (
                 "the whole CI is above the overall median"
                 if above
