@@ -169,3 +169,16 @@ def test_submitting_shows_progress(live_server: Any, page: Page, logged_in: Any)
     expect(button).to_be_disabled()
     # htmx requests use the same bar.
     assert page.evaluate("document.body.getAttribute('hx-indicator')") == "#progress"
+
+
+@sqlite_only
+def test_htmx_errors_are_announced(live_server: Any, page: Page, logged_in: Any) -> None:
+    page.goto(live_server.url + "/w/acme/")
+    flash = page.locator("#flash")
+    expect(flash).to_be_empty()
+    # An htmx request that the server refuses: the message is shown, not silently dropped.
+    page.evaluate("htmx.ajax('GET', '/api/v1/workspaces/nope/channels', {target: '#content'})")
+    expect(flash).to_contain_text("nope")
+    expect(flash).to_have_attribute("role", "alert")
+    # The page itself was left as it was.
+    expect(page.get_by_role("heading", name="Acme")).to_be_visible()

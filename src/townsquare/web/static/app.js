@@ -32,6 +32,32 @@
     }
   });
 
+  // htmx drops error answers by default: say what happened instead (the message comes from
+  // the API's JSON error when there is one, else a translated sentence from <body>).
+  var flash = function (text) {
+    var box = document.getElementById("flash");
+    if (!box) { return; }
+    box.textContent = text;
+    box.classList.add("error");
+  };
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var text = (document.body.getAttribute("data-message-refused") || "%(status)s")
+      .replace("%(status)s", String(xhr.status));
+    try {
+      var body = JSON.parse(xhr.responseText);
+      if (body && body.error && body.error.message) { text = body.error.message; }
+    } catch (ignored) { /* an HTML page: keep the sentence */ }
+    flash(text);
+  });
+  document.addEventListener("htmx:sendError", function () {
+    flash(document.body.getAttribute("data-message-network") || "network error");
+  });
+  document.addEventListener("htmx:beforeRequest", function () {
+    var box = document.getElementById("flash");
+    if (box) { box.textContent = ""; box.classList.remove("error"); }
+  });
+
   // Coming back with the browser's Back button shows the page as it was left: reset it.
   window.addEventListener("pageshow", function () {
     var bar = progress();
