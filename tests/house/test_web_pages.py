@@ -331,3 +331,21 @@ def test_api_token_is_shown_once(owner_client: TestClient) -> None:
     api = TestClient(owner_client.app)
     me = api.get("/api/v1/me", headers={"Authorization": f"Bearer {plaintext}"})
     assert me.status_code == 200 and me.json()["email"] == OWNER
+
+
+def test_no_template_relies_on_inline_scripts() -> None:
+    """The CSP (script-src 'self') blocks inline handlers and scripts: in any capability's
+    template they would do nothing, silently. Behaviour belongs in a static .js file."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "src" / "townsquare"
+    offenders = []
+    for template in sorted(package.glob("*/templates/**/*.html")):
+        text = template.read_text(encoding="utf-8")
+        for match in re.finditer(r"\son[a-z]+\s*=|<script\b[^>]*>", text):
+            tag = match.group(0)
+            if tag.startswith("<script") and ("src=" in tag or 'type="application/json"' in tag):
+                continue
+            line = text.count("\n", 0, match.start()) + 1
+            offenders.append(f"{template.relative_to(package)}:{line}: {tag.strip()}")
+    assert not offenders, "\n".join(offenders)
