@@ -13,6 +13,7 @@ import pytest
 from tests.measure.conftest import MeasureWorld
 from townsquare.analytics import service
 from townsquare.errors import NotFound, ValidationError
+from townsquare.workspaces.service import get_workspace
 
 
 def kpis_of(world: MeasureWorld, **kwargs: Any) -> dict[str, Any]:
@@ -158,3 +159,15 @@ def test_other_workspace_sees_only_its_own_posts(measure_world: MeasureWorld) ->
     with measure_world.database.session() as session:
         rival = service.measure_kpis(session, measure_world.access(session, "rival"), "brand")
     assert rival["groups"][0]["posts"] == 1
+
+
+def test_workspace_may_count_clicks_as_interactions(measure_world: MeasureWorld) -> None:
+    with measure_world.database.session() as session:
+        workspace = get_workspace(session, "acme")
+        workspace.settings = {"interactions_include": ["clicks"]}
+        session.commit()
+    result = kpis_of(measure_world)
+    assert result["interactions"] == ["reactions", "comments", "shares", "clicks"]
+    # p1 10 + 4 clicks, p2 30 + 10; p3's clicks are unknown so its interactions are too
+    assert result["groups"][0]["kpis"]["interactions"] == pytest.approx(27.0)
+    assert result["groups"][0]["kpis"]["engagement_rate_by_reach"]["n"] == 2
