@@ -196,3 +196,37 @@ def test_link_attached_to_a_post_shows_click_through_rate(
     assert 'id="ctr">0.50 %' in detail.text
     bad = _post(client, "/w/acme/links", {"target_url": "https://a.example", "post_id": "x"})
     assert bad.status_code == 422 and "invalid post" in bad.text
+
+
+@sqlite_only
+def test_editing_an_expired_link_keeps_its_expiry(client: TestClient, database: Database) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from townsquare.links.models import Link
+
+    _post(
+        client,
+        "/w/acme/links",
+        {"target_url": "https://a.example", "slug": "old", "expires_at": "2099-06-30"},
+    )
+    past = datetime.now(UTC) - timedelta(days=2)
+    with database.session() as session:
+        session.execute(update(Link).where(Link.slug == "old").values(expires_at=past))
+        session.commit()
+    page = client.get("/w/acme/links/old")
+    shown = service.expiry_day(past, timezone="UTC")
+    assert f'name="expires_at" value="{shown}"' in page.text
+    edited = _post(
+        client,
+        "/w/acme/links/old/edit",
+        {"target_url": "https://b.example", "expires_at": shown},
+    )
+    assert edited.status_code == 303, edited.text
+    with database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, "acme"))
+        link = service.get_link(session, access, "old")
+        assert link.target_url == "https://b.example/"
+        assert link.expires_at is not None
+        assert abs((link.expires_at - past).total_seconds()) < 1

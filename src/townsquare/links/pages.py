@@ -252,6 +252,7 @@ def _detail_page(
             "form": form or {},
             "base": _base(access),
             "posts": _recent_posts(session, access),
+            "expiry_day": service.expiry_day(link.expires_at, timezone=access.workspace.timezone),
             "qr_defaults": {"scale": qr.DEFAULT_SCALE, "dark": "#000000", "light": "#ffffff"},
             **_stats_context(request, figures),
         },
@@ -293,6 +294,7 @@ async def link_edit(
     settings: AppSettings,
 ) -> Response:
     form = await _form(request)
+    current = service.get_link(session, access, link_slug)
     changes: dict[str, Any] = {
         "target_url": form["target_url"],
         "utm": _utm(form),
@@ -304,6 +306,11 @@ async def link_edit(
         "fallback_url": form["fallback_url"] or None,
         "permanent": form["permanent"] == "on",
     }
+    if form["expires_at"] == service.expiry_day(
+        current.expires_at, timezone=access.workspace.timezone
+    ):
+        # Unchanged: keep the exact moment (and let an expired link be edited).
+        del changes["expires_at"]
     if form["password"]:
         changes["password"] = form["password"]
     try:

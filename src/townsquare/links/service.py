@@ -153,6 +153,15 @@ def parse_expiry(
     return moment
 
 
+def expiry_day(expires_at: datetime | None, *, timezone: str = "UTC") -> str:
+    """The day to show in a date field for ``expires_at``: the inverse of :func:`parse_expiry`
+    for a date (its end of day, in the workspace's zone, belongs to that day)."""
+    if expires_at is None:
+        return ""
+    local = (expires_at - timedelta(microseconds=1)).astimezone(ZoneInfo(timezone))
+    return local.date().isoformat()
+
+
 def clean_max_clicks(value: int | str | None) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
