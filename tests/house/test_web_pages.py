@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
@@ -349,3 +350,69 @@ def test_no_template_relies_on_inline_scripts() -> None:
             line = text.count("\n", 0, match.start()) + 1
             offenders.append(f"{template.relative_to(package)}:{line}: {tag.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+class _FormControls(HTMLParser):
+    """Collects form controls and what labels them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[dict[str, str | None]] = []
+        self.label_for: set[str] = set()
+        self.label_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "label":
+            self.label_depth += 1
+            if values.get("for"):
+                self.label_for.add(str(values["for"]))
+        elif tag in ("input", "select", "textarea"):
+            if values.get("type") in ("hidden", "submit", "button"):
+                return
+            self.controls.append({**values, "_wrapped": "1" if self.label_depth else None})
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self.label_depth = max(0, self.label_depth - 1)
+
+
+@sqlite_only
+def test_every_form_control_has_a_label(owner_client: TestClient) -> None:
+    post(owner_client, "/w/acme/channels", {"network": "mastodon", "handle": "@a@b.social"})
+    post(
+        owner_client,
+        "/w/acme/members",
+        {"email": "ed@acme.test", "role": "editor", "password": "a fine password"},
+    )
+    unlabelled = []
+    for path in (
+        "/workspaces",
+        "/w/acme/",
+        "/w/acme/settings",
+        "/w/acme/channels",
+        "/w/acme/members",
+        "/settings/account",
+        "/settings/tokens",
+    ):
+        parser = _FormControls()
+        parser.feed(owner_client.get(path).text)
+        assert parser.controls or path == "/w/acme/", path
+        for control in parser.controls:
+            labelled = (
+                control.get("_wrapped")
+                or control.get("aria-label")
+                or (control.get("id") and control["id"] in parser.label_for)
+            )
+            if not labelled:
+                unlabelled.append(f"{path}: {control.get('name')}")
+    post(owner_client, "/logout")
+    for path in ("/login",):
+        parser = _FormControls()
+        parser.feed(owner_client.get(path).text)
+        unlabelled += [
+            f"{path}: {c.get('name')}"
+            for c in parser.controls
+            if not (c.get("_wrapped") or (c.get("id") and c["id"] in parser.label_for))
+        ]
+    assert not unlabelled, unlabelled
