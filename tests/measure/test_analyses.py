@@ -171,3 +171,19 @@ def test_workspace_may_count_clicks_as_interactions(measure_world: MeasureWorld)
     # p1 10 + 4 clicks, p2 30 + 10; p3's clicks are unknown so its interactions are too
     assert result["groups"][0]["kpis"]["interactions"] == pytest.approx(27.0)
     assert result["groups"][0]["kpis"]["engagement_rate_by_reach"]["n"] == 2
+
+
+def test_empty_period_gives_empty_answers_not_errors(sqlite_measure_world: MeasureWorld) -> None:
+    world = sqlite_measure_world
+    with world.database.session() as session:
+        access = world.access(session)
+        formats = service.measure_formats(
+            session, access, "brand", metric="reach", date_from="2030-01-01"
+        )
+        best = service.measure_best_times(
+            session, access, "brand", metric="reach", date_from="2030-01-01"
+        )
+    assert formats["groups"] == [] and formats["pairwise"] == []
+    assert formats["test"]["p_value"] is None and formats["test"]["reason"]
+    assert best["cells"] == [] and best["recommended"] == []
+    assert best["overall"]["n"] == 0 and best["overall"]["median"] is None
