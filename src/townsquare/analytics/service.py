@@ -48,7 +48,9 @@ def parse_date(value: date | str | None, *, field: str) -> date | None:
 
 
 def _check_choice(value: str | None, choices: tuple[str, ...], field: str) -> str | None:
-    if value is None or value in choices:
+    if not value:  # an empty query parameter (?by=) means "not given"
+        return None
+    if value in choices:
         return value
     close = difflib.get_close_matches(value, choices, n=1)
     hint = f"did you mean {close[0]}? " if close else ""
