@@ -353,3 +353,13 @@ def test_uci_file_formats_page_says_the_ranking_flips(
     # The UCI file has no calendar day: the daily rate is unknown, with the reason.
     dashboard = client.get("/w/acme/measure?by=none").text
     assert "the calendar day of the posts is not known" in dashboard
+
+
+def test_same_handle_on_two_networks_is_told_apart(
+    measure_world: MeasureWorld, world: TestClient
+) -> None:
+    add_channel(measure_world.database, "acme", handle="brand")  # rss, no post
+    html = world.get("/w/acme/measure").text
+    assert 'value="mastodon:brand"' in html and 'value="rss:brand"' in html
+    assert 'id="kpi-table"' in world.get("/w/acme/measure?channel=mastodon:brand").text
+    assert 'id="measure-empty"' in world.get("/w/acme/measure?channel=rss:brand").text

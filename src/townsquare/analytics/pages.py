@@ -176,6 +176,7 @@ class MeasurePage:
         self.gettext: Callable[[str], str] = translations(self.language).gettext
         self.helpers = helpers(self.language, self.gettext)
         self.channels = channels.list_channels(session, access)
+        self.choices = channel_choices(self.channels)
         self.base = f"/w/{access.workspace.slug}/measure"
         # A fragment for htmx's own requests (the dashboard's sections), never for a
         # boosted navigation, which wants the whole page.
@@ -185,10 +186,10 @@ class MeasurePage:
         self.table = request.query_params.get("table", "")
         self.error: TownsquareError | None = None
         try:
-            self.filters = read_filters(request, self.channels[0].handle if self.channels else "")
+            self.filters = read_filters(request, self.choices[0][0] if self.choices else "")
         except ValidationError as error:
             self.error = error
-            self.filters = read_filters_default(self.channels)
+            self.filters = read_filters_default(self.choices)
 
     def context(self, **extra: Any) -> dict[str, Any]:
         values = dict(self.helpers)
@@ -197,6 +198,7 @@ class MeasurePage:
                 "base": self.base,
                 "ws": f"/w/{self.access.workspace.slug}",
                 "channels": self.channels,
+                "channel_choices": self.choices,
                 "filters": self.filters,
                 "groupings": (*service.GROUPINGS, NO_GROUPING),
                 "paid_filters": service.PAID_FILTERS,
@@ -228,9 +230,24 @@ class MeasurePage:
         }
 
 
-def read_filters_default(channel_list: list[Any]) -> Filters:
-    first = channel_list[0].handle if channel_list else ""
+def read_filters_default(choices: list[tuple[str, str]]) -> Filters:
+    first = choices[0][0] if choices else ""
     return Filters(first, DEFAULT_BY, "", "", "all", DEFAULT_METRIC, DEFAULT_KPI)
+
+
+def channel_choices(channel_list: list[Any]) -> list[tuple[str, str]]:
+    """(value, label) of each channel; a handle used on two networks is named
+    ``network:handle``, the form the service accepts to tell them apart."""
+    handles = [channel.handle for channel in channel_list]
+    return [
+        (
+            channel.handle
+            if handles.count(channel.handle) == 1
+            else f"{channel.network}:{channel.handle}",
+            f"{channel.display_name or channel.handle} ({channel.network})",
+        )
+        for channel in channel_list
+    ]
 
 
 @router.get("/w/{slug}/measure")
