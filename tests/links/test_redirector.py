@@ -6,6 +6,7 @@ back from the database after the recorder's buffer is written.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -322,3 +323,35 @@ def test_oversized_headers_are_cut_not_failed(served: Served) -> None:
     [click] = served.clicks()
     assert click.referrer_domain == "long.example.com"
     assert not click.is_bot and click.browser == "Chrome"
+
+
+def test_concurrent_misses_share_one_query_and_expiry_refreshes_in_background(
+    served: Served,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    served.create(slug="hot")
+    cache = served.redirector.cache
+    real_load = cache.load
+    loads: list[str] = []
+
+    def slow_load(slug: str) -> Any:
+        loads.append(slug)
+        time.sleep(0.3)  # a slow database: every request arrives while the query runs
+        return real_load(slug)
+
+    cache.load = slow_load  # type: ignore[method-assign]
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: served.get("/hot").status_code, range(8)))
+    assert statuses == [302] * 8
+    assert loads == ["hot"]
+
+    # Just expired: answered from the old entry at once while one query refreshes it.
+    entry = cache.peek("hot")
+    assert entry is not None
+    cache._entries["hot"] = (time.monotonic() - 0.1, entry[1])
+    assert served.get("/hot").status_code == 302
+    deadline = time.monotonic() + 5
+    while len(loads) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert loads == ["hot", "hot"]

@@ -13,7 +13,10 @@ Invalidation — how stale can a redirect be?
   ``TOWNSQUARE_QUEUE_URL`` is ``redis://…``, :func:`invalidate` also publishes the slug on
   the Redis channel ``townsquare:links:invalidate`` and every redirector process drops it
   within milliseconds. Without Redis, a change reaches the other processes when their entry
-  expires: **at most ``ttl`` seconds** (default 10 s, ``serve-links --cache-ttl``). The same
+  expires: **at most ``ttl`` + 1 seconds** (default 10 s, ``serve-links --cache-ttl``; the
+  extra second is the grace during which an entry that has just expired still answers
+  while one background query refreshes it, so a popular link never has its visitors
+  queue behind the database — see ``Redirector.respond``). The same
   bound holds for ``max_clicks``, which each process counts from the database's
   ``human_clicks`` plus the clicks it wrote itself since it loaded the link.
 - If the database is unreachable, an expired entry is served stale rather than failing the
@@ -141,6 +144,8 @@ class LinkCache:
         # slug -> (expiry on the monotonic clock, link or None)
         self._entries: dict[str, tuple[float, ResolvedLink | None]] = {}
         self._by_id: dict[int, ResolvedLink] = {}
+        # Writers (loader threads, invalidation) take the lock; readers never do.
+        self._lock = threading.Lock()
         _caches.add(self)
 
     def get_fresh(self, slug: str) -> tuple[bool, ResolvedLink | None]:
@@ -152,6 +157,10 @@ class LinkCache:
         if entry is not None and entry[0] > time.monotonic():
             return True, entry[1]
         return False, None
+
+    def peek(self, slug: str) -> tuple[float, ResolvedLink | None] | None:
+        """The entry of ``slug`` — (expiry on the monotonic clock, link) — fresh or not."""
+        return self._entries.get(slug)
 
     def load(self, slug: str) -> ResolvedLink | None:
         """Query the database for ``slug`` and cache the answer (blocking: run in a thread).
@@ -170,6 +179,10 @@ class LinkCache:
         return link
 
     def _store(self, slug: str, link: ResolvedLink | None) -> None:
+        with self._lock:
+            self._store_locked(slug, link)
+
+    def _store_locked(self, slug: str, link: ResolvedLink | None) -> None:
         old = self._entries.get(slug)
         if old is not None and old[1] is not None:
             self._by_id.pop(old[1].id, None)
@@ -186,13 +199,15 @@ class LinkCache:
 
     def invalidate(self, slug: str) -> None:
         """Forget ``slug`` in this cache: the next request reads the database."""
-        entry = self._entries.pop(slug, None)
-        if entry is not None and entry[1] is not None:
-            self._by_id.pop(entry[1].id, None)
+        with self._lock:
+            entry = self._entries.pop(slug, None)
+            if entry is not None and entry[1] is not None:
+                self._by_id.pop(entry[1].id, None)
 
     def clear(self) -> None:
-        self._entries.clear()
-        self._by_id.clear()
+        with self._lock:
+            self._entries.clear()
+            self._by_id.clear()
 
     def add_human_clicks(self, counts: dict[int, int]) -> None:
         """Called by the click writer after a batch: keeps ``max_clicks`` checks current."""

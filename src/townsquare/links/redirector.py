@@ -21,6 +21,7 @@ such as ``/favicon.ico`` or ``/wp-login.php`` cost no database query.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import re
@@ -52,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 SLUG_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_FORM_BYTES = 8192
+# How long past its TTL an entry may still answer while its refresh runs (see cache.py).
+STALE_GRACE = 1.0
 MAX_HEADER_KEPT = 512  # bytes of User-Agent and Referer kept per click
 PASSWORD_MAX_FAILURES = 10
 PASSWORD_WINDOW = 15 * 60.0
@@ -115,6 +118,8 @@ class Redirector:
         self._started = False
         self._closed = False
         self._password_failures: dict[str, tuple[int, float]] = {}
+        self._loading: dict[str, asyncio.Future[ResolvedLink | None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -189,9 +194,18 @@ class Redirector:
             return self.page(scope, 404, "Link not found", _NOT_FOUND_TEXT)
         slug = slug.lower()
 
-        fresh, link = self.cache.get_fresh(slug)
-        if not fresh:
-            link = await anyio.to_thread.run_sync(self.cache.load, slug)
+        entry = self.cache.peek(slug)
+        expired_for = time.monotonic() - entry[0] if entry is not None else 0.0
+        if entry is None or expired_for >= STALE_GRACE:
+            link = await self._load(slug)
+        else:
+            link = entry[1]
+            if expired_for >= 0 and slug not in self._loading:
+                # Just expired: answer from the old entry and refresh it in the background, so
+                # a popular link never makes its visitors queue behind the database.
+                task = asyncio.get_running_loop().create_task(self._refresh(slug))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         if link is None:
             return self.page(scope, 404, "Link not found", _NOT_FOUND_TEXT)
 
@@ -212,6 +226,30 @@ class Redirector:
 
         self._record(scope, link, now, method == "HEAD")
         return link.redirect_status, [(b"location", link.location), _ZERO, _REDIRECT_CACHE], b""
+
+    async def _load(self, slug: str) -> ResolvedLink | None:
+        """Read ``slug`` in a worker thread; concurrent misses share one query."""
+        pending = self._loading.get(slug)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[ResolvedLink | None] = asyncio.get_running_loop().create_future()
+        self._loading[slug] = future
+        try:
+            link = await anyio.to_thread.run_sync(self.cache.load, slug)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody else must log it
+            raise
+        finally:
+            self._loading.pop(slug, None)
+        future.set_result(link)
+        return link
+
+    async def _refresh(self, slug: str) -> None:
+        try:
+            await self._load(slug)
+        except Exception:
+            logger.warning("could not refresh link %r; serving the cached one", slug)
 
     def _record(self, scope: Scope, link: ResolvedLink, now: float, is_head: bool) -> None:
         user_agent, referrer, country = self._headers(scope)
