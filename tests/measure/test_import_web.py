@@ -205,3 +205,4 @@ def test_wizard_in_french(client: TestClient) -> None:
     client.cookies.set("ts_lang", "fr")
     page = client.get("/w/acme/measure/import", headers={"accept-language": "fr"})
     assert "Importer des publications" in page.text
+    assert "Type de fichier" in page.text and "Tout fichier CSV ou Excel" in page.text
