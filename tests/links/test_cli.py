@@ -167,6 +167,10 @@ def test_create_show_list_disable_delete(cli: Cli, tmp_path: Path) -> None:
 
     deleted = cli.json("links", "delete", "item3", "--delete-clicks")
     assert deleted == {"slug": "item3", "deleted": True, "clicks_kept": False, "clicks": 0}
+    done = cli.run(
+        "links", "create", "https://a.example", "--workspace", "acme", "--password-stdin", stdin=""
+    )
+    assert done.returncode == 2 and "stdin is empty" in done.stderr
     assert cli.json("links", "list", "--workspace", "acme") == []
 
 

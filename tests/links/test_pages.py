@@ -90,6 +90,9 @@ def test_create_from_the_page_and_see_it(client: TestClient, database: Database)
     assert qr.headers["content-disposition"].startswith("attachment")
     assert client.get("/w/acme/links/flyer/stats.csv").text.startswith("date,human,bot")
     assert "Statistics of tag print" in client.get("/w/acme/link-stats?tag=print").text
+    ranged = client.get("/w/acme/links/flyer", params={"since": "2026-04-03"})
+    assert 'id="human-clicks">0<' in ranged.text and 'value="2026-04-03"' in ranged.text
+    assert client.get("/w/acme/links/flyer", params={"since": "April"}).status_code == 422
     assert client.get("/w/acme/link-stats").status_code == 200
 
     edited = _post(

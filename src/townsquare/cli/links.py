@@ -70,15 +70,26 @@ def _parse_day(value: str | None, field: str) -> date | None:
 
 
 def _read_password() -> str:
-    line = sys.stdin.readline()
-    return line.rstrip("\r\n")
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise ValidationError(
+            "--password-stdin given but stdin is empty: pipe the password, e.g. "
+            "`printf '%s\\n' \"$PW\" | townsquare links create …`",
+            field="password",
+        )
+    return line
 
 
 @app.command("create")
 def create(
     url: str = typer.Argument(..., help="Target URL (http or https)."),
     workspace: str = typer.Option(..., "--workspace", help="Workspace slug."),
-    slug: str | None = typer.Option(None, "--slug", help="Custom slug (default: generated)."),
+    slug: str | None = typer.Option(
+        None,
+        "--slug",
+        help="Custom slug: 1-64 of a-z, 0-9, '-', '_'; case-insensitive, stored in lower case "
+        "(default: 7 random characters).",
+    ),
     utm_source: str | None = typer.Option(None, "--utm-source"),
     utm_medium: str | None = typer.Option(None, "--utm-medium"),
     utm_campaign: str | None = typer.Option(None, "--utm-campaign"),

@@ -136,6 +136,8 @@ def _stats_context(request: Request, figures: dict[str, Any]) -> dict[str, Any]:
         "chart_spec": _chart_spec(figures["by_day"], gettext("Human"), gettext("Bot")),
         "peak": peak,
         "breakdowns": BREAKDOWNS,
+        # Filters the period form must carry over (tag or campaign of the stats page).
+        "period_keep": {key: request.query_params.get(key, "") for key in ("tag", "campaign")},
     }
 
 
