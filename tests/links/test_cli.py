@@ -158,6 +158,15 @@ def test_create_show_list_disable_delete(cli: Cli, tmp_path: Path) -> None:
     for key in ("unique_visitors", "by_day", "referrers", "devices"):
         assert key in stats
 
+    by_tag = cli.json("links", "stats", "--workspace", "acme", "--tag", "promo")
+    assert by_tag["scope"] == {"kind": "tag", "value": "promo"} and by_tag["links"] == 1
+    by_campaign = cli.json("links", "stats", "--workspace", "acme", "--campaign", "spring")
+    assert by_campaign["scope"]["kind"] == "campaign"
+    daily = tmp_path / "daily.csv"
+    assert cli.run("links", "stats", "--workspace", "acme", "--csv", str(daily)).returncode == 0
+    assert daily.read_text().startswith("date,human,bot,unique_visitors")
+    assert cli.run("links", "stats").returncode == 2  # neither a slug nor a workspace
+
     svg, png = tmp_path / "c.svg", tmp_path / "c.png"
     assert cli.run("links", "qr", "item3", "--format", "svg", "-o", str(svg)).returncode == 0
     assert svg.read_text().lstrip().startswith("<svg")
