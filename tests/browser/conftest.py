@@ -68,6 +68,19 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     return {**browser_context_args, "locale": "en-US"}
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real Argon2id at its lowest cost: production cost (~0.1-0.7 s a hash on this machine)
+    times the dozens of hashes of these tests would make them the slowest of the suite."""
+    from argon2 import PasswordHasher
+
+    from townsquare.workspaces import passwords
+
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+
+
 @dataclass
 class Owner:
     email: str

@@ -17,7 +17,15 @@ from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.web.app import create_app
 
-from .test_web_pages import OWNER, PASSWORD, csrf_token, log_in, post, set_up
+from .test_web_pages import (  # noqa: F401 - the fixture applies here too
+    OWNER,
+    PASSWORD,
+    _cheap_password_hashing,
+    csrf_token,
+    log_in,
+    post,
+    set_up,
+)
 
 # For checks that do not depend on the database: run them on SQLite only, to stay fast.
 sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)

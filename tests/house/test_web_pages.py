@@ -27,6 +27,19 @@ PASSWORD = "correct horse battery"
 sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real Argon2id at its lowest cost: production cost (~0.1-0.7 s a hash on this machine)
+    times the dozens of hashes of these tests would make them the slowest of the suite."""
+    from argon2 import PasswordHasher
+
+    from townsquare.workspaces import passwords
+
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+
+
 @pytest.fixture
 def client(db_settings: Settings, database: Database) -> Iterator[TestClient]:
     app = create_app(db_settings, database=database)
