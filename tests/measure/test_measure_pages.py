@@ -240,6 +240,10 @@ def test_formats_page_explains_and_exports(measure_world: MeasureWorld, world: T
         ).text
     )
     same_figures(pairs, result["pairwise"])
+    # No post has saves: the page says the source lacks them, not "no post yet".
+    for section in ("formats", "best-times"):
+        html = world.get(f"/w/acme/measure/{section}?metric=saves").text
+        assert 'id="metric-unknown"' in html and "None of the 4 posts" in html
 
 
 def test_best_times_page_and_exports(measure_world: MeasureWorld, world: TestClient) -> None:
