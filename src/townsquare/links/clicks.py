@@ -248,6 +248,7 @@ def _statements(mark: str) -> tuple[str, str]:
 
 
 _SQL = {"qmark": _statements("?"), "format": _statements("%s")}
+_COPY = f"COPY link_clicks ({', '.join(_COLUMNS)}) FROM STDIN"
 
 
 _sqlite_seconds: dict[int, tuple[str, str]] = {}
@@ -324,7 +325,18 @@ def write_clicks(database: Database, clicks: list[Click]) -> dict[int, int]:
         return human
     insert, update = _SQL["qmark" if sqlite else "format"]
     with database.engine.begin() as connection:
-        connection.exec_driver_sql(insert, rows)
+        if database.dialect == "postgresql":
+            # COPY: psycopg formats each row in C, far less GIL time than executemany's
+            # per-row Python (measured with py-spy under wrk; see benchmarks/bench_links.py).
+            cursor = connection.connection.cursor()
+            try:
+                with cursor.copy(_COPY) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            finally:
+                cursor.close()
+        else:
+            connection.exec_driver_sql(insert, rows)
         if human:
             connection.exec_driver_sql(update, [(n, link_id) for link_id, n in human.items()])
     return human
