@@ -355,3 +355,12 @@ def test_concurrent_misses_share_one_query_and_expiry_refreshes_in_background(
     while len(loads) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert loads == ["hot", "hot"]
+
+
+def test_location_header_is_always_a_safe_ascii_value() -> None:
+    from townsquare.links.cache import location_header
+
+    assert location_header("https://example.com/a?b=c#d") == b"https://example.com/a?b=c#d"
+    assert location_header("https://example.com/café") == b"https://example.com/caf%C3%A9"
+    assert location_header("https://example.com/a b") == b"https://example.com/a%20b"
+    assert b"\r" not in location_header("https://example.com/\r\nSet-Cookie: x=1")

@@ -26,6 +26,7 @@ Invalidation — how stale can a redirect be?
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import weakref
@@ -47,6 +48,7 @@ MAX_ENTRIES = 100_000
 # Characters allowed as-is in a Location header; anything else (an IRI's non-ASCII letters)
 # is percent-encoded so the header is always valid latin-1.
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
+_UNSAFE_IN_HEADER = re.compile(r"[\x00-\x20\x7f]")
 
 
 @dataclass(slots=True)
@@ -81,10 +83,10 @@ class ResolvedLink:
 
 def location_header(url: str) -> bytes:
     """``url`` as a Location header value (ASCII; non-ASCII characters percent-encoded)."""
-    try:
+    if url.isascii() and not _UNSAFE_IN_HEADER.search(url):
         return url.encode("ascii")
-    except UnicodeEncodeError:
-        return quote(url, safe=_URL_SAFE).encode("ascii")
+    # Spaces and control characters (a CR/LF would split the header) are escaped too.
+    return quote(url, safe=_URL_SAFE).encode("ascii")
 
 
 def load_link(database: Database, slug: str) -> ResolvedLink | None:
