@@ -367,3 +367,18 @@ def test_same_handle_on_two_networks_is_told_apart(
     assert 'value="mastodon:brand"' in html and 'value="rss:brand"' in html
     assert 'id="kpi-table"' in world.get("/w/acme/measure?channel=mastodon:brand").text
     assert 'id="measure-empty"' in world.get("/w/acme/measure?channel=rss:brand").text
+
+
+def test_chart_falls_back_to_a_kpi_the_source_has(
+    measure_world: MeasureWorld, world: TestClient
+) -> None:
+    # By weekday the default rate is known (photos have reach); asking for a KPI that no
+    # post has gives a note with the reason instead of an empty chart.
+    html = world.get("/w/acme/measure?kpi=click_through_rate&paid=organic&by=none").text
+    assert 'id="kpi-chart-spec"' in html
+    html = world.get("/w/acme/measure?kpi=engagement_rate_by_reach&from=2024-04-01").text
+    assert 'id="chart-missing"' in html and "no post has reach" in html
+    assert 'id="kpi-chart-spec"' not in html
+    # Without an explicit choice, the chart uses the first KPI the posts have.
+    html = world.get("/w/acme/measure?from=2024-04-01").text
+    assert 'id="kpi-chart-spec"' in html and 'id="chart-missing"' not in html

@@ -274,7 +274,20 @@ def dashboard(request: Request, session: DbSession, access: PageAccess) -> Respo
     groups = result["groups"]
     chart = None
     chosen = kpis.REGISTRY.get(f.kpi) or kpis.REGISTRY[DEFAULT_KPI]
-    if groups and chosen.kind != "channel":
+    if "kpi" not in request.query_params and not tables.has_figure(groups, chosen.name):
+        # The default rate needs reach; a source without it (e.g. Live.csv) is charted on
+        # the first KPI it does have, rather than on an empty chart.
+        chartable = [kpis.REGISTRY[name] for name in kpis.SUMMARY_KPIS]
+        chosen = next(
+            (k for k in chartable if k.kind != "channel" and tables.has_figure(groups, k.name)),
+            chosen,
+        )
+        f.kpi = chosen.name
+    chart_missing = None
+    if not tables.has_figure(groups, chosen.name):
+        reasons = [g.get("missing", {}).get(chosen.name) for g in groups]
+        chart_missing = next((r for r in reasons if r), "")
+    elif chosen.kind != "channel":
         _ = page.gettext
         chart = charts.kpi_chart(
             [{**group, "key": page.helpers["group_name"](f.by, group["key"])} for group in groups],
@@ -293,6 +306,7 @@ def dashboard(request: Request, session: DbSession, access: PageAccess) -> Respo
         columns=tables.kpi_columns(groups, f.grouping),
         paid_columns=tables.kpi_columns(paid_result["groups"], "paid") if paid_result else [],
         chart=chart,
+        chart_missing=chart_missing,
     )
 
 

@@ -69,6 +69,15 @@ def kpi_cell(group: Mapping[str, Any], name: str) -> dict[str, Any]:
     return {"mean_of_ratios": None, "ratio_of_sums": None, "value": value, "reason": reason}
 
 
+def has_figure(groups: Sequence[Mapping[str, Any]], name: str) -> bool:
+    """Whether any group has a known figure for the KPI ``name``."""
+    for group in groups:
+        cell = kpi_cell(group, name)
+        if any(cell[key] is not None for key in ("mean_of_ratios", "ratio_of_sums", "value")):
+            return True
+    return False
+
+
 def kpi_columns(groups: Sequence[Mapping[str, Any]], by: str | None) -> list[kpis.Kpi]:
     """The KPIs of the result in registry order; growth only where it has a meaning."""
     present = {name for group in groups for name in (group.get("kpis") or {})}
