@@ -99,21 +99,12 @@ def test_serve_on_a_fresh_data_dir(tmp_path: Path) -> None:
         assert key.exists(), name
         assert stat.S_IMODE(key.stat().st_mode) == 0o600, name
     Fernet((data_dir / "credentials.key").read_text().strip().encode())  # a valid key
-    first_key = (data_dir / "credentials.key").read_bytes()
-
-    # A second run keeps the keys (a new key would make stored credentials unreadable).
-    port = free_port()
-    with running(
-        ["serve", "--port", str(port), "--no-worker"], townsquare_env(data_dir), log
-    ) as process:
-        wait_for(lambda: healthy(f"http://127.0.0.1:{port}"), "serve to answer again", log)
-    assert process.returncode in STOPPED
-    assert (data_dir / "credentials.key").read_bytes() == first_key
 
 
-def test_serve_no_worker_on_the_database_fixture(
-    tmp_path: Path, database: Database, data_dir: Path
+def test_serve_no_worker_on_postgres(
+    tmp_path: Path, postgres_database: Database, data_dir: Path
 ) -> None:
+    database = postgres_database
     port = free_port()
     log = tmp_path / "serve.log"
     env = townsquare_env(data_dir, database.url)
@@ -122,7 +113,7 @@ def test_serve_no_worker_on_the_database_fixture(
         assert process.poll() is None
     assert process.returncode in STOPPED
     # It served the configured database, not a SQLite file in the data directory.
-    assert database.url.startswith("sqlite") or not (data_dir / "townsquare.db").exists()
+    assert not (data_dir / "townsquare.db").exists()
     with database.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM users")).scalar() == 0
 

@@ -19,9 +19,10 @@ import sqlalchemy as sa
 
 from tests.conftest import free_port, make_settings
 from tests.house.test_cli_serve import healthy, running, townsquare_env, wait_for
-from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.db.base import utcnow
+from townsquare.jobs.queue import configure
+from townsquare.jobs.tasks import prune_expired_sessions_once
 from townsquare.workspaces import service, sessions
 from townsquare.workspaces.models import LoginAttempt, WebSession
 
@@ -101,7 +102,7 @@ def jobs_redis_url(redis_url: str) -> Iterator[str]:
 
 
 @pytest.mark.redis
-def test_worker_process_runs_the_periodic_prune_through_redis(
+def test_worker_process_runs_the_periodic_prune_and_queued_tasks_through_redis(
     tmp_path: Path, database: Database, data_dir: Path, jobs_redis_url: str
 ) -> None:
     live_key = _seed_stale_rows(database)
@@ -114,29 +115,11 @@ def test_worker_process_runs_the_periodic_prune_through_redis(
     )
     with running(["worker", "--threads", "1"], env, log):
         wait_for(lambda: _pruned(database), "the worker to prune", log)
+        # Work enqueued by another process (here the test, as the web app would) is done
+        # by the worker, and its answer comes back through Redis.
+        configure(make_settings(data_dir, database.url, queue_url=jobs_redis_url), database)
+        assert prune_expired_sessions_once().get(blocking=True, timeout=90) == 0
     with database.session() as session:
         assert sessions.user_for_session(session, live_key) is not None
     # The queue was Redis, not a SQLite file in the data directory.
     assert not (data_dir / "queue.db").exists()
-
-
-@pytest.mark.redis
-def test_a_task_enqueued_by_the_app_is_run_by_the_worker(
-    tmp_path: Path, database: Database, data_dir: Path, jobs_redis_url: str
-) -> None:
-    """Work enqueued by one process (the web app) is done by another (the worker)."""
-    from townsquare.jobs.queue import configure
-    from townsquare.jobs.tasks import prune_expired_sessions_once
-
-    _seed_stale_rows(database)
-    settings: Settings = make_settings(data_dir, database.url, queue_url=jobs_redis_url)
-    configure(settings, database)
-    env = townsquare_env(data_dir, database.url, TOWNSQUARE_QUEUE_URL=jobs_redis_url)
-    log = tmp_path / "worker.log"
-    with running(["worker"], env, log):
-        result = prune_expired_sessions_once()
-        deleted = result.get(blocking=True, timeout=90)
-    # The answer came back through Redis from the worker process. (Its count may be 0 if
-    # the periodic run, due at minutes :00 and :30, got there first.)
-    assert isinstance(deleted, int)
-    assert _pruned(database)
