@@ -181,8 +181,8 @@ def test_unknown_columns_and_bad_mapping(import_target: ImportTarget, tmp_path: 
     assert report.as_json()["errors"] == [
         {
             "line": 1,
-            "message": "unknown column(s) 'Mystery': map each to a field with --map "
-            "'COLUMN=FIELD' or skip it with --map 'COLUMN=ignore'",
+            "message": "unknown column(s) 'Mystery': say which field each one holds "
+            "(--map 'COLUMN=FIELD') or skip it (--map 'COLUMN=ignore')",
         }
     ]
     bad = import_target.run(path, mapping={"Mystery": "reech", "Nope": "reach"})

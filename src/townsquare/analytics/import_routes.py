@@ -242,7 +242,9 @@ async def import_confirm(
 
     columns = [c for c in form.getlist("column") if isinstance(c, str)]
     targets = [f for f in form.getlist("field") if isinstance(f, str)]
-    mapping = dict(zip(columns, targets, strict=False)) if text("preset") == "generic" else {}
+    # An unchosen select sends "": the column stays unmapped (and is reported as such).
+    pairs = zip(columns, targets, strict=False)
+    mapping = {c: f for c, f in pairs if f} if text("preset") == "generic" else {}
     token, filename, action = text("token"), text("filename"), text("action")
     try:
         access.require(Role.EDITOR, "import posts")

@@ -63,8 +63,8 @@ def resolve_mapping(
             mapping[column] = field
     if unmapped:
         problems.append(
-            f"unknown column(s) {', '.join(map(repr, unmapped))}: map each to a field with "
-            f"--map 'COLUMN=FIELD' or skip it with --map 'COLUMN={IGNORE}'"
+            f"unknown column(s) {', '.join(map(repr, unmapped))}: say which field each one "
+            f"holds (--map 'COLUMN=FIELD') or skip it (--map 'COLUMN={IGNORE}')"
         )
     used = Counter(field for field in mapping.values() if field != IGNORE)
     for field, count in used.items():

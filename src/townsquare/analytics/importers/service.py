@@ -258,12 +258,13 @@ def preview(
     if not problems:
         _infer_dates(table, converter, problems)
     rows: list[dict[str, Any]] = []
-    if not converter.header_problems():
-        for line, cells in table.rows():
-            record = converter.convert(line, cells, problems)
-            rows.append(_preview_row(line, cells, record))
-            if len(rows) >= limit:
-                break
+    readable = not converter.header_problems()
+    for line, cells in table.rows():
+        # Until the columns are mapped the rows are shown raw, to help map them.
+        record = converter.convert(line, cells, problems) if readable else None
+        rows.append(_preview_row(line, cells, record))
+        if len(rows) >= limit:
+            break
     mapping = converter.mapping if isinstance(converter, GenericConverter) else {}
     return Preview(
         header=table.header,
