@@ -217,7 +217,7 @@ def best_times_heatmap(
             "median:Q",
             title=f"{metric_label} ({median_label})",
             scale=scale,
-            legend=alt.Legend(orient="top", gradientLength=220),
+            legend=alt.Legend(orient="top", gradientLength=220, titleLimit=600),
         ),
         opacity=alt.condition("datum.few", alt.value(0.45), alt.value(1.0)),
         tooltip=tooltip,
