@@ -382,3 +382,16 @@ def test_chart_falls_back_to_a_kpi_the_source_has(
     # Without an explicit choice, the chart uses the first KPI the posts have.
     html = world.get("/w/acme/measure?from=2024-04-01").text
     assert 'id="kpi-chart-spec"' in html and 'id="chart-missing"' not in html
+
+
+def test_a_client_viewer_reads_every_page(measure_world: MeasureWorld, client: TestClient) -> None:
+    from townsquare.workspaces import service as workspaces
+
+    with measure_world.database.session() as session:
+        workspaces.create_user(session, email="client@acme.test", password=PASSWORD)
+        access = WorkspaceAccess.operator(get_workspace(session, "acme"))
+        workspaces.add_member(session, access, email="client@acme.test", role="viewer")
+    log_in(client, "client@acme.test")
+    for path in ("", "/formats", "/best-times", "/glossary", "?format=csv"):
+        assert client.get(f"/w/acme/measure{path}").status_code == 200, path
+    assert client.get("/w/rival/measure").status_code == 404
