@@ -206,3 +206,25 @@ def test_wizard_in_french(client: TestClient) -> None:
     page = client.get("/w/acme/measure/import", headers={"accept-language": "fr"})
     assert "Importer des publications" in page.text
     assert "Type de fichier" in page.text and "Tout fichier CSV ou Excel" in page.text
+
+
+def test_abandoned_uploads_are_pruned(client: TestClient, db_settings: Settings) -> None:
+    import os
+    import time
+
+    def upload() -> None:
+        response = client.post(
+            "/w/acme/measure/import",
+            data={"csrf_token": client.cookies["ts_csrf"], "channel": "facebook:page"},
+            files={"file": ("a.csv", b"id,published_at,format\np1,2024-01-01,photo\n")},
+        )
+        assert response.status_code == 200
+
+    upload()
+    folder = next((db_settings.data_dir / "imports").iterdir())
+    (first,) = list(folder.iterdir())
+    stale = time.time() - 2 * 24 * 3600
+    os.utime(first, (stale, stale))
+    upload()
+    remaining = list(folder.iterdir())
+    assert first not in remaining and len(remaining) == 1

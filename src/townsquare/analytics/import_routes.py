@@ -12,9 +12,11 @@ the same report (and the usual ``error`` object) when the file has problems.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import shutil
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,6 +44,7 @@ api = APIRouter(tags=["imports"])
 
 TOKEN = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx)$")
 CHUNK = 1 << 20
+UPLOAD_LIFETIME = 24 * 3600  # seconds an upload waits between the wizard's steps
 
 
 # --- uploads -----------------------------------------------------------------------------
@@ -53,12 +56,22 @@ def _upload_dir(settings: Settings, access: WorkspaceAccess) -> Path:
     return path
 
 
+def _prune_uploads(folder: Path) -> None:
+    """Forget uploads abandoned in the wizard for more than a day."""
+    limit = time.time() - UPLOAD_LIFETIME
+    for old in folder.iterdir():
+        with contextlib.suppress(OSError):  # another request may remove it first
+            if TOKEN.match(old.name) and old.stat().st_mtime < limit:
+                old.unlink()
+
+
 def save_upload(upload: UploadFile, folder: Path) -> Path:
     """Copy an upload to ``folder`` under a random name; CSV or XLSX told by content."""
     head = upload.file.read(len(XLSX_MAGIC))
     if not head:
         raise ValidationError("the file is empty: choose a CSV or XLSX export", field="file")
     suffix = ".xlsx" if head == XLSX_MAGIC else ".csv"
+    _prune_uploads(folder)
     path = folder / f"{secrets.token_hex(16)}{suffix}"
     with path.open("wb") as out:
         out.write(head)
