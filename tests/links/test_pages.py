@@ -233,3 +233,40 @@ def test_editing_an_expired_link_keeps_its_expiry(client: TestClient, database: 
         assert link.target_url == "https://b.example/"
         assert link.expires_at is not None
         assert abs((link.expires_at - past).total_seconds()) < 1
+
+
+@sqlite_only
+def test_viewer_reads_but_cannot_create(database: Database, tmp_path: Path) -> None:
+    from townsquare.web.app import create_app
+    from townsquare.workspaces import service as workspaces
+
+    seed_workspace(database)
+    with database.session() as session:
+        workspaces.create_user(session, email="viewer@acme.test", password=PASSWORD)
+        owner = WorkspaceAccess.operator(get_workspace(session, "acme"))
+        workspaces.add_member(session, owner, email="viewer@acme.test", role="viewer")
+        service.create_link(
+            session,
+            owner,
+            make_settings(tmp_path, database.url),
+            target_url="https://a.example",
+            slug="seen",
+        )
+    app = create_app(make_settings(tmp_path, database.url), database=database)
+    with TestClient(app, follow_redirects=False) as viewer:
+        viewer.get("/login")
+        viewer.post(
+            "/login",
+            data={
+                "email": "viewer@acme.test",
+                "password": PASSWORD,
+                "csrf_token": viewer.cookies["ts_csrf"],
+            },
+        )
+        page = viewer.get("/w/acme/links")
+        assert page.status_code == 200 and "seen" in page.text
+        assert "Create a short link" not in page.text
+        assert 'id="edit-link"' not in viewer.get("/w/acme/links/seen").text
+        refused = _post(viewer, "/w/acme/links", {"target_url": "https://b.example"})
+        assert refused.status_code == 403
+        assert _post(viewer, "/w/acme/links/seen/disable", {}).status_code == 403
