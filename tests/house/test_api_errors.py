@@ -226,6 +226,14 @@ def test_openapi_lists_every_api_route(live_server: ServerThread) -> None:
     }
     documented = {(p, m) for p, ops in paths.items() for m in ops}
     assert served <= documented, sorted(served - documented)
+    # The bearer scheme is declared, so /api/docs can send a token ("Authorize").
+    schemes = spec.json()["components"]["securitySchemes"]
+    assert schemes["token"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schemes["token"]["description"],
+    }
+    assert paths["/api/v1/me"]["get"]["security"] == [{"token": []}]
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text
     # Swagger UI is vendored: its files are served by the app, nothing from a CDN.
     assets = re.findall(r'(?:src|href)="(/static/vendor/swagger-ui[^"]+)"', docs.text)

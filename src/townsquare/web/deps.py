@@ -20,6 +20,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from townsquare.config import Settings
@@ -125,7 +126,21 @@ class ApiIdentity:
         return self.restricted_workspace_id is not None
 
 
-async def api_identity(request: Request, session: DbSession) -> ApiIdentity:
+# Declares the bearer scheme in the OpenAPI document (the "Authorize" button of /api/docs);
+# the header itself is read below, to answer every malformed case with a clear message.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="An API token from Settings → API tokens or `townsquare token create`: "
+    "`Authorization: Bearer tsq_…`",
+)
+
+
+async def api_identity(
+    request: Request,
+    session: DbSession,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> ApiIdentity:
     """A bearer token, or the browser's session cookie (then unsafe methods need CSRF)."""
     header = request.headers.get("authorization", "")
     if header:
