@@ -395,3 +395,19 @@ def test_a_client_viewer_reads_every_page(measure_world: MeasureWorld, client: T
     for path in ("", "/formats", "/best-times", "/glossary", "?format=csv"):
         assert client.get(f"/w/acme/measure{path}").status_code == 200, path
     assert client.get("/w/rival/measure").status_code == 404
+
+
+def test_web_csv_and_api_json_agree(measure_world: MeasureWorld, world: TestClient) -> None:
+    """The same figures on the web page's CSV and from the REST API (no login cookie)."""
+    api = "/api/v1/workspaces/acme/measure"
+    headers = measure_world.seed.headers
+    world.cookies.clear()
+    kpis_json = world.get(f"{api}/kpis?channel=brand&by=format", headers=headers).json()
+    formats_json = world.get(
+        f"{api}/formats?channel=brand&metric=interactions", headers=headers
+    ).json()
+    log_in(world)
+    kpis_csv = csv_rows(world.get("/w/acme/measure?by=format&format=csv").text)
+    same_figures(kpis_csv, tables.kpi_rows(kpis_json["groups"])[0])
+    formats_csv = csv_rows(world.get("/w/acme/measure/formats?metric=interactions&format=csv").text)
+    same_figures(formats_csv, formats_json["groups"])
