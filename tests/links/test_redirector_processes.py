@@ -7,15 +7,18 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
-from tests.conftest import free_port
+from tests.conftest import POSTGRES_URL, free_port
 from tests.links.conftest import LinksEnv
+from townsquare.db import Database
 from townsquare.links import cache, service
 
 # Several serve-links processes share PostgreSQL (SQLite is one machine's file): these
@@ -115,3 +118,57 @@ def test_without_redis_an_edit_arrives_within_the_ttl(links_env: LinksEnv, data_
         _retarget(links_env, "later", "https://example.com/b")
         # Not instantly (no message reaches that process), but within the TTL.
         _wait_for(url + "/later", "https://example.com/b", seconds=1 + 4)
+
+
+def test_several_processes_start_together_on_an_empty_database(
+    database: Database, data_dir: Path
+) -> None:
+    """Each serve-links migrates at start; the advisory lock keeps them from racing."""
+    name = f"ts_links_empty_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    processes: list[subprocess.Popen[str]] = []
+    try:
+        ports = [free_port() for _ in range(3)]
+        command = [str(Path(sys.executable).parent / "townsquare"), "serve-links", "--port"]
+        variables = {
+            **os.environ,
+            "TOWNSQUARE_DATA_DIR": str(data_dir),
+            "TOWNSQUARE_DATABASE_URL": url,
+            "TOWNSQUARE_SECRET_KEY": "test-secret-key",
+            "TOWNSQUARE_QUEUE_URL": "",
+        }
+        for port in ports:
+            processes.append(
+                subprocess.Popen(
+                    [*command, str(port)],
+                    env=variables,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+            )
+        deadline = time.monotonic() + 90
+        for port, process in zip(ports, processes, strict=True):
+            while True:
+                try:
+                    # A 404 for an unknown slug means the links table exists: migrated.
+                    response = httpx.get(f"http://127.0.0.1:{port}/nothing")
+                    assert response.status_code == 404
+                    break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read() if process.stdout else ""
+                    pytest.fail(f"serve-links on {port} did not start:\n{output}")
+                time.sleep(0.1)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.communicate(timeout=60)
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
