@@ -35,7 +35,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.params import Form
+from fastapi.params import File, Form
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.routing import Host, Mount, Route
@@ -194,6 +194,8 @@ OBJECT_FIELDS = {
     "link_id": lambda w: w.ids["link"],
     "profile_id": lambda w: w.ids["profile"],
     "user_id": lambda w: w.ids["member"],
+    "tag": lambda w: B_TAG,
+    "campaign": lambda w: B_CAMPAIGN,
 }
 
 
@@ -408,6 +410,22 @@ def _bravo_rows(database: Database) -> dict[str, list[tuple[Any, ...]]]:
             else:
                 continue
             columns = [c for c in table.c if c.name not in ("last_used_at", "last_seen_at")]
+            if "workspace_id" in table.c:
+                # Rows of other workspaces pointing at bravo's objects: a write through
+                # alpha that reached into bravo.
+                for column, key in (("channel_id", "channel"), ("post_id", "post"),
+                                    ("link_id", "link")):  # fmt: skip
+                    if column in table.c:
+                        ids = sa.select(sa.text(f"id FROM {key}s WHERE workspace_id = :w"))
+                        stray = session.scalar(
+                            sa.select(sa.func.count())
+                            .select_from(table)
+                            .where(
+                                table.c.workspace_id != bravo_id,
+                                table.c[column].in_(ids.params(w=bravo_id).scalar_subquery()),
+                            )
+                        )
+                        rows[f"{table.name}.{column} from other workspaces"] = [(stray,)]
             result = session.execute(query.with_only_columns(*columns))
             rows[table.name] = sorted((tuple(map(repr, row)) for row in result), key=str)
     return rows
@@ -475,6 +493,7 @@ class Call:
     params: dict[str, Any]
     json: Any = None
     data: dict[str, Any] | None = None
+    files: dict[str, Any] | None = None
 
 
 def _build_call(endpoint: Endpoint, method: str, url: str, world: World) -> Call:
@@ -489,7 +508,13 @@ def _build_call(endpoint: Endpoint, method: str, url: str, world: World) -> Call
         return call
     bodies = dependant.body_params
     if bodies and all(isinstance(b.field_info, Form) for b in bodies):
-        call.data = {b.name: str(_sample(b.name, b.field_info.annotation, world)) for b in bodies}
+        uploads = [b for b in bodies if isinstance(b.field_info, File)]
+        call.files = {b.name: ("probe.csv", b"text\nprobe\n", "text/csv") for b in uploads}
+        call.data = {
+            b.name: str(_sample(b.name, b.field_info.annotation, world))
+            for b in bodies
+            if b not in uploads
+        }
     elif len(bodies) == 1 and not getattr(bodies[0].field_info, "embed", False):
         call.json = _sample(bodies[0].name, bodies[0].field_info.annotation, world)
     elif bodies:
@@ -535,6 +560,10 @@ def attempts(endpoint: Endpoint, world: World) -> Iterator[Attempt]:
                 yield Attempt(endpoint, method, url(world.alpha), True, "bravo's object in alpha")
             elif method in ("GET", "HEAD"):
                 yield Attempt(endpoint, method, url(world.alpha), False, "alpha, bravo's names")
+            else:
+                # A write into alpha naming bravo's channel, post or link in its body:
+                # it must not read them, nor write rows that point at them.
+                yield Attempt(endpoint, method, url(world.alpha), False, "alpha, bravo's ids")
         elif "object" in kinds:
             yield Attempt(endpoint, method, url(world.bravo), True, "bravo's object")
 
@@ -639,6 +668,7 @@ def test_member_of_alpha_gets_404_on_everything_of_bravo(
                     params=call.params,
                     json=call.json,
                     data=call.data,
+                    files=call.files or None,
                     headers=headers,
                     follow_redirects=False,
                 )
