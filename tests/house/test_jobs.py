@@ -123,3 +123,11 @@ def test_worker_process_runs_the_periodic_prune_and_queued_tasks_through_redis(
         assert sessions.user_for_session(session, live_key) is not None
     # The queue was Redis, not a SQLite file in the data directory.
     assert not (data_dir / "queue.db").exists()
+
+
+def test_worker_never_prints_the_queue_password() -> None:
+    from townsquare.cli.serve import redact_url
+
+    assert redact_url("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
+    assert redact_url("rediss://app:s3cret@cache/2") == "rediss://app:***@cache/2"
+    assert redact_url("redis://127.0.0.1:6379/12") == "redis://127.0.0.1:6379/12"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
@@ -61,5 +62,17 @@ def worker(
     config = settings()
     logging.basicConfig(level=config.log_level)
     configure(config)
-    console.print(f"townsquare worker consuming {config.queue_url or 'the SQLite queue'}")
+    queue = redact_url(config.queue_url) if config.queue_url else "the SQLite queue"
+    console.print(f"townsquare worker consuming {queue}")
     run_worker(threads or config.worker_threads)
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for logs (redis://:secret@host → redis://:***@host)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
