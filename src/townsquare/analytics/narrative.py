@@ -6,6 +6,9 @@ Kruskal–Wallis test and the Holm-adjusted pairwise tests support a difference,
 are too small to trust, and whether the ranking flips when the denominator changes (raw
 interactions favour posts shown to many people; a rate divides by that audience).
 
+Also the names the pages give to things (KPI labels, groups, weekdays, units) and the
+evidence of a recommended slot, in the reader's language (:func:`helpers`).
+
 Pure functions over the service's result dicts; the caller passes the translation function
 and the number formatter of the reader's language.
 """
@@ -15,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from townsquare.analytics import kpis, tables
+from townsquare.analytics.tables import NO_GROUPING
 
 # The conventional threshold; the page prints the p-values so a reader can apply their own.
 ALPHA = 0.05
@@ -237,3 +243,76 @@ def _flip_sentences(
             % {"ours": ours, "metric": metric_label, "theirs": theirs, "other": counterpart_label},
         )
     ]
+
+
+# --- names and wording for the pages ------------------------------------------------------
+
+
+def kpi_label(name: str, language: str) -> str:
+    kpi = kpis.REGISTRY.get(name)
+    if kpi is None:
+        return name
+    return kpi.label_fr if language == "fr" and kpi.label_fr else kpi.label
+
+
+def helpers(language: str, gettext: Gettext) -> dict[str, Any]:
+    """Formatting and naming functions the templates call, in the reader's language."""
+    _ = gettext
+    days = weekday_names(gettext)
+    groupings = {
+        "format": _("Format"),
+        "weekday": _("Weekday"),
+        "hour": _("Hour"),
+        "month": _("Month"),
+        "paid": _("Paid or organic"),
+        NO_GROUPING: _("All posts together"),
+    }
+    paid = {"all": _("All posts"), "organic": _("Organic only"), "paid": _("Paid only")}
+    kinds = {"paid": _("Paid"), "organic": _("Organic"), "unknown": _("Unknown")}
+
+    def num(value: Any, unit: str = "count") -> str:
+        return tables.number(value, unit, language)
+
+    def group_name(by: str, key: Any) -> str:
+        if key is None:
+            return _("Unknown")
+        if by == "weekday" and isinstance(key, int) and 1 <= key <= 7:
+            return days[key - 1]
+        if by == "hour" and isinstance(key, int):
+            return f"{key:02d}:00"
+        if by == "paid":
+            return kinds.get(str(key), str(key))
+        if by == NO_GROUPING:
+            return _("All posts")
+        return str(key)
+
+    def group_rule(entry: Mapping[str, Any]) -> str:
+        if entry.get("kind") in ("rate", "daily"):
+            return _("mean of ratios and ratio of sums, both shown")
+        if entry.get("kind") == "channel":
+            return _("one figure for the channel over the period")
+        return _("mean per post (medians in formats and best times)")
+
+    def slot_evidence(slot: Mapping[str, Any], unit: str) -> str:
+        text = _("Median %(median)s over %(n)s posts, against %(overall)s for all posts; ") % {
+            "median": num(slot.get("median"), unit),
+            "n": slot.get("n"),
+            "overall": num(slot.get("overall_median"), unit),
+        }
+        if slot.get("ci_above_overall"):
+            return text + _("its whole 95%% interval is above the overall median.") % {}
+        return text + _("its 95%% interval overlaps the overall median: a lead, not a proof.") % {}
+
+    return {
+        "num": num,
+        "label": lambda name: kpi_label(name, language),
+        "kpi_cell": tables.kpi_cell,
+        "is_rate": tables.is_rate,
+        "weekday_names": days,
+        "grouping_label": lambda by: groupings.get(by, by),
+        "paid_label": lambda value: paid.get(value, value),
+        "unit_label": lambda unit: _("percent (%)") if unit == "percent" else _("count"),
+        "group_name": group_name,
+        "group_rule": group_rule,
+        "slot_evidence": slot_evidence,
+    }

@@ -20,6 +20,7 @@ from townsquare.analytics import kpis
 # Groupings where the audience growth rate means something (a property of the channel over
 # time, not of a format or an hour): the service answers None elsewhere.
 GROWTH_GROUPINGS = (None, "month")
+NO_GROUPING = "none"  # ?by=none on the pages: one row for all the posts of the period
 
 
 def is_rate(kpi: kpis.Kpi) -> bool:
