@@ -357,6 +357,12 @@ def test_uci_file_formats_page_says_the_ranking_flips(
     # The UCI file has no calendar day: the daily rate is unknown, with the reason.
     dashboard = client.get("/w/acme/measure?by=none").text
     assert "the calendar day of the posts is not known" in dashboard
+    # The example: engaged users / reach, 12.4 % as a mean of ratios, 6.6 % as a
+    # ratio of sums, side by side in the first row (all posts).
+    row = dashboard.split('id="kpi-table"')[1].split('<tr data-key="all">')[1].split("</tr>")[0]
+    cell = '<td class="number" data-kpi="engaged_users_by_reach" data-variant="{}">{}</td>'
+    assert cell.format("mean_of_ratios", "12.43%") in row
+    assert cell.format("ratio_of_sums", "6.62%") in row
 
 
 def test_same_handle_on_two_networks_is_told_apart(
