@@ -48,6 +48,15 @@ def test_restricted_token_cannot_create_unrestricted_token(
         unrestricted = client.post("/api/v1/tokens", json={"name": "escalate"})
         other = client.post("/api/v1/tokens", json={"name": "escalate", "workspace": "globex"})
         unknown = client.post("/api/v1/tokens", json={"name": "x", "workspace": "nowhere"})
+        # Reading the owner's other workspace looks exactly like reading one that does not
+        # exist: the token does not reveal it.
+        read_other = client.get("/api/v1/workspaces/globex/channels")
+        read_unknown = client.get("/api/v1/workspaces/nowhere/channels")
+        assert read_other.status_code == read_unknown.status_code == 404
+        assert (
+            read_other.json()["error"]["message"].replace("globex", "nowhere")
+            == (read_unknown.json()["error"]["message"])
+        )
     assert unrestricted.status_code == 403, unrestricted.text
     error = unrestricted.json()["error"]
     assert error["type"] == "permission_denied"

@@ -29,7 +29,7 @@ from townsquare.errors import AuthenticationError, NotFound
 from townsquare.web.i18n import choose_language
 from townsquare.web.security import LANGUAGE_COOKIE, SESSION_COOKIE, verify_csrf
 from townsquare.workspaces import sessions, tokens
-from townsquare.workspaces.models import User
+from townsquare.workspaces.models import User, Workspace
 from townsquare.workspaces.service import WorkspaceAccess, access_for
 
 
@@ -172,10 +172,14 @@ CurrentApiIdentity = Annotated[ApiIdentity, Depends(api_identity)]
 def api_access(
     workspace: str, request: Request, session: DbSession, identity: CurrentApiIdentity
 ) -> WorkspaceAccess:
-    access = access_for(session, identity.user, workspace)
     restricted = identity.restricted_workspace_id
-    if restricted is not None and restricted != access.workspace_id:
-        raise NotFound(f"no workspace '{workspace}' among this token's", field="workspace")
+    if restricted is not None:
+        # Checked before membership, so the answer is the same whether the user has such a
+        # workspace or not: a token does not reveal its owner's other workspaces.
+        allowed = session.get(Workspace, restricted)
+        if allowed is None or allowed.slug != workspace:
+            raise NotFound(f"no workspace '{workspace}' among this token's", field="workspace")
+    access = access_for(session, identity.user, workspace)
     request.state.access = access
     return access
 
