@@ -133,3 +133,38 @@ def test_unknown_role_and_unknown_member(live_server: ServerThread, seed: Seed) 
     assert bad.json()["error"]["field"] == "role"
     assert "unknown role 'boss': choose one of viewer" in bad.json()["error"]["message"]
     assert missing.status_code == 404
+
+
+def test_viewer_pages_are_read_only(
+    live_server: ServerThread, seed: Seed, database: Database
+) -> None:
+    """The same rules on the web pages (a browser session with its CSRF token)."""
+    from townsquare.web.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+    from townsquare.workspaces import sessions
+
+    _member_headers(database, "viewer")
+    with database.session() as session:
+        _user, key = sessions.login(
+            session,
+            email="viewer@acme.test",
+            password=PASSWORD,
+            client="t",
+            policy=sessions.LoginPolicy(),
+        )
+    before = _memberships(database)
+    cookies = {SESSION_COOKIE: key, CSRF_COOKIE: "csrf"}
+    with httpx.Client(
+        base_url=live_server.url, cookies=cookies, headers={CSRF_HEADER: "csrf"}
+    ) as client:
+        for page in ("/w/acme/", "/w/acme/channels", "/w/acme/members"):
+            assert client.get(page).status_code == 200, page
+        writes = [
+            client.post("/w/acme/channels", data={"network": "rss", "handle": "https://x.test/f"}),
+            client.post("/w/acme/settings", data={"name": "Renamed", "timezone": "UTC"}),
+            client.post("/w/acme/members", data={"email": "x@acme.test", "role": "viewer"}),
+        ]
+    assert [w.status_code for w in writes] == [403, 403, 403]
+    assert _memberships(database) == before
+    with database.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM channels")).scalar() == 0
+        assert connection.execute(sa.text("SELECT name FROM workspaces")).scalar() == "Acme"
