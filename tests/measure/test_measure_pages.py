@@ -258,6 +258,10 @@ def test_best_times_page_and_exports(measure_world: MeasureWorld, world: TestCli
     cells = csv_rows(world.get("/w/acme/measure/best-times?metric=interactions&format=csv").text)
     result = computed(database, "best_times", metric="interactions")
     same_figures(cells, result["cells"])
+    for table in ("recommended", "weekdays", "hours"):
+        url = f"/w/acme/measure/best-times?metric=interactions&format=csv&table={table}"
+        same_figures(csv_rows(world.get(url).text), result[table])
+    assert 'id="weekdays-table"' in html and 'id="hours-table"' in html
     assert [(row["weekday"], row["hour"]) for row in cells] == [
         ("1", "9"),
         ("1", "18"),

@@ -308,9 +308,10 @@ def best_times(request: Request, session: DbSession, access: PageAccess) -> Resp
     except TownsquareError as error:
         return page.show(full, part, result=None, error=error)
     if page.csv:
-        key = "recommended" if page.table == "recommended" else "cells"
+        key = page.table if page.table in ("recommended", "weekdays", "hours") else "cells"
         rows = result[key]
-        columns = tables.columns_of(rows, ["weekday", "hour", "n", "median", "ci_low", "ci_high"])
+        first = {"weekdays": ["weekday"], "hours": ["hour"]}.get(key, ["weekday", "hour"])
+        columns = tables.columns_of(rows, [*first, "n", "median", "ci_low", "ci_high"])
         text = tables.to_csv(rows, columns)
         return csv_response(text, page.csv_name(f"best-times-{key}-{metric.name}"))
     _ = page.gettext
