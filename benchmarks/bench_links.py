@@ -281,10 +281,10 @@ def run_one(backend: str, url: str, data_dir: Path, mode: str, args: argparse.Na
         except subprocess.TimeoutExpired:
             server.kill()
             raise
-    line = next((ln for ln in wrk.stdout.splitlines() if ln.startswith("BENCH ")), None)
-    if line is None:
+    summary = next((ln for ln in wrk.stdout.splitlines() if ln.startswith("BENCH ")), None)
+    if summary is None:
         raise SystemExit(f"wrk printed no summary:\n{wrk.stdout}\n{wrk.stderr}")
-    figures = json.loads(line.removeprefix("BENCH "))
+    figures = json.loads(summary.removeprefix("BENCH "))
     if args.verbose:
         print(wrk.stdout)
     responses = figures["redirects"] + 1  # + the warm-up click
