@@ -161,3 +161,47 @@ def test_ratio_of_sums_lies_between_the_extreme_post_rates(pairs: list[tuple[int
     assert summary.ratio_of_sums is not None and summary.mean_of_ratios is not None
     assert min(rates) - 1e-9 <= summary.ratio_of_sums <= max(rates) + 1e-9
     assert min(rates) - 1e-9 <= summary.mean_of_ratios <= max(rates) + 1e-9
+
+
+def test_grouped_figures_equal_each_group_alone() -> None:
+    """The one-pass group sums give what summarise_* gives for each group's posts."""
+    rng = np.random.default_rng(11)
+    n = 400
+    columns = {
+        name: rng.integers(0, 50, n).astype(np.float64)
+        for name in ("reactions", "comments", "shares", "reach", "impressions")
+    }
+    columns["reach"][rng.random(n) < 0.1] = np.nan
+    columns["shares"][rng.random(n) < 0.05] = np.nan
+    columns["clicks"] = np.full(n, np.nan)
+    columns["followers_at_publish"] = rng.integers(100, 200, n).astype(np.float64)
+    codes = rng.integers(0, 4, n)
+    codes[codes == 3] = 2  # group 3 is empty
+    day = rng.integers(-1, 30, n)
+    for name in ("engagement_rate_by_reach", "click_through_rate", "virality_rate"):
+        kpi = kpis.REGISTRY[name]
+        grouped = kpis.grouped_rates(kpi, columns, codes, 4)
+        for group in range(4):
+            alone = kpis.summarise_rate(kpi, {k: v[codes == group] for k, v in columns.items()})
+            assert grouped[group].n == alone.n
+            assert grouped[group].mean_of_ratios == pytest.approx(alone.mean_of_ratios)
+            assert grouped[group].ratio_of_sums == pytest.approx(alone.ratio_of_sums)
+            assert (grouped[group].reason is None) == (alone.reason is None)
+    counts = kpis.grouped_counts(kpis.REGISTRY["interactions"], columns, codes, 4)
+    for group in range(4):
+        alone_count = kpis.summarise_count(
+            kpis.REGISTRY["interactions"], {k: v[codes == group] for k, v in columns.items()}
+        )
+        assert counts[group].mean == pytest.approx(alone_count.mean)
+    interactions = kpis.per_post_values(kpis.REGISTRY["interactions"], columns)
+    daily = kpis.grouped_daily_engagement_rates(
+        codes, 4, day, interactions, columns["followers_at_publish"]
+    )
+    for group in range(4):
+        mask = codes == group
+        alone_daily = kpis.daily_engagement_rate(
+            day[mask], interactions[mask], columns["followers_at_publish"][mask]
+        )
+        assert daily[group].n == alone_daily.n
+        assert daily[group].mean_of_ratios == pytest.approx(alone_daily.mean_of_ratios)
+        assert daily[group].ratio_of_sums == pytest.approx(alone_daily.ratio_of_sums)

@@ -4,8 +4,9 @@ Each returns exactly the JSON dict of the issue's contract (plus a few labelled 
 ``kpi_groups`` (``measure kpis``), ``format_comparison`` (``measure formats``) and
 ``best_times`` (``measure best-times``). No I/O: the service loads the frame.
 
-Groups are formed once by a stable sort on the group code, so every group is a contiguous
-slice of the reordered columns (no boolean mask per group over a million posts).
+Nothing loops over posts in Python: KPI sums per group are weighted ``np.bincount``s, and
+the medians of formats and best times read order statistics of values sorted once and
+split by group with a radix sort (no boolean mask per group over a million posts).
 """
 
 from __future__ import annotations
@@ -45,14 +46,6 @@ def _codes(frame: PostFrame, by: str | None) -> tuple[IntArray, list[Any]]:
     return np.searchsorted(present, raw).astype(np.int64), keys
 
 
-def _slices(codes: IntArray, groups: int) -> tuple[IntArray, list[slice]]:
-    order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes, minlength=groups)
-    ends = np.cumsum(counts)
-    starts = ends - counts
-    return order, [slice(int(s), int(e)) for s, e in zip(starts, ends, strict=True)]
-
-
 def _round(value: float | None) -> float | None:
     """9 significant digits (stable JSON); NaN/inf (never valid JSON) become None."""
     if value is None or not np.isfinite(value):
@@ -78,73 +71,47 @@ def kpi_groups(
     (days for the daily rate) whose inputs were known. Counts are the mean per post. A
     ``None`` figure has its reason in the group's ``missing``. ``audience`` is the channel's
     follower snapshots (local day numbers, followers) sorted by day, for the growth rate.
+    Every figure is computed for all groups in one pass (``kpis.grouped_*``).
     """
     codes, keys = _codes(frame, by)
-    order, slices = _slices(codes, len(keys))
-    columns = {name: values[order] for name, values in frame.metrics.items()}
-    day = frame.day[order]
-    month = frame.month[order]
-    paid = frame.paid[order]
-    interactions = kpis.numerator_values(kpis.REGISTRY["interactions"], columns, components)
-    followers = columns.get("followers_at_publish", np.full(frame.n, np.nan))
-    groups = []
-    for key, part in zip(keys, slices, strict=True):
-        posts = part.stop - part.start
-        if posts == 0:
-            continue
-        group_cols = {name: values[part] for name, values in columns.items()}
-        figures: dict[str, Any] = {}
-        missing: dict[str, str] = {}
-        for name in kpi_names:
-            kpi = kpis.REGISTRY[name]
-            value, reason = _group_figure(
-                kpi,
-                group_cols,
-                components,
-                by=by,
-                day=day[part],
-                month=month[part],
-                interactions=interactions[part],
-                followers=followers[part],
-                audience=audience,
+    size = len(keys)
+    columns = frame.metrics
+    posts = np.bincount(codes, minlength=size)
+    paid_posts = np.bincount(codes, weights=frame.paid == 1, minlength=size)
+    per_kpi: dict[str, list[tuple[Any, str | None]]] = {}
+    for name in kpi_names:
+        kpi = kpis.REGISTRY[name]
+        if kpi.kind == "count":
+            counts = kpis.grouped_counts(kpi, columns, codes, size, components)
+            per_kpi[name] = [(_round(c.mean), c.reason) for c in counts]
+        elif kpi.kind == "rate":
+            rates = kpis.grouped_rates(kpi, columns, codes, size, components)
+            per_kpi[name] = [(_rate_dict(r), r.reason) for r in rates]
+        elif kpi.kind == "daily":
+            interactions = kpis.numerator_values(kpi, columns, components)
+            followers = columns.get("followers_at_publish", np.full(frame.n, np.nan))
+            daily = kpis.grouped_daily_engagement_rates(
+                codes, size, frame.day, interactions, followers
             )
-            figures[name] = value
-            if reason:
-                missing[name] = reason
+            per_kpi[name] = [(_rate_dict(r), r.reason) for r in daily]
+        else:
+            per_kpi[name] = [_growth(by, key, audience) for key in keys]
+    groups = []
+    for index, key in enumerate(keys):
+        if posts[index] == 0:
+            continue
+        figures = {name: values[index][0] for name, values in per_kpi.items()}
+        missing = {name: values[index][1] for name, values in per_kpi.items() if values[index][1]}
         groups.append(
             {
                 "key": key,
-                "posts": int(posts),
-                "paid_posts": int((paid[part] == 1).sum()),
+                "posts": int(posts[index]),
+                "paid_posts": int(paid_posts[index]),
                 "kpis": figures,
                 "missing": missing,
             }
         )
     return {"by": by, "groups": groups}
-
-
-def _group_figure(
-    kpi: Kpi,
-    columns: dict[str, FloatArray],
-    components: Sequence[str],
-    *,
-    by: str | None,
-    day: IntArray,
-    month: IntArray,
-    interactions: FloatArray,
-    followers: FloatArray,
-    audience: tuple[IntArray, FloatArray] | None,
-) -> tuple[Any, str | None]:
-    if kpi.kind == "count":
-        count = kpis.summarise_count(kpi, columns, components)
-        return _round(count.mean), count.reason
-    if kpi.kind == "rate":
-        rate = kpis.summarise_rate(kpi, columns, components)
-        return _rate_dict(rate), rate.reason
-    if kpi.kind == "daily":
-        rate = kpis.daily_engagement_rate(day, interactions, followers)
-        return _rate_dict(rate), rate.reason
-    return _growth(by, day, month, audience)
 
 
 def _rate_dict(rate: kpis.RateSummary) -> dict[str, Any]:
@@ -157,8 +124,7 @@ def _rate_dict(rate: kpis.RateSummary) -> dict[str, Any]:
 
 def _growth(
     by: str | None,
-    day: IntArray,
-    month: IntArray,
+    key: Any,
     audience: tuple[IntArray, FloatArray] | None,
 ) -> tuple[float | None, str | None]:
     """Audience growth over the whole period, or over the month for ``--by month``."""
@@ -171,13 +137,11 @@ def _growth(
         return None, "fewer than two follower counts of the channel in the period"
     snap_day, snap_followers = audience
     if by == "month":
-        known = month[month >= 0]
-        if known.size == 0:
+        if key is None:
             return None, "the month of these posts is not known"
-        ym = int(known[0])
-        first = np.datetime64(f"{ym // 100:04d}-{ym % 100:02d}-01").astype(np.int64)
-        nxt = np.datetime64(f"{ym // 100:04d}-{ym % 100:02d}", "M") + 1
-        last = nxt.astype("datetime64[D]").astype(np.int64)
+        month = np.datetime64(key, "M")
+        first = month.astype("datetime64[D]").astype(np.int64)
+        last = (month + 1).astype("datetime64[D]").astype(np.int64)
         inside = (snap_day >= first) & (snap_day < last)
         snap_followers = snap_followers[inside]
         if snap_followers.size < 2:

@@ -283,11 +283,7 @@ def load_posts(
     format_names: list[str] = []
     format_codes = unknown
     if "format" in fields and n:
-        fmt_s = frame["format"].cast(pl.String).fill_null("unknown").str.to_lowercase()
-        format_names = sorted(fmt_s.unique().to_list())
-        format_codes = fmt_s.replace_strict(
-            format_names, list(range(len(format_names))), return_dtype=pl.Int64
-        ).to_numpy()
+        format_codes, format_names = _format_codes(frame["format"])
     paid = (
         frame["is_paid"].cast(pl.Int8).fill_null(-1).to_numpy()
         if "paid" in fields
@@ -314,6 +310,21 @@ def load_posts(
         day=day,
         timezone=timezone,
     )
+
+
+def _format_codes(column: pl.Series) -> tuple[IntArray, list[str]]:
+    """Group codes of the formats, lower-cased ("Photo" and "photo" are one format).
+
+    The strings are dictionary-encoded once (an Enum of the distinct values) and only the
+    few distinct names are lower-cased, not the million values.
+    """
+    strings = column.cast(pl.String).fill_null("unknown")
+    categories = strings.unique().sort().to_list()
+    physical = strings.cast(pl.Enum(categories)).to_physical().cast(pl.Int64).to_numpy()
+    names = sorted({name.lower() for name in categories})
+    remap = np.array([names.index(name.lower()) for name in categories], dtype=np.int64)
+    codes: IntArray = remap[physical] if remap.size else physical
+    return codes, names
 
 
 def _floats(column: pl.Series) -> FloatArray:
