@@ -159,6 +159,7 @@ def run_import(
         return report
     report.channel_snapshots_written = writer.write_channel_snapshots(report.followers)
     report.snapshots_written = writer.snapshots_written
+    writer.close()
     session.commit()
     return report
 
