@@ -538,14 +538,15 @@ def grouped_rates(
     """:func:`summarise_rate` of every group."""
     num = numerator_values(kpi, columns, components)
     den = np.asarray(columns[kpi.denominator or ""], dtype=np.float64)
-    ok = np.isfinite(num) & np.isfinite(den)
-    ok[ok] = den[ok] > 0
-    group_of = codes[ok]
-    num_ok, den_ok = num[ok], den[ok]
-    counts = np.bincount(group_of, minlength=groups)
-    ratio_sums = np.bincount(group_of, weights=num_ok / den_ok, minlength=groups)
-    num_sums = np.bincount(group_of, weights=num_ok, minlength=groups)
-    den_sums = np.bincount(group_of, weights=den_ok, minlength=groups)
+    # Posts without the inputs weigh 0 instead of being filtered out: no compaction copy
+    # of the million-long arrays (den > 0 is False for NaN).
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (den > 0) & np.isfinite(num)
+        ratio = np.where(ok, num / den, 0.0)
+    counts = np.bincount(codes, weights=ok, minlength=groups)
+    ratio_sums = np.bincount(codes, weights=ratio, minlength=groups)
+    num_sums = np.bincount(codes, weights=np.where(ok, num, 0.0), minlength=groups)
+    den_sums = np.bincount(codes, weights=np.where(ok, den, 0.0), minlength=groups)
     reasons: list[str] | None = None
     out = []
     for group in range(groups):
