@@ -99,6 +99,8 @@ class World:
     alice_token: str = ""
     alice_restricted_token: str = ""
     alice_session: str = ""
+    carol_token: str = ""  # carol is a viewer of bravo
+    carol_session: str = ""
 
 
 Kind = str  # "workspace": a workspace slug; "object": an id of bravo's; "name": a label
@@ -379,6 +381,14 @@ def _seed(database: Database, settings: Settings) -> World:
             policy=sessions.LoginPolicy(),
         )
         world.alice_session = key
+        world.carol_token = tokens.create_token(session, carol, name="carol").plaintext
+        _user, world.carol_session = sessions.login(
+            session,
+            email=B_MEMBER,
+            password="carol password 1",
+            client="test",
+            policy=sessions.LoginPolicy(),
+        )
     return world
 
 
@@ -571,7 +581,14 @@ def attempts(endpoint: Endpoint, world: World) -> Iterator[Attempt]:
 def _clients(world: World, server: ServerThread) -> dict[str, httpx.Client]:
     csrf = "isolation-test-csrf-token"
     cookies = {SESSION_COOKIE: world.alice_session, CSRF_COOKIE: csrf}
+    viewer_cookies = {SESSION_COOKIE: world.carol_session, CSRF_COOKIE: csrf}
     return {
+        "viewer token": httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {world.carol_token}"}
+        ),
+        "viewer session": httpx.Client(
+            base_url=server.url, cookies=viewer_cookies, headers={CSRF_HEADER: csrf}
+        ),
         "token": httpx.Client(
             base_url=server.url, headers={"Authorization": f"Bearer {world.alice_token}"}
         ),
@@ -699,7 +716,8 @@ def test_alpha_still_sees_its_own(world: tuple[World, ServerThread, FastAPI]) ->
     world_, server, _app = world
     clients = _clients(world_, server)
     try:
-        for mode, client in clients.items():
+        for mode in ("token", "restricted token", "session"):
+            client = clients[mode]
             response = client.get("/api/v1/workspaces/alpha/channels")
             assert response.status_code == 200, (mode, response.text)
             me = client.get("/api/v1/me").json()
@@ -709,3 +727,48 @@ def test_alpha_still_sees_its_own(world: tuple[World, ServerThread, FastAPI]) ->
     finally:
         for client in clients.values():
             client.close()
+
+
+def test_a_viewer_writes_nothing_anywhere(
+    world: tuple[World, ServerThread, FastAPI], database: Database
+) -> None:
+    """Carol only reads bravo: every write route of bravo (others' capabilities included)
+    refuses her with a 4xx, and bravo's rows stay the same."""
+    world_, server, app = world
+    before = _bravo_rows(database)
+    clients = _clients(world_, server)
+    failures: list[str] = []
+    checked = 0
+    try:
+        for endpoint in endpoints(app):
+            names = path_params(endpoint.path)
+            if endpoint.path in PUBLIC_ROUTES or not names:
+                continue
+            annotations = _annotations(endpoint)
+            filled = {n: PATH_PARAMS[n](world_, endpoint.path, annotations.get(n)) for n in names}
+            if "workspace" not in {kind for kind, _ in filled.values()}:
+                continue
+            values = {n: v for n, (_kind, v) in filled.items()}
+            url = re.sub(r"{(\w+)(?::\w+)?}", lambda m, v=values: v[m.group(1)], endpoint.path)
+            is_api = endpoint.path.startswith("/api/")
+            for method in sorted(endpoint.methods - {"GET", "HEAD", "OPTIONS"}):
+                for mode in ("viewer token", "viewer session") if is_api else ("viewer session",):
+                    call = _build_call(endpoint, method, url, world_)
+                    response = clients[mode].request(
+                        call.method,
+                        call.url,
+                        params=call.params,
+                        json=call.json,
+                        data=call.data,
+                        files=call.files or None,
+                        follow_redirects=False,
+                    )
+                    checked += 1
+                    if not 400 <= response.status_code < 500:
+                        failures.append(f"{method} {url} ({mode}): {response.status_code}")
+    finally:
+        for client in clients.values():
+            client.close()
+    assert checked > 10
+    assert not failures, "a viewer could write:\n" + "\n".join(failures)
+    assert _bravo_rows(database) == before, "a viewer's request changed bravo's data"
