@@ -240,3 +240,19 @@ def test_sigterm_flushes_every_buffered_click(links_env: LinksEnv, data_dir: Pat
             sa.select(sa.func.count()).select_from(LinkClick).where(LinkClick.link_id == link.id)
         )
     assert stored == requests
+
+
+def test_a_bad_row_does_not_block_the_others(links_env: LinksEnv) -> None:
+    link = _link(links_env, "poison")
+    recorder = ClickRecorder(links_env.database, interval=3600)
+    bad = _click(link)._replace(workspace_id=999_999)  # no such workspace: refused
+    for click in (_click(link), bad, _click(link)):
+        recorder.record(click)
+    recorder.flush()
+    recorder.flush()
+    assert recorder.pending == 3 and recorder.written == 0  # kept: maybe a passing outage
+    recorder.flush()  # third failure: tried click by click
+    assert (recorder.pending, recorder.written, recorder.failed) == (0, 2, 1)
+    recorder.record(_click(link))
+    recorder.close()
+    assert _count(links_env.database) == 3

@@ -369,6 +369,7 @@ class ClickRecorder:
         self._start_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._retry: list[Click] = []
+        self._attempts = 0
         self.accepted = 0
         self.dropped = 0
         self.written = 0
@@ -428,9 +429,16 @@ class ClickRecorder:
         )
 
     def flush(self, *, final: bool = False) -> None:
-        """Write everything buffered now (the writer thread's loop, tests, shutdown)."""
+        """Write everything buffered now (the writer thread's loop, tests, shutdown).
+
+        A batch that fails is kept and tried again next time (the database may be briefly
+        away). From the third failure on it is also tried click by click: if some clicks
+        go in, the ones that still fail are bad rows (say, of a workspace deleted since)
+        and are dropped and counted in ``failed`` instead of blocking every later click;
+        if none go in, the database is down and the batch waits. At shutdown it is tried
+        a few times over some seconds, then given up on (counted and logged).
+        """
         with self._write_lock:
-            attempts = 0
             while self._retry or self._buffer:
                 batch = self._retry
                 self._retry = []
@@ -440,21 +448,47 @@ class ClickRecorder:
                 try:
                     human = write_clicks(self.database, batch)
                 except Exception:
-                    attempts += 1
+                    self._attempts += 1
+                    logger.exception(
+                        "could not write %d clicks (attempt %d)", len(batch), self._attempts
+                    )
+                    if self._attempts >= 3 and self._write_one_by_one(batch):
+                        self._attempts = 0
+                        continue
                     self._retry = batch
-                    logger.exception("could not write %d clicks (attempt %d)", len(batch), attempts)
-                    if not final or attempts >= 5:
-                        if final:
-                            self.failed += len(batch)
-                            self._retry = []
-                            logger.error("gave up on %d clicks at shutdown", len(batch))
+                    if not final:
                         return
-                    time.sleep(min(0.2 * 2**attempts, 3))
+                    if self._attempts >= 6:
+                        self.failed += len(batch)
+                        self._retry = []
+                        logger.error("gave up on %d clicks at shutdown", len(batch))
+                        return
+                    time.sleep(min(0.2 * 2**self._attempts, 3))
                     continue
-                attempts = 0
-                self.written += len(batch)
-                if human and self.on_written is not None:
-                    self.on_written(human)
+                self._attempts = 0
+                self._written(len(batch), human)
+
+    def _write_one_by_one(self, batch: list[Click]) -> bool:
+        """Write ``batch`` click by click; False (nothing written) when none could be."""
+        bad: list[Click] = []
+        for click in batch:
+            try:
+                human = write_clicks(self.database, [click])
+            except Exception:
+                bad.append(click)
+                continue
+            self._written(1, human)
+        if len(bad) == len(batch):
+            return False
+        if bad:
+            self.failed += len(bad)
+            logger.error("dropped %d clicks the database refuses (bad rows)", len(bad))
+        return True
+
+    def _written(self, count: int, human: dict[int, int]) -> None:
+        self.written += count
+        if human and self.on_written is not None:
+            self.on_written(human)
 
     def _run(self) -> None:
         # Load ua-parser's rules now (about 0.1 s), off the event loop and before a batch.
