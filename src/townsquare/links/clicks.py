@@ -471,14 +471,20 @@ class ClickRecorder:
     def _write_one_by_one(self, batch: list[Click]) -> bool:
         """Write ``batch`` click by click; False (nothing written) when none could be."""
         bad: list[Click] = []
+        done = 0
         for click in batch:
             try:
                 human = write_clicks(self.database, [click])
             except Exception:
                 bad.append(click)
+                if done == 0 and len(bad) >= 5:
+                    # Five failures and no success: the database is failing, not the rows;
+                    # nothing was written, so the caller keeps the whole batch.
+                    return False
                 continue
+            done += 1
             self._written(1, human)
-        if len(bad) == len(batch):
+        if done == 0:
             return False
         if bad:
             self.failed += len(bad)
