@@ -18,7 +18,9 @@ Invalidation — how stale can a redirect be?
   while one background query refreshes it, so a popular link never has its visitors
   queue behind the database — see ``Redirector.respond``). The same
   bound holds for ``max_clicks``, which each process counts from the database's
-  ``human_clicks`` plus the clicks it wrote itself since it loaded the link.
+  ``human_clicks`` plus the clicks it wrote itself since it loaded the link: a limit can
+  be passed by the human clicks of one write interval (50 ms) in one process, and by those
+  of one TTL in the others.
 - If the database is unreachable, an expired entry is served stale rather than failing the
   redirect (people keep reaching the target; edits wait for the database to come back).
 """
