@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 from fastapi import APIRouter
 
@@ -123,6 +122,9 @@ def test_authentication_errors(live_server: ServerThread, seed: Seed, database: 
             error = _error(response, 401, "authentication_error")
             assert words in error["message"], (name, error)
             assert response.headers["www-authenticate"].startswith("Bearer"), name
+        # JSON even when the client prefers HTML: /api/ always answers JSON.
+        html = client.get("/api/v1/me", headers={"Accept": "text/html"})
+        _error(html, 401, "authentication_error")
     with database.session() as session:
         # The refused token was not marked as used: a refusal writes nothing.
         assert session.get(ApiToken, issued.token.id).last_used_at is None  # type: ignore[union-attr]
@@ -177,9 +179,9 @@ ERROR_CASES = [
 
 
 def test_every_error_class_has_its_status_and_shape(
-    db_settings: Settings, database: Database
+    settings: Settings, sqlite_database: Database
 ) -> None:
-    app = create_app(db_settings, database=database)
+    app = create_app(settings, database=sqlite_database)
     router = APIRouter()
 
     @router.get("/api/v1/_test_raise/{index}")
@@ -240,9 +242,3 @@ def test_openapi_lists_every_api_route(live_server: ServerThread) -> None:
     assert len(assets) == 2, docs.text
     for asset in assets:
         assert httpx.get(f"{live_server.url}{asset}").status_code == 200, asset
-
-
-@pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/workspaces/acme/channels"])
-def test_json_errors_even_without_accept_header(live_server: ServerThread, path: str) -> None:
-    response = httpx.get(f"{live_server.url}{path}", headers={"Accept": "text/html"})
-    _error(response, 401, "authentication_error")

@@ -618,10 +618,8 @@ def unknown_path_params(app: FastAPI) -> set[tuple[str, str]]:
     }
 
 
-def test_every_path_parameter_is_known(
-    world: tuple[World, ServerThread, FastAPI],
-) -> None:
-    _world, _server, app = world
+def test_every_path_parameter_is_known(settings: Settings) -> None:
+    app = create_app(settings)
     unknown = unknown_path_params(app)
     assert not unknown, (
         "path parameters test_isolation.py cannot fill, so these routes are not checked for "
@@ -629,10 +627,10 @@ def test_every_path_parameter_is_known(
     )
 
 
-def test_a_new_unknown_parameter_is_caught(db_settings: Settings, database: Database) -> None:
+def test_a_new_unknown_parameter_is_caught(settings: Settings) -> None:
     from fastapi import APIRouter
 
-    app = create_app(db_settings, database=database)
+    app = create_app(settings)
     router = APIRouter()
 
     @router.get("/workspaces/{workspace}/gadgets/{gadget_id}")
@@ -644,9 +642,9 @@ def test_a_new_unknown_parameter_is_caught(db_settings: Settings, database: Data
     }
 
 
-def test_routes_are_walked(world: tuple[World, ServerThread, FastAPI]) -> None:
+def test_routes_are_walked(settings: Settings) -> None:
     """The walk sees the house's own scoped routes (so it would see anyone's)."""
-    _world, _server, app = world
+    app = create_app(settings)
     paths = {e.path for e in endpoints(app)}
     for expected in (
         "/api/v1/workspaces/{workspace}/channels/{channel_id}",
