@@ -364,3 +364,24 @@ def test_location_header_is_always_a_safe_ascii_value() -> None:
     assert location_header("https://example.com/café") == b"https://example.com/caf%C3%A9"
     assert location_header("https://example.com/a b") == b"https://example.com/a%20b"
     assert b"\r" not in location_header("https://example.com/\r\nSet-Cookie: x=1")
+
+
+def test_a_flood_still_redirects_when_the_click_buffer_is_full(links_env: LinksEnv) -> None:
+    redirector = Redirector(
+        links_env.settings, links_env.database, max_buffer=10, batch_size=10**6, flush_interval=3600
+    )
+    with links_env.database.session() as session:
+        service.create_link(
+            session,
+            links_env.access(session),
+            links_env.settings,
+            target_url="https://example.com/flood",
+            slug="flood",
+        )
+    with ServerThread(redirector) as server, httpx.Client() as client:
+        statuses = [client.get(server.url + "/flood").status_code for _ in range(30)]
+        assert statuses == [302] * 30  # visitors never pay for a full buffer
+        assert (redirector.recorder.pending, redirector.recorder.dropped) == (10, 20)
+    # Shutdown wrote the ten it kept.
+    with links_env.database.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(LinkClick)) == 10
