@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from cryptography.fernet import Fernet
 
 from townsquare.config import get_settings
 from townsquare.db import Base, Database
@@ -524,3 +525,34 @@ def test_default_database_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
     assert cli("workspace", "create", "solo").code == 0
     assert (data_dir / "townsquare.db").exists()
     assert [w["slug"] for w in cli("workspace", "list", "--json").json()] == ["solo"]
+
+
+def test_channel_credentials_from_stdin_are_encrypted(
+    cli: Cli, database: Database, data_dir: Path
+) -> None:
+    _owner(cli)
+    secret = "cli-secret-token-marker"
+    added = cli(
+        "channel", "add", "--workspace", "acme", "--network", "mastodon",
+        "--handle", "@acme@example.social", "--credentials-stdin", "--json",
+        input=json.dumps({"access_token": secret}),
+    )  # fmt: skip
+    assert added.code == 0, added.err
+    assert added.json()["has_credentials"] is True and secret not in added.out
+    with database.engine.connect() as connection:
+        raw = bytes(
+            connection.execute(sa.text("SELECT credentials_encrypted FROM channels")).scalar()
+        )
+    assert secret.encode() not in raw
+    key = (data_dir / "credentials.key").read_bytes().strip()
+    assert json.loads(Fernet(key).decrypt(raw)) == {"access_token": secret}
+
+    before = _snapshot(database)
+    for bad in ("not json", "[1, 2]", "{}"):
+        result = cli(
+            "channel", "add", "--workspace", "acme", "--network", "bluesky",
+            "--handle", "acme.bsky.social", "--credentials-stdin", input=bad,
+        )  # fmt: skip
+        assert result.code == 2, (bad, result.err)
+        assert "error [credentials]" in result.err
+    assert _snapshot(database) == before

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Any
+
 import typer
 from rich.table import Table
 
 from townsquare.channels import service
+from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
-from townsquare.cli.common import console, open_session, operator_access, print_json
+from townsquare.cli.common import console, open_session, operator_access, print_json, settings
+from townsquare.errors import ValidationError
 from townsquare.networks import network_names
 
 app = typer.Typer(help="Channels: accounts on networks.", no_args_is_help=True)
@@ -26,6 +32,25 @@ def channel_json(channel: Channel) -> dict[str, object]:
     }
 
 
+def _read_credentials() -> dict[str, Any]:
+    # Never on the command line, where `ps` and the shell history would show them.
+    text = sys.stdin.read().strip()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValidationError(
+            f"credentials on standard input are not valid JSON ({error.msg}, line {error.lineno}): "
+            'send an object such as {"access_token": "…"}',
+            field="credentials",
+        ) from None
+    if not isinstance(value, dict) or not value:
+        raise ValidationError(
+            'credentials must be a non-empty JSON object such as {"access_token": "…"}',
+            field="credentials",
+        )
+    return value
+
+
 @app.command("add")
 def add(
     workspace: str = typer.Option(..., "--workspace", help="Workspace slug."),
@@ -35,13 +60,27 @@ def add(
     timezone: str | None = typer.Option(
         None, "--timezone", help="IANA time zone (default: the workspace's)."
     ),
+    credentials_stdin: bool = typer.Option(
+        False,
+        "--credentials-stdin",
+        help="Read the channel's credentials, a JSON object, from standard input "
+        "(stored encrypted).",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Add a channel to a workspace."""
+    credentials = _read_credentials() if credentials_stdin else None
     with open_session() as session:
         access = operator_access(session, workspace)
         channel = service.add_channel(
-            session, access, network=network, handle=handle, display_name=name, timezone=timezone
+            session,
+            access,
+            network=network,
+            handle=handle,
+            display_name=name,
+            timezone=timezone,
+            credentials=credentials,
+            box=CredentialsBox(settings().resolved_credentials_key()) if credentials else None,
         )
         data = channel_json(channel)
     if as_json:
