@@ -90,6 +90,7 @@ def test_formats_comparison(measure_world: MeasureWorld) -> None:
     assert [g["key"] for g in result["groups"]] == ["video", "photo"]  # by median, high first
     photo = result["groups"][1]
     assert photo["n"] == 2 and photo["median"] == pytest.approx(7.5)
+    assert photo["paid_posts"] == 1  # p2 is paid: shown apart, not hidden in the median
     assert photo["small_sample"] is True
     assert photo["ci_low"] == pytest.approx(5.0) and photo["ci_high"] == pytest.approx(10.0)
     assert result["test"]["name"] == "kruskal-wallis"

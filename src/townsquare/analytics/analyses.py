@@ -220,8 +220,16 @@ def format_comparison(
         for name, part in zip(frame.format_names, slices, strict=True)
         if part.stop > part.start
     }
+    known = np.isfinite(values)
+    size = len(frame.format_names)
+    paid_posts = np.bincount(frame.format[known], weights=frame.paid[known] == 1, minlength=size)
     groups = [
-        {"key": name, **_ci_entry(v, seed=seed, resamples=resamples)} for name, v in samples.items()
+        {
+            "key": name,
+            **_ci_entry(v, seed=seed, resamples=resamples),
+            "paid_posts": int(paid_posts[frame.format_names.index(name)]),
+        }
+        for name, v in samples.items()
     ]
     groups.sort(key=lambda g: (-(g["median"] if g["median"] is not None else -np.inf), g["key"]))
     ranked = {g["key"]: samples[g["key"]] for g in groups}

@@ -204,7 +204,7 @@ def measure_formats(
     """``{"metric", "groups": [...], "test": {...}, "pairwise": [...]}``."""
     kpi = kpis.get_kpi(metric, per_post=True)
     scope = _Scope(session, access, channel_handle, date_from, date_to, paid)
-    frame = scope.load(kpis.required_inputs(kpi, scope.components), {"format"})
+    frame = scope.load(kpis.required_inputs(kpi, scope.components), {"format", "paid"})
     result = analyses.format_comparison(
         frame, kpi, components=scope.components, seed=seed, resamples=resamples
     )
