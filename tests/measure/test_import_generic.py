@@ -137,6 +137,33 @@ def test_ambiguous_date_refused_with_both_readings(
     assert posts["p1"].published_at == datetime(2018, 11, 4, 10, tzinfo=BANGKOK).astimezone(UTC)
 
 
+def test_a_later_row_decides_earlier_ambiguous_dates(
+    import_target: ImportTarget, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        "id,published_at,format\n"
+        "p1,04/11/2018 10:00,photo\n"
+        "p2,05/06/2018 11:00,photo\n"
+        "p3,25/12/2018 12:00,video\n",
+    )
+    report = import_target.run(path)
+    assert report.as_json()["errors"] == [] and report.imported == 3
+    posts = posts_by_id(import_target)
+    assert posts["p1"].published_at == datetime(2018, 11, 4, 10, tzinfo=BANGKOK).astimezone(UTC)
+    assert posts["p2"].published_at == datetime(2018, 6, 5, 11, tzinfo=BANGKOK).astimezone(UTC)
+    mixed = write(
+        tmp_path,
+        "id,published_at,format\np1,25/12/2018 10:00,photo\np2,12/25/2018 11:00,photo\n",
+        name="mixed.csv",
+    )
+    errors = import_target.run(mixed).as_json()["errors"]
+    assert [e["line"] for e in errors] == [3]
+    assert "month-first on line 3" in errors[0]["message"]
+    assert "day-first on line 2" in errors[0]["message"]
+    assert import_target.count(Post) == 3
+
+
 def test_one_unambiguous_value_decides_the_column() -> None:
     orders = infer_orders([(2, "04-11-18 4:53"), (3, "04-22-18 1:00")])
     assert orders.problems == []

@@ -78,23 +78,36 @@ class DateOrders:
     problems: list[tuple[int, str]] = field(default_factory=list)
 
 
+Evidence = dict[tuple[str, int], dict[str, tuple[int, str]]]
+
+
+def _proven_order(first: int, second: int) -> str | None:
+    """The only order in which ``first`` and ``second`` make a date, if only one does."""
+    month_first = 1 <= first <= 12 and 1 <= second <= 31
+    day_first = 1 <= second <= 12 and 1 <= first <= 31
+    if month_first == day_first:
+        return None
+    return MONTH_FIRST if month_first else DAY_FIRST
+
+
 def infer_orders(values: Iterable[tuple[int, str]], column: str = "published_at") -> DateOrders:
     """Decide the order of each numeric date form from all the values of a column.
 
     A form no value decides stays without order: its ambiguous values are then refused
     one by one, with both readings, when the rows are read (:meth:`DateReader.read`).
     """
-    evidence: dict[tuple[str, int], dict[str, tuple[int, str]]] = {}
+    evidence: Evidence = {}
     for line, raw in values:
         match = _NUMERIC.match(raw.strip())
-        if not match:
-            continue
-        first, second = int(match.group(1)), int(match.group(3))
-        month_first = 1 <= first <= 12 and 1 <= second <= 31
-        day_first = 1 <= second <= 12 and 1 <= first <= 31
-        if month_first != day_first:
-            order = MONTH_FIRST if month_first else DAY_FIRST
-            evidence.setdefault(_form(match), {}).setdefault(order, (line, raw))
+        if match:
+            order = _proven_order(int(match.group(1)), int(match.group(3)))
+            if order:
+                evidence.setdefault(_form(match), {}).setdefault(order, (line, raw))
+    return decide(evidence, column)
+
+
+def decide(evidence: Evidence, column: str) -> DateOrders:
+    """Orders proven by a column's values; a form proven both ways is a problem."""
     result = DateOrders()
     for form, seen in evidence.items():
         if len(seen) == 1:
@@ -147,11 +160,18 @@ class DateReader:
         date_format: str | None = None,
         orders: dict[tuple[str, int], str] | None = None,
         column: str = "published_at",
+        learn: bool = False,
     ) -> None:
         self.zone = zone
         self.date_format = date_format
         self.orders = orders or {}
         self.column = column
+        # Learning (one pass instead of two): each form's order is taken from the values
+        # that prove it as they come; forms whose ambiguous values came before any proof
+        # are noted in ``refused`` so that the caller reads the file again (see service).
+        self.learn = learn
+        self.evidence: Evidence = {}
+        self.refused: set[tuple[str, int]] = set()
         self._format_precision = _precision(date_format) if date_format else "second"
 
     def _stamp(self, local: datetime, precision: str, offset: timezone | None = None) -> Stamp:
@@ -161,7 +181,15 @@ class DateReader:
             return Stamp(utc, local, precision)
         return Stamp(local.replace(tzinfo=self.zone).astimezone(UTC), local, precision)
 
-    def read(self, raw: object) -> tuple[Stamp | None, str | None]:
+    def learned(self) -> DateOrders:
+        """What the values read so far prove (orders, and conflicts as problems)."""
+        return decide(self.evidence, self.column)
+
+    def must_read_again(self) -> bool:
+        """Whether values refused as ambiguous were later decided by other values."""
+        return any(len(self.evidence.get(form, {})) == 1 for form in self.refused)
+
+    def read(self, raw: object, line: int = 0) -> tuple[Stamp | None, str | None]:
         # Fast path for the commonest export form, 2018-04-22[ 06:00[:00]] (a million-row
         # import spends its time here).
         if (
@@ -193,7 +221,7 @@ class DateReader:
             return self._read_year_first(match, text)
         match = _NUMERIC.match(text)
         if match:
-            return self._read_numeric(match, text)
+            return self._read_numeric(match, text, line)
         return None, (
             f"{self.column}: cannot read {text!r} as a date: use ISO 8601 "
             "(2018-04-22 06:00) or give --date-format, e.g. '%d/%m/%Y %H:%M'"
@@ -233,16 +261,26 @@ class DateReader:
             return None, f"{self.column}: {text!r} is not a valid date ({error})"
         return self._stamp(local, precision, offset), None
 
-    def _read_numeric(self, match: re.Match[str], text: str) -> tuple[Stamp | None, str | None]:
+    def _read_numeric(
+        self, match: re.Match[str], text: str, line: int = 0
+    ) -> tuple[Stamp | None, str | None]:
         form = _form(match)
         order = self.orders.get(form)
         first, second = int(match.group(1)), int(match.group(3))
+        if order is None and self.learn:
+            proven = _proven_order(first, second)
+            if proven:
+                self.evidence.setdefault(form, {}).setdefault(proven, (line, text))
+            seen = self.evidence.get(form, {})
+            if len(seen) == 1:
+                order = next(iter(seen))
         if order is None:
             if first > 12:
                 order = DAY_FIRST
             elif second > 12 or first == second:
                 order = MONTH_FIRST
             else:
+                self.refused.add(form)
                 return None, ambiguity_message(match, self.column)
         month, day = (first, second) if order == MONTH_FIRST else (second, first)
         year = int(match.group(4))

@@ -99,6 +99,8 @@ class GenericConverter:
             if name in self.columns
         ]
         self.dates = date_reader(context, self._name("published_at"), context.date_orders)
+        # Without a format or known orders, learn them in the one pass (dates.py).
+        self.dates.learn = not context.date_format and not context.date_orders
         self.taken_dates = date_reader(context, self._name("taken_at"), context.date_orders)
         self.index = {name: position for name, (position, _) in self.columns.items()}
         self._formats: dict[str, str] = {}
@@ -134,7 +136,7 @@ class GenericConverter:
                 errors.append(error)
             elif fmt is not None and raw_format.__class__ is str:
                 self._formats[raw_format] = fmt
-        stamp, error = self.dates.read(at("published_at"))
+        stamp, error = self.dates.read(at("published_at"), line)
         if error:
             errors.append(error)
         paid = followers = taken_at = None

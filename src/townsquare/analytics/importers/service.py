@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import validation
 from townsquare.analytics.importers.convert import Context, Converter, cell
-from townsquare.analytics.importers.dates import infer_orders
+from townsquare.analytics.importers.dates import DateOrders, infer_orders
 from townsquare.analytics.importers.generic import GenericConverter
 from townsquare.analytics.importers.presets import PRESETS
 from townsquare.analytics.importers.records import ImportReport, PostRecord, Problems
@@ -78,8 +79,18 @@ def check_options(options: ImportOptions) -> None:
         raise ValidationError("the separator must be one character, e.g. ';'", field="separator")
 
 
-def make_converter(options: ImportOptions, table: Table, zone: ZoneInfo) -> Converter:
-    context = Context(zone=zone, date_format=options.date_format, mapping=options.mapping)
+def make_converter(
+    options: ImportOptions,
+    table: Table,
+    zone: ZoneInfo,
+    date_orders: dict[tuple[str, int], str] | None = None,
+) -> Converter:
+    context = Context(
+        zone=zone,
+        date_format=options.date_format,
+        mapping=options.mapping,
+        date_orders=date_orders or {},
+    )
     if options.preset == "generic":
         return GenericConverter(table.header, context)
     converter: Converter = PRESETS[options.preset](table.header, context)
@@ -125,25 +136,63 @@ def run_import(
     check_options(options)
     zone = ZoneInfo(options.timezone or channel.timezone or "UTC")
     table = open_table(path, separator=options.separator)
-    converter = make_converter(options, table, zone)
-    report = ImportReport(dry_run=options.dry_run)
-    problems = report.problems
-    for message in converter.header_problems():
-        problems.add(1, message)
-    if problems:
+    default_taken_at = utcnow().replace(microsecond=0)
+    learned: DateOrders | None = None
+    while True:
+        converter = make_converter(options, table, zone, learned.orders if learned else None)
+        report = ImportReport(dry_run=options.dry_run)
+        problems = report.problems
+        for message in converter.header_problems():
+            problems.add(1, message)
+        if problems:
+            return report
+        for line, message in learned.problems if learned else ():
+            problems.add(line, message)
+        writer = _read_and_write(
+            session, access, channel, table, converter, report, default_taken_at, progress
+        )
+        dates = converter.dates if isinstance(converter, GenericConverter) else None
+        if learned is None and dates is not None and dates.learn:
+            if dates.must_read_again():
+                # Dates refused as ambiguous were decided by later rows: read the file
+                # again knowing the orders (only such files are read twice).
+                session.rollback()
+                learned = dates.learned()
+                continue
+            for line, message in dates.learned().problems:
+                problems.add(line, message)
+        break
+    if problems or options.dry_run:
+        session.rollback()
         return report
-    _infer_dates(table, converter, problems)
+    report.channel_snapshots_written = writer.write_channel_snapshots(report.followers)
+    report.snapshots_written = writer.snapshots_written
+    writer.close()
+    session.commit()
+    return report
 
+
+def _read_and_write(
+    session: Session,
+    access: WorkspaceAccess,
+    channel: Channel,
+    table: Table,
+    converter: Converter,
+    report: ImportReport,
+    default_taken_at: datetime,
+    progress: Progress | None,
+) -> PostWriter:
+    """One pass over the file, writing batches in a thread unless there are problems."""
     known = existing_posts(session, channel.id)
     in_db = set(known)
     writer = PostWriter(
         session,
         workspace_id=access.workspace_id,
         channel_id=channel.id,
-        default_taken_at=converter.taken_at or utcnow().replace(microsecond=0),
+        default_taken_at=converter.taken_at or default_taken_at,
         known=known,
     )
-    background = None if options.dry_run else BackgroundWriter(writer)
+    background = None if report.dry_run else BackgroundWriter(writer)
     try:
         _read_rows(table, converter, report, in_db, background, progress)
     finally:
@@ -154,14 +203,7 @@ def run_import(
             except BaseException:
                 session.rollback()
                 raise
-    if problems or options.dry_run:
-        session.rollback()
-        return report
-    report.channel_snapshots_written = writer.write_channel_snapshots(report.followers)
-    report.snapshots_written = writer.snapshots_written
-    writer.close()
-    session.commit()
-    return report
+    return writer
 
 
 def _read_rows(

@@ -203,16 +203,17 @@ class PostWriter:
         )
 
     def _stage(self) -> None:
-        """The temporary table new rows go through (created once per import)."""
-        if self._staged:
-            self.raw.connection.exec_driver_sql("DELETE FROM import_stage")
-            return
-        if self.raw.sqlite:
-            columns = ", ".join(_STAGE)  # no declared types: values stay as bound
-        else:
-            columns = ", ".join(f"{name} {_PG_TYPES.get(name, 'BIGINT')}" for name in _STAGE)
-        self.raw.connection.exec_driver_sql(f"CREATE TEMPORARY TABLE import_stage ({columns})")
-        self._staged = True
+        """The temporary table new rows go through (created once per connection)."""
+        if not self._staged:
+            if self.raw.sqlite:
+                columns = ", ".join(_STAGE)  # no declared types: values stay as bound
+            else:
+                columns = ", ".join(f"{name} {_PG_TYPES.get(name, 'BIGINT')}" for name in _STAGE)
+            self.raw.connection.exec_driver_sql(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS import_stage ({columns})"
+            )
+            self._staged = True
+        self.raw.connection.exec_driver_sql("DELETE FROM import_stage")
 
     def _insert(self, records: list[PostRecord]) -> None:
         """New posts, their snapshots and latest metrics: one executemany into a staging
