@@ -36,7 +36,12 @@ def _fmt(value: Any, unit: str = "") -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
-        text = f"{value:,.2f}" if abs(value) >= 100 else f"{value:.3g}"
+        if abs(value) >= 1000:
+            text = f"{value:,.0f}"
+        elif abs(value) >= 100:
+            text = f"{value:.1f}".removesuffix(".0")
+        else:
+            text = f"{value:.3g}"
         return text + ("%" if unit == "percent" else "")
     return str(value)
 
@@ -77,6 +82,7 @@ def kpis_command(
     table.add_column("average")
     for group in groups:
         table.add_column(f"{group['key']}\n{group['posts']} posts", justify="right")
+    table.add_row("Paid posts", "count", *[str(g["paid_posts"]) for g in groups])
     for name in SUMMARY_KPIS:
         kpi = REGISTRY[name]
         if kpi.kind in ("rate", "daily"):
@@ -126,12 +132,13 @@ def formats_command(
         return
     unit = result["unit"]
     table = Table(title=f"{result['label']} by format ({result['formula']})")
-    for column in ("format", "posts", "median", "95% CI of median", "mean", ""):
+    for column in ("format", "posts", "of which paid", "median", "95% CI of median", "mean", ""):
         table.add_column(column, justify="left" if column == "format" else "right")
     for group in result["groups"]:
         table.add_row(
             group["key"],
             str(group["n"]),
+            str(group["paid_posts"]),
             _fmt(group["median"], unit),
             f"{_fmt(group['ci_low'], unit)} – {_fmt(group['ci_high'], unit)}",
             _fmt(group["mean"], unit),
