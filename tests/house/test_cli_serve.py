@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
@@ -131,3 +132,47 @@ def test_console_script_exit_code(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "invalid workspace slug" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_processes_starting_at_once_migrate_once(tmp_path: Path, backend: str) -> None:
+    """Several processes on a fresh database: one migrates, the others wait, none fails."""
+    import uuid
+
+    from tests.conftest import (
+        POSTGRES_URL,
+        _pg_admin_engine,
+        _pg_available,
+        _pg_drop,
+        require_service,
+    )
+
+    url = None
+    name = f"ts_race_{uuid.uuid4().hex[:10]}"
+    if backend == "postgres":
+        require_service("PostgreSQL", _pg_available(), POSTGRES_URL)
+        admin = _pg_admin_engine()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        env = townsquare_env(tmp_path / "data", url)
+        processes = [
+            subprocess.Popen(
+                [TOWNSQUARE, "db", "upgrade"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for _ in range(3)
+        ]
+        outputs = [p.communicate(timeout=180)[0].decode() for p in processes]
+        assert [p.returncode for p in processes] == [0, 0, 0], outputs
+        assert sum("upgraded from empty" in out for out in outputs) == 1, outputs
+        assert sum("already at" in out for out in outputs) == 2, outputs
+    finally:
+        if backend == "postgres":
+            _pg_drop(name)

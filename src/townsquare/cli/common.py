@@ -7,9 +7,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from townsquare.config import Settings, get_settings
@@ -34,11 +36,60 @@ def open_session(*, migrate: bool = True) -> Iterator[Session]:
     database = Database.from_settings(settings())
     try:
         if migrate:
-            database.upgrade()
+            upgrade_database(database)
         with database.session() as session:
             yield session
     finally:
         database.dispose()
+
+
+# Any 64-bit number the application owns; PostgreSQL advisory locks are named by numbers.
+MIGRATION_LOCK_KEY = 0x7473715F6D696772  # "tsq_migr"
+
+
+def upgrade_database(database: Database) -> bool:
+    """Migrate to the newest schema unless already there; True when something was applied.
+
+    Several processes often start at once (`serve --no-worker` times N, workers, scripts):
+    one migrates while the others wait on a lock, then find nothing left to do, instead
+    of racing to create the same tables.
+    """
+    from townsquare.db.migrate import current_revision, head_revision
+
+    if current_revision(database.engine) == head_revision(database.engine):
+        return False
+    with _migration_lock(database):
+        if current_revision(database.engine) == head_revision(database.engine):
+            return False
+        database.upgrade()
+        return True
+
+
+@contextmanager
+def _migration_lock(database: Database) -> Iterator[None]:
+    if database.dialect == "postgresql":
+        with database.engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+                connection.commit()
+        return
+    path = database.engine.url.database if database.dialect == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with Path(f"{path}.migrate-lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def operator_access(session: Session, workspace_slug: str) -> WorkspaceAccess:

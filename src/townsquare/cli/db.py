@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from townsquare.cli.common import console, settings
+from townsquare.cli.common import console, settings, upgrade_database
 from townsquare.db import Database
 from townsquare.db.migrate import current_revision, head_revision
 
@@ -17,11 +17,11 @@ def upgrade() -> None:
     database = Database.from_settings(settings())
     try:
         before = current_revision(database.engine)
-        database.upgrade()
+        applied = upgrade_database(database)
         after = current_revision(database.engine)
     finally:
         database.dispose()
-    if before == after:
+    if not applied:  # already there, or another process migrated while this one waited
         console.print(f"database already at {after}")
     else:
         console.print(f"database upgraded from {before or 'empty'} to {after}")

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
-from townsquare.cli.common import console, settings
+from townsquare.cli.common import console, settings, upgrade_database
 
 
 def register(root: typer.Typer) -> None:
@@ -37,7 +37,7 @@ def serve(
     config.resolved_secret_key()
     config.resolved_credentials_key()
     database = Database.from_settings(config)
-    database.upgrade()
+    upgrade_database(database)
     app = create_app(config, database=database, run_worker=not no_worker)
     bind_host, bind_port = host or config.host, port or config.port
     console.print(
