@@ -168,3 +168,43 @@ def test_viewer_pages_are_read_only(
     with database.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM channels")).scalar() == 0
         assert connection.execute(sa.text("SELECT name FROM workspaces")).scalar() == "Acme"
+
+
+def test_only_an_owner_deletes_a_workspace_and_everything_goes(
+    live_server: ServerThread, seed: Seed, database: Database
+) -> None:
+    admin = _member_headers(database, "admin")
+    with database.session() as session:
+        owner = service.get_user_by_email(session, seed.owner_email)
+        service.create_workspace(session, "globex", owner=owner)
+    with httpx.Client(base_url=live_server.url, headers=seed.headers) as client:
+        for slug in ("acme", "globex"):
+            created = client.post(
+                f"/api/v1/workspaces/{slug}/channels", json={"network": "rss", "handle": slug}
+            )
+            assert created.status_code == 201
+        refused = client.delete(
+            "/api/v1/workspaces/acme", headers=admin, params={"confirm": "acme"}
+        )
+        unconfirmed = client.delete("/api/v1/workspaces/acme")
+        mistyped = client.delete("/api/v1/workspaces/acme", params={"confirm": "globex"})
+        assert refused.status_code == 403
+        assert unconfirmed.status_code == 422 and mistyped.status_code == 422
+        assert unconfirmed.json()["error"]["field"] == "confirm"
+        assert client.get("/api/v1/workspaces/acme/channels").status_code == 200
+        deleted = client.delete("/api/v1/workspaces/acme", params={"confirm": "acme"})
+        assert deleted.status_code == 204, deleted.text
+        assert client.get("/api/v1/workspaces/acme").status_code == 404
+        assert [w["slug"] for w in client.get("/api/v1/workspaces").json()] == ["globex"]
+        assert [c["handle"] for c in client.get("/api/v1/workspaces/globex/channels").json()] == [
+            "globex"
+        ]
+    with database.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM channels")).scalar() == 1
+        assert connection.execute(sa.text("SELECT count(*) FROM memberships")).scalar() == 1
+        audit = connection.execute(
+            sa.text(
+                "SELECT workspace_id, target FROM audit_events WHERE action = 'workspace.deleted'"
+            )
+        ).all()
+    assert audit == [(None, "acme")]

@@ -353,6 +353,20 @@ BAD_INPUTS = [
         ["at least one owner"],
     ),
     (
+        "delete without --yes",
+        ["workspace", "delete", "acme"],
+        None,
+        2,
+        ["add --yes"],
+    ),
+    (
+        "delete unknown workspace",
+        ["workspace", "delete", "nowhere", "--yes"],
+        None,
+        3,
+        ["no workspace 'nowhere'"],
+    ),
+    (
         "missing required option",
         ["channel", "add", "--workspace", "acme", "--handle", "@a@b.c"],
         None,
@@ -517,6 +531,18 @@ def test_set_password_and_channel_remove(cli: Cli, database: Database) -> None:
     assert cli("channel", "list", "--workspace", "acme", "--json").json() == []
     again = cli("channel", "remove", "--workspace", "acme", "--channel", "acme.bsky.social")
     assert again.code == 3
+
+
+def test_workspace_delete(cli: Cli, database: Database) -> None:
+    _owner(cli)
+    assert cli("workspace", "create", "globex").code == 0
+    assert cli("channel", "add", "--workspace", "acme", "--network", "rss",
+               "--handle", "https://acme.test/feed").code == 0  # fmt: skip
+    deleted = cli("workspace", "delete", "acme", "--yes")
+    assert deleted.code == 0, deleted.err
+    assert [w["slug"] for w in cli("workspace", "list", "--json").json()] == ["globex"]
+    with database.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM channels")).scalar() == 0
 
 
 def test_default_database_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:

@@ -139,3 +139,21 @@ def _member_user(session: Session, slug: str, email: str) -> int:
             field="email",
         )
     return user.id
+
+
+@app.command("delete")
+def delete(
+    slug: str = typer.Argument(...),
+    yes: bool = typer.Option(False, "--yes", help="Confirm: everything in it is deleted."),
+) -> None:
+    """Delete a workspace and everything in it (channels, posts, links, clicks, tokens)."""
+    from townsquare.errors import ValidationError
+
+    if not yes:
+        raise ValidationError(
+            f"deleting workspace '{slug}' removes everything in it for good: add --yes",
+            field="yes",
+        )
+    with open_session() as session:
+        service.delete_workspace(session, operator_access(session, slug), confirm=slug)
+    console.print(f"deleted workspace {slug}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from townsquare.errors import PermissionDenied, TownsquareError
@@ -383,6 +383,17 @@ def api_update_workspace(
 ) -> WorkspaceOut:
     workspace = service.update_workspace(session, access, name=body.name, timezone=body.timezone)
     return WorkspaceOut.model_validate(workspace).model_copy(update={"role": access.role.value})
+
+
+@api.delete("/workspaces/{workspace}", status_code=204)
+def api_delete_workspace(
+    session: DbSession,
+    access: ApiAccess,
+    confirm: Annotated[str, Query(description="The workspace's slug, to confirm")] = "",
+) -> Response:
+    """Delete the workspace and all its data (owners only): `?confirm=<slug>`."""
+    service.delete_workspace(session, access, confirm=confirm)
+    return Response(status_code=204)
 
 
 @api.get("/workspaces/{workspace}/members", response_model=list[MemberOut])

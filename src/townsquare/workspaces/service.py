@@ -275,6 +275,28 @@ def update_workspace(
     return workspace
 
 
+def delete_workspace(session: Session, access: WorkspaceAccess, *, confirm: str) -> None:
+    """Delete the workspace and everything in it (owners only; ``confirm`` is its slug).
+
+    Every row of a workspace references it with ON DELETE CASCADE, so one statement removes
+    channels, posts, snapshots, links, clicks, tokens restricted to it and its audit log;
+    the deletion itself is recorded in the instance-wide audit log.
+    """
+    from sqlalchemy import delete
+
+    access.require(Role.OWNER, "delete the workspace")
+    slug = access.workspace.slug
+    if confirm.strip() != slug:
+        raise ValidationError(
+            f"deleting workspace '{slug}' removes everything in it for good: confirm with its "
+            f"slug ({slug!r})",
+            field="confirm",
+        )
+    session.execute(delete(Workspace).where(Workspace.id == access.workspace_id))
+    audit.record(session, "workspace.deleted", user_id=access.user_id, target=slug)
+    session.commit()
+
+
 # --- members -----------------------------------------------------------------------------
 
 
