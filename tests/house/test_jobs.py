@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from huey.storage import MemoryStorage
 
 from tests.conftest import free_port, make_settings
 from tests.house.test_cli_serve import healthy, running, townsquare_env, wait_for
@@ -117,8 +118,12 @@ def test_worker_process_runs_the_periodic_prune_and_queued_tasks_through_redis(
         wait_for(lambda: _pruned(database), "the worker to prune", log)
         # Work enqueued by another process (here the test, as the web app would) is done
         # by the worker, and its answer comes back through Redis.
-        configure(make_settings(data_dir, database.url, queue_url=jobs_redis_url), database)
-        assert prune_expired_sessions_once().get(blocking=True, timeout=90) == 0
+        huey = configure(make_settings(data_dir, database.url, queue_url=jobs_redis_url), database)
+        try:
+            assert prune_expired_sessions_once().get(blocking=True, timeout=90) == 0
+        finally:
+            # Leave this process's queue as the tests found it (in memory, not Redis).
+            huey.storage = MemoryStorage("townsquare")
     with database.session() as session:
         assert sessions.user_for_session(session, live_key) is not None
     # The queue was Redis, not a SQLite file in the data directory.
