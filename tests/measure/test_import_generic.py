@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.measure.conftest import ImportTarget
-from townsquare.analytics.importers import service
+from townsquare.analytics.importers import profiles, service
 from townsquare.analytics.importers.dates import DateReader, infer_orders
 from townsquare.analytics.models import (
     ChannelSnapshot,
@@ -295,10 +295,10 @@ def test_profiles_saved_per_workspace(import_target: ImportTarget, tmp_path: Pat
     options = service.ImportOptions(mapping=FRENCH_MAP, date_format="%d/%m/%Y %H:%M")
     with import_target.database.session() as session:
         access = WorkspaceAccess.operator(get_workspace(session, "acme"))
-        service.save_profile(session, access, "french-export", options)
-        service.save_profile(session, access, "french-export", options)  # replaces
-        profile = service.get_profile(session, access, "french-export")
-        applied = service.apply_profile(profile, service.ImportOptions(timezone="UTC"))
+        profiles.save_profile(session, access, "french-export", options)
+        profiles.save_profile(session, access, "french-export", options)  # replaces
+        profile = profiles.get_profile(session, access, "french-export")
+        applied = profiles.apply_profile(profile, service.ImportOptions(timezone="UTC"))
     assert import_target.count(ImportProfile) == 1
     assert applied.mapping == FRENCH_MAP
     assert applied.date_format == "%d/%m/%Y %H:%M" and applied.timezone == "UTC"

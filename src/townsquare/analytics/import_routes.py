@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from townsquare.analytics.importers import service
+from townsquare.analytics.importers import profiles, service
 from townsquare.analytics.importers.fields import FIELDS
 from townsquare.analytics.importers.presets import PRESET_INFO
 from townsquare.analytics.importers.source import XLSX_MAGIC
@@ -107,7 +107,7 @@ def _context(session: Session, access: WorkspaceAccess, **values: Any) -> dict[s
         "ws": f"/w/{access.workspace.slug}",
         "channels": list_channels(session, access),
         "presets": PRESET_INFO,
-        "profiles": service.list_profiles(session, access),
+        "profiles": profiles.list_profiles(session, access),
         "fields": FIELDS,
         "form": {},
         "error": None,
@@ -145,7 +145,7 @@ def _options_from_form(
         separator=separator or None,
     )
     if profile:
-        options = service.apply_profile(service.get_profile(session, access, profile), options)
+        options = profiles.apply_profile(profiles.get_profile(session, access, profile), options)
     service.check_options(options)
     return options
 
@@ -323,7 +323,7 @@ async def import_confirm(
         )
     saved = text("save_profile")
     if saved:
-        service.save_profile(session, access, saved, options)
+        profiles.save_profile(session, access, saved, options)
     path.unlink(missing_ok=True)
     return render(
         request,
@@ -370,7 +370,7 @@ def api_import(
         dry_run=dry_run,
     )
     if profile:
-        options = service.apply_profile(service.get_profile(session, access, profile), options)
+        options = profiles.apply_profile(profiles.get_profile(session, access, profile), options)
     service.check_options(options)
     path = save_upload(file, _upload_dir(settings, access))
     try:
@@ -384,7 +384,7 @@ def api_import(
         except ValidationError as error:
             return JSONResponse({**body, **error_body(error)}, status_code=422)
     if save_profile and not dry_run:
-        service.save_profile(session, access, save_profile, options)
+        profiles.save_profile(session, access, save_profile, options)
     return JSONResponse(body)
 
 
@@ -393,5 +393,5 @@ def api_import_profiles(session: DbSession, access: ApiAccess) -> list[dict[str,
     """The workspace's saved mapping profiles."""
     return [
         {"name": p.name, "mapping": p.mapping, "options": p.options}
-        for p in service.list_profiles(session, access)
+        for p in profiles.list_profiles(session, access)
     ]

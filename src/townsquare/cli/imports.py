@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from townsquare.analytics.importers import profiles as saved
 from townsquare.analytics.importers import service
 from townsquare.analytics.importers.records import ImportReport
 from townsquare.channels.service import get_channel_by_handle
@@ -66,7 +67,7 @@ def posts(
         access = operator_access(session, workspace)
         target = get_channel_by_handle(session, access, channel)
         if profile:
-            options = service.apply_profile(service.get_profile(session, access, profile), options)
+            options = saved.apply_profile(saved.get_profile(session, access, profile), options)
         service.check_options(options)
         show_progress = file.stat().st_size >= PROGRESS_THRESHOLD
         with Progress(
@@ -85,7 +86,7 @@ def posts(
 
             report = service.run_import(session, access, target, file, options, progress=progress)
         if report.ok and save_profile and not dry_run:
-            service.save_profile(session, access, save_profile, options)
+            saved.save_profile(session, access, save_profile, options)
     if as_json:
         print_json(report.as_json())
     elif report.ok:
@@ -103,7 +104,7 @@ def posts(
 
 
 @app.command("profiles")
-def profiles(
+def list_profiles(
     workspace: str = typer.Option(..., "--workspace", help="Workspace slug."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -111,7 +112,7 @@ def profiles(
     with open_session() as session:
         rows: list[dict[str, Any]] = [
             {"name": p.name, "mapping": p.mapping, "options": p.options}
-            for p in service.list_profiles(session, operator_access(session, workspace))
+            for p in saved.list_profiles(session, operator_access(session, workspace))
         ]
     if as_json:
         print_json(rows)

@@ -14,18 +14,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare import validation
 from townsquare.analytics.importers.convert import Context, Converter, cell
 from townsquare.analytics.importers.dates import DateOrders, infer_orders
 from townsquare.analytics.importers.generic import GenericConverter
+from townsquare.analytics.importers.pipeline import BackgroundWriter
 from townsquare.analytics.importers.presets import PRESETS
 from townsquare.analytics.importers.records import ImportReport, PostRecord, Problems
 from townsquare.analytics.importers.source import Table, open_table
-from townsquare.analytics.importers.writer import BackgroundWriter, PostWriter, existing_posts
-from townsquare.analytics.models import ImportProfile
+from townsquare.analytics.importers.writer import PostWriter, existing_posts
 from townsquare.channels.models import Channel
 from townsquare.db.base import utcnow
 from townsquare.errors import NotFound, ValidationError
@@ -340,73 +339,3 @@ def _preview_row(line: int, cells: list[Any], record: PostRecord | None) -> dict
             "metrics": dict(zip(METRIC_COLUMNS, record.metrics, strict=True)),
         },
     }
-
-
-# --- profiles ----------------------------------------------------------------------------
-
-
-def list_profiles(session: Session, access: WorkspaceAccess) -> list[ImportProfile]:
-    query = (
-        select(ImportProfile)
-        .where(ImportProfile.workspace_id == access.workspace_id)
-        .order_by(ImportProfile.name)
-    )
-    return list(session.scalars(query))
-
-
-def get_profile(session: Session, access: WorkspaceAccess, name: str) -> ImportProfile:
-    profile = session.scalar(
-        select(ImportProfile).where(
-            ImportProfile.workspace_id == access.workspace_id, ImportProfile.name == name
-        )
-    )
-    if profile is None:
-        names = ", ".join(p.name for p in list_profiles(session, access)) or "none yet"
-        raise NotFound(
-            f"no import profile {name!r} in workspace '{access.workspace.slug}' "
-            f"(saved profiles: {names}); save one with --save-profile",
-            field="profile",
-        )
-    return profile
-
-
-def save_profile(
-    session: Session, access: WorkspaceAccess, name: str, options: ImportOptions
-) -> ImportProfile:
-    """Save (or replace) a named mapping and its reading options for this workspace."""
-    access.require(Role.EDITOR, "save import profiles")
-    name = validation.non_empty(name, field="profile", max_length=100)
-    profile = session.scalar(
-        select(ImportProfile).where(
-            ImportProfile.workspace_id == access.workspace_id, ImportProfile.name == name
-        )
-    )
-    if profile is None:
-        profile = ImportProfile(workspace_id=access.workspace_id, name=name)
-        session.add(profile)
-    profile.mapping = dict(options.mapping)
-    profile.options = {
-        key: value
-        for key, value in {
-            "preset": options.preset,
-            "date_format": options.date_format,
-            "timezone": options.timezone,
-            "separator": options.separator,
-        }.items()
-        if value
-    }
-    session.commit()
-    return profile
-
-
-def apply_profile(profile: ImportProfile, options: ImportOptions) -> ImportOptions:
-    """Options from a profile; what the caller gave explicitly wins."""
-    saved = profile.options or {}
-    return ImportOptions(
-        preset=saved.get("preset", "generic") if options.preset == "generic" else options.preset,
-        mapping={**(profile.mapping or {}), **options.mapping},
-        date_format=options.date_format or saved.get("date_format"),
-        timezone=options.timezone or saved.get("timezone"),
-        separator=options.separator or saved.get("separator"),
-        dry_run=options.dry_run,
-    )
