@@ -309,3 +309,42 @@ def test_profiles_saved_per_workspace(import_target: ImportTarget, tmp_path: Pat
     assert posts_by_id(import_target)["a1"].published_at == datetime(
         2018, 4, 22, 18, 30, tzinfo=UTC
     )
+
+
+def test_viewers_cannot_import(import_target: ImportTarget, tmp_path: Path) -> None:
+    from townsquare.channels.service import get_channel_by_handle
+    from townsquare.errors import PermissionDenied
+    from townsquare.workspaces.roles import Role
+
+    path = write(tmp_path, "id,published_at,format\np1,2024-01-01,photo\n")
+    with import_target.database.session() as session:
+        workspace = get_workspace(session, "acme")
+        viewer = WorkspaceAccess(workspace=workspace, user=None, role=Role.VIEWER)
+        channel = get_channel_by_handle(session, viewer, "page")
+        with pytest.raises(PermissionDenied):
+            service.run_import(session, viewer, channel, path, service.ImportOptions())
+    assert import_target.count(Post) == 0
+
+
+def test_tab_separated_with_progress(import_target: ImportTarget, tmp_path: Path) -> None:
+    rows = "".join(f"p{i}\t2024-01-01 {i % 24:02d}:00\tphoto\t{i}\n" for i in range(4500))
+    path = write(tmp_path, "id\tpublished_at\tformat\treach\n" + rows, name="export.tsv")
+    seen: list[tuple[int, int]] = []
+    with import_target.database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, "acme"))
+        from townsquare.channels.service import get_channel_by_handle
+
+        channel = get_channel_by_handle(session, access, "page")
+        report = service.run_import(
+            session,
+            access,
+            channel,
+            path,
+            service.ImportOptions(),
+            progress=lambda done, total: seen.append((done, total)),
+        )
+    assert report.ok and report.imported == 4500
+    size = path.stat().st_size
+    assert seen[-1] == (size, size) and len(seen) >= 3
+    assert all(done <= total for done, total in seen)
+    assert latest(import_target)["p4499"].reach == 4499
