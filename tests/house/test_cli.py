@@ -582,3 +582,29 @@ def test_channel_credentials_from_stdin_are_encrypted(
         assert result.code == 2, (bad, result.err)
         assert "error [credentials]" in result.err
     assert _snapshot(database) == before
+
+
+def test_disable_and_enable_a_user(cli: Cli, database: Database) -> None:
+    from townsquare.errors import AuthenticationError
+
+    _owner(cli)
+    token = cli("token", "create", "--email", "owner@acme.test").out.strip()
+    policy = sessions.LoginPolicy()
+    with database.session() as session:
+        _user, key = sessions.login(
+            session, email="owner@acme.test", password=PASSWORD, client="t", policy=policy
+        )
+    assert cli("user", "disable", "--email", "owner@acme.test").code == 0
+    assert cli("user", "list", "--json").json()[0]["is_active"] is False
+    with database.session() as session:
+        with pytest.raises(AuthenticationError, match="disabled"):
+            tokens.authenticate_token(session, token)
+        assert sessions.user_for_session(session, key) is None
+        with pytest.raises(AuthenticationError):
+            sessions.login(
+                session, email="owner@acme.test", password=PASSWORD, client="u", policy=policy
+            )
+    assert cli("user", "enable", "--email", "owner@acme.test").code == 0
+    with database.session() as session:
+        assert tokens.authenticate_token(session, token).user.email == "owner@acme.test"
+    assert cli("user", "disable", "--email", "nobody@acme.test").code == 3

@@ -79,6 +79,7 @@ def list_users(as_json: bool = typer.Option(False, "--json")) -> None:
                     "id": user.id,
                     "email": user.email,
                     "is_admin": user.is_admin,
+                    "is_active": user.is_active,
                     "workspaces": {
                         ws.slug: role.value for ws, role in service.workspaces_of(session, user)
                     },
@@ -106,3 +107,19 @@ def set_password(
         user = service.reset_password(session, email, password)
         address = user.email
     console.print(f"password of {address} changed; their sessions are closed")
+
+
+@app.command("disable")
+def disable(email: str = typer.Option(..., "--email")) -> None:
+    """Disable an account: its sessions and API tokens stop working at once."""
+    with open_session() as session:
+        service.set_active(session, email, active=False)
+    console.print(f"disabled {email}")
+
+
+@app.command("enable")
+def enable(email: str = typer.Option(..., "--email")) -> None:
+    """Enable a disabled account again."""
+    with open_session() as session:
+        service.set_active(session, email, active=True)
+    console.print(f"enabled {email}")

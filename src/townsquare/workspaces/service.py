@@ -165,6 +165,22 @@ def reset_password(session: Session, email: str, new: str) -> User:
     return user
 
 
+def set_active(session: Session, email: str, *, active: bool) -> User:
+    """Disable (or enable again) an account: a disabled user's sessions and API tokens stop
+    working at once, and they cannot log in; their memberships and history are kept."""
+    user = get_user_by_email(session, email)
+    if user is None:
+        raise NotFound(
+            f"no user with e-mail {email}: list them with `townsquare user list`", field="email"
+        )
+    user.is_active = active
+    audit.record(
+        session, "user.enabled" if active else "user.disabled", user_id=None, target=user.email
+    )
+    session.commit()
+    return user
+
+
 def set_language(session: Session, user: User, language: str) -> None:
     if language not in SUPPORTED_LANGUAGES:
         raise ValidationError(
