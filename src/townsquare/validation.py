@@ -26,7 +26,7 @@ def workspace_slug(value: str) -> str:
 
 def email(value: str) -> str:
     address = value.strip().lower()
-    if len(address) > 320 or not EMAIL_PATTERN.match(address):
+    if len(address) > 320 or not EMAIL_PATTERN.match(address) or "\x00" in address:
         raise ValidationError(
             f"invalid e-mail address {value!r}: expected something like name@example.com",
             field="email",
@@ -69,8 +69,15 @@ def _closest_timezones(name: str) -> list[str]:
     return difflib.get_close_matches(name, sorted(available_timezones()), n=3, cutoff=0.6)
 
 
+def no_nul(value: str, *, field: str) -> str:
+    """Refuse the NUL character: never meant in text, and PostgreSQL cannot store it."""
+    if "\x00" in value:
+        raise ValidationError(f"{field} contains a NUL character (\\0): remove it", field=field)
+    return value
+
+
 def non_empty(value: str | None, *, field: str, max_length: int = 200) -> str:
-    text = (value or "").strip()
+    text = no_nul((value or "").strip(), field=field)
     if not text:
         raise ValidationError(f"{field} is required", field=field)
     if len(text) > max_length:
