@@ -228,3 +228,39 @@ def test_abandoned_uploads_are_pruned(client: TestClient, db_settings: Settings)
     upload()
     remaining = list(folder.iterdir())
     assert first not in remaining and len(remaining) == 1
+
+
+def test_viewers_see_why_they_cannot_import(
+    import_target: ImportTarget, db_settings: Settings, database: Database
+) -> None:
+    from townsquare.workspaces import service as workspaces
+
+    with database.session() as session:
+        workspaces.create_user(
+            session,
+            email="client@acme.test",
+            password="viewer password 1",
+            workspace="acme",
+            role="viewer",
+        )
+    app = create_app(db_settings, database=database)
+    with TestClient(app, follow_redirects=False) as viewer:
+        viewer.get("/login")
+        viewer.post(
+            "/login",
+            data={
+                "email": "client@acme.test",
+                "password": "viewer password 1",
+                "csrf_token": viewer.cookies["ts_csrf"],
+            },
+        )
+        page = viewer.get("/w/acme/measure/import")
+        assert page.status_code == 200
+        assert 'id="import-not-allowed"' in page.text and 'id="import-upload"' not in page.text
+        refused = viewer.post(
+            "/w/acme/measure/import",
+            data={"csrf_token": viewer.cookies["ts_csrf"], "channel": "facebook:page"},
+            files={"file": ("a.csv", b"id,published_at,format\np1,2024-01-01,photo\n")},
+        )
+        assert refused.status_code == 403
+    assert import_target.count(Post) == 0
