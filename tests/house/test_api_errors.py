@@ -114,7 +114,10 @@ def test_authentication_errors(live_server: ServerThread, seed: Seed, database: 
             "none": ({}, "authentication required"),
             "scheme": ({"Authorization": "Basic dXNlcjpwYXNz"}, "Bearer"),
             "malformed": ({"Authorization": "Bearer nonsense"}, "malformed API token"),
-            "unknown": ({"Authorization": "Bearer tsq_000000000000_nope"}, "unknown API token"),
+            "unknown": (
+                {"Authorization": f"Bearer tsq_000000000000_{'a' * 43}"},
+                "unknown API token",
+            ),
             "expired": ({"Authorization": f"Bearer {issued.plaintext}"}, "expired"),
         }
         for name, (headers, words) in cases.items():
@@ -242,3 +245,30 @@ def test_openapi_lists_every_api_route(live_server: ServerThread) -> None:
     assert len(assets) == 2, docs.text
     for asset in assets:
         assert httpx.get(f"{live_server.url}{asset}").status_code == 200, asset
+
+
+def test_nul_characters_are_bad_input_not_server_errors(
+    live_server: ServerThread, seed: Seed, database: Database
+) -> None:
+    """PostgreSQL cannot store NUL: it must be refused as bad input, on both databases."""
+    before = _rows(database)
+    base = "/api/v1/workspaces/acme"
+    with httpx.Client(base_url=live_server.url, headers=seed.headers) as client:
+        attempts = {
+            "handle": client.post(
+                f"{base}/channels", json={"network": "rss", "handle": "a\u0000b"}
+            ),
+            "display_name": client.post(
+                f"{base}/channels",
+                json={"network": "rss", "handle": "ok", "display_name": "x\u0000"},
+            ),
+            "name": client.patch(base, json={"name": "Acme\u0000"}),
+            "email": client.post(
+                f"{base}/members",
+                json={"email": "a\u0000@acme.test", "role": "viewer", "password": "x" * 12},
+            ),
+        }
+    for field, response in attempts.items():
+        error = _error(response, 422, "validation_error")
+        assert error["field"] == field, (field, error)
+    assert _rows(database) == before

@@ -8,6 +8,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
+import hypothesis
+import hypothesis.strategies as st
+import pytest
 import sqlalchemy as sa
 
 from tests.conftest import Seed, ServerThread
@@ -187,3 +190,43 @@ def test_unrestricted_token_may_create_any_kind(
     assert scoped.status_code == 201 and scoped.json()["workspace_id"] is not None
     assert clamped.status_code == 201 and clamped.json()["expires_at"] is not None
     assert clamped.json()["workspace_id"] is None
+
+
+@hypothesis.settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@hypothesis.given(
+    text=st.one_of(
+        st.text(max_size=80),
+        st.builds(lambda a, b: f"tsq_{a}_{b}", st.text(max_size=16), st.text(max_size=60)),
+    )
+)
+def test_any_string_is_refused_with_an_authentication_error(database: Database, text: str) -> None:
+    """Whatever a client sends as a bearer token, the answer is a clean 401, never a crash."""
+    from townsquare.errors import AuthenticationError
+
+    with database.session() as session:
+        try:
+            tokens.authenticate_token(session, text)
+        except AuthenticationError as error:
+            assert "token" in error.message
+        else:
+            raise AssertionError(f"{text!r} was accepted")
+
+
+def test_nul_in_login_is_a_wrong_password(database: Database, seed: Seed) -> None:
+    from townsquare.errors import AuthenticationError
+    from townsquare.workspaces import sessions
+
+    with database.session() as session:
+        for email, password in (("a\x00@acme.test", "x"), (seed.owner_email, "x\x00y")):
+            with pytest.raises(AuthenticationError, match="wrong e-mail or password"):
+                sessions.login(
+                    session,
+                    email=email,
+                    password=password,
+                    client="c",
+                    policy=sessions.LoginPolicy(),
+                )

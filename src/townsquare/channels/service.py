@@ -27,6 +27,15 @@ def _clean_handle(handle: str) -> str:
     return clean
 
 
+def _clean_name(display_name: str | None) -> str | None:
+    name = validation.no_nul((display_name or "").strip(), field="display_name")
+    if len(name) > 200:
+        raise ValidationError(
+            "display_name is too long: at most 200 characters", field="display_name"
+        )
+    return name or None
+
+
 def add_channel(
     session: Session,
     access: WorkspaceAccess,
@@ -61,7 +70,7 @@ def add_channel(
         workspace_id=access.workspace_id,
         network=info.name,
         handle=clean_handle,
-        display_name=(display_name or "").strip() or None,
+        display_name=_clean_name(display_name),
         timezone=clean_timezone,
         credentials_encrypted=box.seal(credentials) if credentials and box else None,
         status="active",
@@ -141,7 +150,7 @@ def update_channel(
     access.require(Role.ADMIN, "change channels")
     channel = get_channel(session, access, channel_id)
     if display_name is not None:
-        channel.display_name = display_name.strip() or None
+        channel.display_name = _clean_name(display_name)
     if timezone is not None:
         channel.timezone = validation.timezone(timezone)
     if status is not None:

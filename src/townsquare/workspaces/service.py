@@ -102,7 +102,7 @@ def create_user(
     user = User(
         email=address,
         password_hash=hash_password(password),
-        display_name=(display_name or "").strip() or None,
+        display_name=validation.no_nul((display_name or "").strip(), field="display_name") or None,
         is_admin=is_admin or count_users(session) == 0,
         language=language,
         password_changed_at=utcnow(),
@@ -129,7 +129,10 @@ def get_user(session: Session, user_id: int) -> User | None:
 
 
 def get_user_by_email(session: Session, email: str) -> User | None:
-    return session.scalar(select(User).where(User.email == email.strip().lower()))
+    address = email.strip().lower()
+    if "\x00" in address:  # no stored address has one, and PostgreSQL cannot compare it
+        return None
+    return session.scalar(select(User).where(User.email == address))
 
 
 def change_password(session: Session, user: User, *, current: str, new: str) -> None:

@@ -48,6 +48,10 @@ def login(
     """
     now = now or utcnow()
     address = email.strip().lower()
+    if "\x00" in address or "\x00" in password or len(address) > 320:
+        # No account has such an e-mail; refused before any query (PostgreSQL cannot even
+        # compare text with NUL in it).
+        raise AuthenticationError("wrong e-mail or password", field="password")
     since = now - policy.window
     recent = session.execute(
         select(func.count(), func.min(LoginAttempt.attempted_at)).where(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,8 @@ from townsquare.workspaces.service import access_for
 
 TOKEN_PREFIX = "tsq_"  # noqa: S105 - a public marker, not a secret
 MAX_TOKEN_DAYS = 3650
+PREFIX_PATTERN = re.compile(r"[0-9a-f]{12}")
+SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,100}")
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,14 @@ def authenticate_token(
     """The identity behind a bearer token, or AuthenticationError saying what is wrong."""
     now = now or utcnow()
     parts = plaintext.strip().removeprefix(TOKEN_PREFIX).split("_", 1)
-    if not plaintext.startswith(TOKEN_PREFIX) or len(parts) != 2:
+    # The shape is checked before any query: a prefix is 12 hex digits, the secret URL-safe
+    # base64, so nothing else (a NUL byte, megabytes of text) ever reaches the database.
+    if (
+        not plaintext.startswith(TOKEN_PREFIX)
+        or len(parts) != 2
+        or not PREFIX_PATTERN.fullmatch(parts[0])
+        or not SECRET_PATTERN.fullmatch(parts[1])
+    ):
         raise AuthenticationError(
             "malformed API token: expected 'Authorization: Bearer tsq_…' with a token "
             "created under Settings → API tokens"
