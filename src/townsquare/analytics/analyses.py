@@ -180,7 +180,9 @@ class _Sorted:
 
     def groups(self, codes: IntArray, groups: int) -> tuple[FloatArray, list[slice]]:
         """Values ordered by (code, value); slice ``i`` holds code ``i``, sorted."""
-        small = codes[self.known][self.order].astype(np.int16)
+        small = codes[self.known][self.order]
+        if groups < 2**15:
+            small = small.astype(np.int16)
         order = np.argsort(small, kind="stable")
         counts = np.bincount(small, minlength=groups)[:groups]
         ends = np.cumsum(counts)
