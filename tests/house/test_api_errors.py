@@ -181,6 +181,36 @@ ERROR_CASES = [
 ]  # fmt: skip
 
 
+def test_database_refusals_are_bad_input(database: Database, db_settings: Settings) -> None:
+    """Text PostgreSQL cannot store, reaching it through a route that did not validate it,
+    is a 422 (on SQLite the value is simply stored)."""
+    app = create_app(db_settings, database=database)
+    router = APIRouter()
+
+    @router.post("/api/v1/_test_store")
+    def store(value: str) -> dict[str, str]:
+        with database.session() as session:
+            session.execute(
+                sa.text("INSERT INTO audit_events (action, target, details, at) "
+                        "VALUES ('test', :v, '{}', CURRENT_TIMESTAMP)"),
+                {"v": value},
+            )  # fmt: skip
+            session.commit()
+        return {"stored": "yes"}
+
+    app.include_router(router)
+    with ServerThread(app) as server:
+        response = httpx.post(f"{server.url}/api/v1/_test_store", params={"value": "a\x00b"})
+    if database.dialect == "postgresql":
+        error = _error(response, 422, "validation_error")
+        assert "NUL" in error["message"]
+        with database.engine.connect() as connection:
+            count = "SELECT count(*) FROM audit_events WHERE action = 'test'"
+            assert connection.execute(sa.text(count)).scalar() == 0
+    else:
+        assert response.status_code == 200
+
+
 def test_every_error_class_has_its_status_and_shape(
     settings: Settings, sqlite_database: Database
 ) -> None:

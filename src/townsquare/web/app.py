@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townsquare import __version__
@@ -71,6 +72,7 @@ def create_app(
     app.add_exception_handler(TownsquareError, web_errors.townsquare_error_handler)
     app.add_exception_handler(RequestValidationError, web_errors.request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, web_errors.http_exception_handler)
+    app.add_exception_handler(DataError, web_errors.database_data_error_handler)
     app.add_exception_handler(LoginRequired, _login_redirect)
     app.add_exception_handler(SetupRequired, _setup_redirect)
 

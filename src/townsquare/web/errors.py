@@ -99,6 +99,22 @@ async def request_validation_handler(request: Request, exc: Exception) -> Respon
     return await townsquare_error_handler(request, error)
 
 
+async def database_data_error_handler(request: Request, exc: Exception) -> Response:
+    """A value the database refused (a NUL character in text, a number out of range).
+
+    Services validate what they know of; this is the safety net for the rest. The
+    transaction was rolled back, so nothing was written: it is bad input, not a crash.
+    """
+    from sqlalchemy.exc import DataError
+
+    assert isinstance(exc, DataError)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "invalid value"
+    error = errors.ValidationError(
+        f"a value cannot be stored ({reason}): check the input, e.g. for NUL characters"
+    )
+    return await townsquare_error_handler(request, error)
+
+
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     message = str(exc.detail)
