@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats as sps
 
 from townsquare.analytics import stats
@@ -73,3 +75,21 @@ def test_pairwise_mann_whitney_holm_and_rank_biserial() -> None:
     assert [p.p_adjusted for p in pairs] == pytest.approx(stats.holm(raw))  # type: ignore[arg-type]
     assert pairs[0].effect_size == pytest.approx(1.0)  # every "high" beats every "low"
     assert pairs[2].effect_size is not None and pairs[2].effect_size < 0
+
+
+@given(st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=30))
+def test_holm_properties(p_values: list[float]) -> None:
+    adjusted = stats.holm(p_values)
+    assert all(p <= a + 1e-15 <= 1 + 1e-15 for p, a in zip(p_values, adjusted, strict=True))
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    ranked = [adjusted[i] for i in order]
+    assert ranked == sorted(ranked)  # the step-down keeps the order of the raw p-values
+    assert min(adjusted) == pytest.approx(min(1.0, len(p_values) * min(p_values)))
+
+
+@given(st.lists(st.integers(0, 1000), min_size=1, max_size=60), st.integers(0, 2**32 - 1))
+def test_ci_brackets_the_median_and_stays_within_the_data(values: list[int], seed: int) -> None:
+    ci = stats.bootstrap_median_ci(values, seed=seed, resamples=200)
+    assert ci.ci_low is not None and ci.ci_high is not None and ci.median is not None
+    assert min(values) <= ci.ci_low <= ci.ci_high <= max(values)
+    assert ci.median == pytest.approx(float(np.median(values)))
