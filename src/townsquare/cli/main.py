@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy.exc import DataError
 
 from townsquare import __version__
 from townsquare.cli import channels, db, serve, tokens, users, workspaces
@@ -63,6 +64,11 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         raise SystemExit(130) from None
+    except DataError as error:
+        # A value the database refused (see web/errors.py): bad input, nothing written.
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else "invalid value"
+        err_console.print(f"error: a value cannot be stored ({reason})", highlight=False)
+        raise SystemExit(2) from None
     except Exception as error:
         # Usage errors (a missing option, a bad value) carry their own exit code, 2. Typer
         # ships its own copy of click, so they are recognised by shape, not by class.
