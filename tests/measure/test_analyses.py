@@ -6,12 +6,14 @@ p4 unknown (shares unknown); reach 100, 600, 50, unknown.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from tests.measure.conftest import MeasureWorld
+from tests.measure.conftest import MeasureWorld, insert_posts
 from townsquare.analytics import service
+from townsquare.channels.service import get_channel_by_handle
 from townsquare.errors import NotFound, ValidationError
 from townsquare.workspaces.service import get_workspace
 
@@ -188,3 +190,31 @@ def test_empty_period_gives_empty_answers_not_errors(sqlite_measure_world: Measu
     assert formats["test"]["p_value"] is None and formats["test"]["reason"]
     assert best["cells"] == [] and best["recommended"] == []
     assert best["overall"]["n"] == 0 and best["overall"]["median"] is None
+
+
+def test_weekday_and_hour_computed_in_the_channel_time_zone(
+    measure_world: MeasureWorld,
+) -> None:
+    """A source without local weekday/hour: they come from the instant, in Paris time."""
+    instant = datetime(2024, 3, 4, 23, 30, tzinfo=UTC)  # Monday in UTC, Tuesday 00:30 Paris
+    with measure_world.database.session() as session:
+        channel = get_channel_by_handle(session, measure_world.access(session), "brand")
+        insert_posts(
+            session,
+            channel,
+            [
+                {
+                    "external_id": "late",
+                    "format": "photo",
+                    "local": instant,
+                    "local_weekday": None,
+                    "local_hour": None,
+                    "metrics": {"reactions": 7, "comments": 0, "shares": 0},
+                }
+            ],
+        )
+    result = _best(measure_world, min_posts=1)
+    cells = {(c["weekday"], c["hour"]): c for c in result["cells"]}
+    assert cells[(2, 0)]["median"] == 7
+    hours = by_key(kpis_of(measure_world, by="hour"))
+    assert hours[0]["posts"] == 1
