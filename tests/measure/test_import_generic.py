@@ -348,3 +348,22 @@ def test_tab_separated_with_progress(import_target: ImportTarget, tmp_path: Path
     assert seen[-1] == (size, size) and len(seen) >= 3
     assert all(done <= total for done, total in seen)
     assert latest(import_target)["p4499"].reach == 4499
+
+
+def test_unstorable_text_reported_not_a_crash(import_target: ImportTarget, tmp_path: Path) -> None:
+    # PostgreSQL refuses NUL characters and over-long values: they are problems of the file.
+    long_id = "x" * 201
+    path = write(
+        tmp_path,
+        "id,published_at,format,text,category\n"
+        f"{long_id},2024-01-01 10:00,photo,fine,c\n"
+        "p2,2024-01-01 11:00,photo,bad\x00text,c\n"
+        f"p3,2024-01-01 12:00,photo,fine,{'c' * 101}\n"
+        "p4,2024-01-01 13:00,photo,fine,c\n",
+    )
+    errors = import_target.run(path).as_json()["errors"]
+    assert [e["line"] for e in errors] == [2, 3, 4]
+    assert "201 characters, at most 200" in errors[0]["message"]
+    assert "NUL" in errors[1]["message"]
+    assert "at most 100 can be stored for category" in errors[2]["message"]
+    assert import_target.count(Post) == 0

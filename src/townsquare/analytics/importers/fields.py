@@ -161,3 +161,25 @@ def read_tags(raw: object) -> list[str]:
     if not text:
         return []
     return [tag.strip() for tag in re.split(r"[,|;]", text) if tag.strip()]
+
+
+# Longest values the posts table keeps (analytics/models.py); None: unlimited text.
+MAX_LENGTHS: dict[str, int | None] = {
+    "external_id": 200,
+    "permalink": 2000,
+    "link_url": 2000,
+    "category": 100,
+    "text": None,
+}
+
+
+def text_problem(value: str | None, column: str, field: str) -> str | None:
+    """Why a text cannot be stored (a NUL character, or longer than its column), or None."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        return f"{column}: contains a NUL character (\\0); remove it from the file"
+    limit = MAX_LENGTHS.get(field)
+    if limit is not None and len(value) > limit:
+        return f"{column}: {len(value)} characters, at most {limit} can be stored for {field}"
+    return None

@@ -27,6 +27,7 @@ from townsquare.analytics.importers.fields import (
     read_format,
     read_tags,
     read_text,
+    text_problem,
 )
 from townsquare.analytics.importers.records import PostRecord, Problems
 from townsquare.analytics.models import METRIC_COLUMNS
@@ -171,6 +172,20 @@ class GenericConverter:
         permalink = read_text(at("permalink")) if "permalink" in ix else None
         link_url = read_text(at("link_url")) if "link_url" in ix else None
         external_id = read_text(at("external_id")) if "external_id" in ix else None
+        category = read_text(at("category")) if "category" in ix else None
+        for value, field in (
+            (text, "text"),
+            (permalink, "permalink"),
+            (link_url, "link_url"),
+            (external_id, "external_id"),
+            (category, "category"),
+        ):
+            if value is not None and (error := text_problem(value, self._name(field), field)):
+                errors.append(error)
+        if errors:
+            for message in errors:
+                problems.add(line, message)
+            return None
         if external_id is None:
             parts = [stamp.utc.isoformat(), fmt, text or "", permalink or "", link_url or ""]
             digest = hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False)
@@ -191,7 +206,7 @@ class GenericConverter:
             text=text,
             link_url=link_url,
             is_paid=paid,
-            category=read_text(at("category")) if "category" in ix else None,
+            category=category,
             tags=read_tags(at("tags")) if "tags" in ix else [],
             followers_at_publish=followers,
             metrics=tuple(metrics),

@@ -29,7 +29,13 @@ from typing import Any
 
 from townsquare.analytics.importers.convert import Context, cell, date_reader
 from townsquare.analytics.importers.dates import MONTH_FIRST
-from townsquare.analytics.importers.fields import read_bool, read_counter, read_format, read_text
+from townsquare.analytics.importers.fields import (
+    read_bool,
+    read_counter,
+    read_format,
+    read_text,
+    text_problem,
+)
 from townsquare.analytics.importers.records import PostRecord, Problems
 from townsquare.analytics.models import METRIC_COLUMNS
 
@@ -248,6 +254,8 @@ class FacebookLiveSellers:
         external_id = read_text(cell(cells, self.index["status_id"]))
         if external_id is None:
             errors.append("status_id: empty (every post needs its id)")
+        elif error := text_problem(external_id, "status_id", "external_id"):
+            errors.append(error)
         fmt, error = read_format(cell(cells, self.index["status_type"]), "status_type")
         if error:
             errors.append(error)
