@@ -103,3 +103,68 @@ def test_uci_figures(uci: MeasureWorld) -> None:
     assert sum(c["n"] for c in best["cells"]) == 496
     assert all(1 <= c["weekday"] <= 7 and 0 <= c["hour"] <= 23 for c in best["cells"])
     assert best["recommended"] and all(r["n"] >= 10 for r in best["recommended"])
+
+
+def test_live_sellers_file_without_reach(
+    sqlite_measure_world: MeasureWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Live.csv has reactions, comments and shares but no reach, impressions or followers:
+    every rate that needs them is None with the reason, never a rate computed from zeros."""
+    world = sqlite_measure_world
+    monkeypatch.setenv("TOWNSQUARE_DATA_DIR", str(world.settings.data_dir))
+    monkeypatch.setenv("TOWNSQUARE_DATABASE_URL", world.database.url)
+    monkeypatch.setenv("TOWNSQUARE_SECRET_KEY", "test-secret-key")
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        added = runner.invoke(
+            app,
+            [
+                "channel",
+                "add",
+                "--workspace",
+                "acme",
+                "--network",
+                "facebook",
+                "--handle",
+                "live",
+                "--timezone",
+                "Asia/Bangkok",
+            ],
+        )
+        assert added.exit_code == 0, added.output
+        imported = runner.invoke(
+            app,
+            [
+                "import",
+                "posts",
+                str(shared_data_file("Live.csv")),
+                "--workspace",
+                "acme",
+                "--channel",
+                "live",
+                "--preset",
+                "facebook-live-sellers",
+                "--json",
+            ],
+        )
+        assert imported.exit_code == 0, imported.output
+
+        def run(*args: str) -> Any:
+            result = runner.invoke(
+                app, ["measure", *args, "--workspace", "acme", "--channel", "live", "--json"]
+            )
+            assert result.exit_code == 0, result.output
+            return json.loads(result.stdout)
+
+        (group,) = run("kpis")["groups"]
+        assert group["kpis"]["interactions"] is not None
+        assert group["kpis"]["engagement_rate_by_reach"]["mean_of_ratios"] is None
+        assert "reach" in group["missing"]["engagement_rate_by_reach"]
+        assert "followers" in group["missing"]["applause_rate"]
+        formats = run("formats", "--metric", "interactions")
+        assert formats["groups"][0]["key"] == "video"
+        months = run("kpis", "--by", "month")["groups"]
+        assert months[0]["key"] == "2012-07" and months[-1]["key"] == "2018-06"
+    finally:
+        get_settings.cache_clear()

@@ -42,6 +42,13 @@ INTERACTION_BASE = ("reactions", "comments", "shares")
 INTERACTION_OPTIONAL = ("saves", "clicks")
 INTERACTIONS_SETTING = "interactions_include"
 
+# How inputs are named in sentences (reasons for a missing figure).
+INPUT_LABELS = {
+    "followers_at_publish": "followers at publish time",
+    "engaged_users": "engaged users",
+    "video_views": "video views",
+}
+
 # Publication precisions that know the calendar day (needed by the daily engagement rate).
 DAY_PRECISIONS = frozenset({"second", "minute", "hour", "day"})
 
@@ -415,6 +422,11 @@ class RateSummary:
         return out
 
 
+def _absent_reason(absent: Sequence[str]) -> str:
+    names = ", ".join(INPUT_LABELS.get(name, name) for name in absent)
+    return f"no post has {names}: the source does not provide it"
+
+
 def missing_reason(kpi: Kpi, columns: Mapping[str, FloatArray], components: Sequence[str]) -> str:
     """Which inputs are unknown for every post of the group (for a ``None`` figure)."""
     absent = [
@@ -423,7 +435,7 @@ def missing_reason(kpi: Kpi, columns: Mapping[str, FloatArray], components: Sequ
         if name in columns and not np.isfinite(columns[name]).any()
     ]
     if absent:
-        return f"no post has {', '.join(absent)}: the source does not provide it"
+        return _absent_reason(absent)
     return "no post has every input of this KPI known with a positive denominator"
 
 
@@ -521,7 +533,7 @@ def _missing_by_group(
     for group in range(groups):
         absent = [name for name, counts in known.items() if counts[group] == 0]
         reasons.append(
-            f"no post has {', '.join(absent)}: the source does not provide it"
+            _absent_reason(absent)
             if absent
             else "no post has every input of this KPI known with a positive denominator"
         )
