@@ -91,6 +91,8 @@ def test_counter_and_flag_errors() -> None:
     assert "not a number" in str(read_counter("12k", "reach")[1])
     assert "not a whole number" in str(read_counter("1.5", "reach")[1])
     assert read_counter("1 234", "reach") == (1234, None)
+    assert "too large" in str(read_counter(str(2**63), "reach")[1])
+    assert "not a number" in str(read_counter("²", "reach")[1])
     assert read_bool("Oui", "paid") == (True, None)
     assert read_bool("", "paid") == (None, None)
     assert "yes/no" in str(read_bool("maybe", "paid")[1])

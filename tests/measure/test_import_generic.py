@@ -363,6 +363,8 @@ def test_unstorable_text_reported_not_a_crash(import_target: ImportTarget, tmp_p
     )
     errors = import_target.run(path).as_json()["errors"]
     assert [e["line"] for e in errors] == [2, 3, 4]
+    huge = write(tmp_path, f"id,published_at,format,reach\np1,2024-01-01,photo,{2**63}\n", "h.csv")
+    assert "too large" in import_target.run(huge).as_json()["errors"][0]["message"]
     assert "201 characters, at most 200" in errors[0]["message"]
     assert "NUL" in errors[1]["message"]
     assert "at most 100 can be stored for category" in errors[2]["message"]

@@ -64,6 +64,8 @@ FORMAT_ALIASES = {
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "paid", "oui", "vrai", "t"})
 FALSE_WORDS = frozenset({"0", "false", "no", "n", "organic", "non", "faux", "f"})
 
+MAX_COUNT = 2**63 - 1  # BIGINT
+
 _SPACES = re.compile(r"[\s\-]+")
 
 
@@ -118,6 +120,8 @@ def read_counter(raw: object, column: str) -> tuple[int | None, str | None]:
             value = int(number)
     if value < 0:
         return None, f"{column}: {value} is negative (a count cannot be)"
+    if value > MAX_COUNT:
+        return None, f"{column}: {value} is too large for a count"
     return value, None
 
 

@@ -158,7 +158,7 @@ class GenericConverter:
         metrics: list[int | None] = [None] * len(METRIC_COLUMNS)
         for position, index, column in self.metrics:
             raw = cells[index] if index < width else None
-            if raw.__class__ is str and raw.isdigit():
+            if raw.__class__ is str and raw.isdecimal() and len(raw) < 19:
                 metrics[position] = int(raw)
                 continue
             metrics[position], error = read_counter(raw, column)
