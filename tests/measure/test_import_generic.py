@@ -219,6 +219,13 @@ def test_unknown_columns_and_bad_mapping(import_target: ImportTarget, tmp_path: 
     assert import_target.count(Post) == 0
     ok = import_target.run(path, mapping={"Mystery": "ignore"})
     assert ok.ok and ok.imported == 1
+    twice = write(
+        tmp_path, "id,published_at,format,reach,reach\np1,2024-01-01,photo,1,2\n", "2.csv"
+    )
+    assert (
+        "'reach' appear more than once"
+        in import_target.run(twice).as_json()["errors"][0]["message"]
+    )
     missing = write(tmp_path, "id,reach\np1,3\n", name="nodate.csv")
     errors = import_target.run(missing).as_json()["errors"]
     assert errors[0]["line"] == 1 and "published_at" in errors[0]["message"]

@@ -41,6 +41,12 @@ def resolve_mapping(
     """The field of every column (column → field) and the problems found in doing so."""
     problems: list[str] = []
     mapping: dict[str, str] = {}
+    twice = sorted(name for name, n in Counter(c for c in header if c).items() if n > 1)
+    if twice:
+        problems.append(
+            f"column(s) {', '.join(map(repr, twice))} appear more than once in the header: "
+            "rename them so that each column can be mapped"
+        )
     for column, target in explicit.items():
         if column not in header:
             problems.append(
