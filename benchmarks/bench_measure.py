@@ -363,6 +363,16 @@ def check_same_figures(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
                 assert _same(figures[name], value), name
 
 
+def check_same_cells(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
+    """Same posts and same median in every weekday × hour cell."""
+    mine = {(c["weekday"], c["hour"]): c for c in ours["cells"]}
+    assert len(mine) == len(theirs["cells"])
+    for cell in theirs["cells"]:
+        match = mine[(int(cell["local_weekday"]), int(cell["local_hour"]))]
+        assert match["n"] == int(cell["n"])
+        assert _same(match["median"], float(cell["median"]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="1,000,000 posts, 10 snapshots each")
@@ -398,6 +408,8 @@ def main() -> int:
                 base_seconds = time.perf_counter() - start
                 if name == "kpis":
                     check_same_figures(result, theirs)
+                else:
+                    check_same_cells(result, theirs)
             rows.append((label, seconds, base_seconds))
             ok &= seconds < GOAL_SECONDS
             if base_seconds is not None:
