@@ -376,3 +376,29 @@ def test_unstorable_text_reported_not_a_crash(import_target: ImportTarget, tmp_p
     assert "NUL" in errors[1]["message"]
     assert "at most 100 can be stored for category" in errors[2]["message"]
     assert import_target.count(Post) == 0
+
+
+def test_encoding_given_when_detection_cannot_see_far_enough(
+    import_target: ImportTarget, tmp_path: Path
+) -> None:
+    # The first megabyte is plain ASCII; a latin-1 accent comes later.
+    rows = "".join(
+        f"p{i},2024-01-01 10:00,photo,plain text {i:06d} {'.' * 40}\n" for i in range(20000)
+    )
+    path = write(
+        tmp_path,
+        "id,published_at,format,text\n" + rows + "last,2024-01-02 10:00,photo,Très bien\n",
+        encoding="latin-1",
+    )
+    assert path.stat().st_size > 1 << 20
+    from townsquare.errors import ValidationError
+
+    with pytest.raises(ValidationError) as raised:
+        import_target.run(path)
+    assert "--encoding latin-1" in str(raised.value) and "line 20002" in str(raised.value)
+    assert import_target.count(Post) == 0
+    report = import_target.run(path, encoding="latin-1")
+    assert report.ok and report.imported == 20001
+    assert posts_by_id(import_target)["last"].text == "Très bien"
+    with pytest.raises(ValidationError):
+        import_target.run(path, encoding="klingon")

@@ -6,8 +6,9 @@ directory under a random token between the steps, and is deleted once imported.
 
 API: ``POST /api/v1/workspaces/{workspace}/imports`` (multipart: ``file``, ``channel``,
 ``preset``, ``map`` repeated as COLUMN=FIELD, ``date_format``, ``timezone``, ``separator``,
-``profile``, ``save_profile``, ``dry_run``) answers the CLI's ``--json`` report; 422 with
-the same report (and the usual ``error`` object) when the file has problems.
+``encoding``, ``profile``, ``save_profile``, ``dry_run``) answers the CLI's ``--json``
+report; 422 with the same report (and the usual ``error`` object) when the file has
+problems.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ def _options_from_form(
     date_format: str,
     timezone: str,
     separator: str,
+    encoding: str = "",
     mapping: dict[str, str] | None = None,
 ) -> service.ImportOptions:
     options = service.ImportOptions(
@@ -143,6 +145,7 @@ def _options_from_form(
         date_format=date_format.strip() or None,
         timezone=timezone.strip() or None,
         separator=separator or None,
+        encoding=encoding.strip() or None,
     )
     if profile:
         options = profiles.apply_profile(profiles.get_profile(session, access, profile), options)
@@ -270,6 +273,7 @@ async def import_confirm(
             date_format=text("date_format"),
             timezone=text("timezone"),
             separator=text("separator"),
+            encoding=text("encoding"),
             mapping=mapping,
         )
         path = _uploaded(settings, access, token)
@@ -354,6 +358,7 @@ def api_import(
     date_format: Annotated[str | None, Form()] = None,
     timezone: Annotated[str | None, Form()] = None,
     separator: Annotated[str | None, Form()] = None,
+    encoding: Annotated[str | None, Form()] = None,
     profile: Annotated[str | None, Form()] = None,
     save_profile: Annotated[str | None, Form()] = None,
     dry_run: Annotated[bool, Form()] = False,
@@ -367,6 +372,7 @@ def api_import(
         date_format=date_format or None,
         timezone=timezone or None,
         separator=separator or None,
+        encoding=encoding or None,
         dry_run=dry_run,
     )
     if profile:

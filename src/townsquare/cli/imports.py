@@ -47,6 +47,9 @@ def posts(
         None, "--timezone", help="Time zone of dates without offset (default: the channel's)."
     ),
     separator: str | None = typer.Option(None, "--separator", help="CSV separator (detected)."),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="Text encoding of a CSV (detected), e.g. latin-1."
+    ),
     profile: str | None = typer.Option(None, "--profile", help="Use a saved mapping profile."),
     save_profile: str | None = typer.Option(
         None, "--save-profile", help="Save this mapping and options under NAME."
@@ -61,6 +64,7 @@ def posts(
         date_format=date_format,
         timezone=timezone,
         separator=separator,
+        encoding=encoding,
         dry_run=dry_run,
     )
     with open_session() as session:

@@ -61,6 +61,7 @@ def save_profile(
             "date_format": options.date_format,
             "timezone": options.timezone,
             "separator": options.separator,
+            "encoding": options.encoding,
         }.items()
         if value
     }
@@ -77,5 +78,6 @@ def apply_profile(profile: ImportProfile, options: ImportOptions) -> ImportOptio
         date_format=options.date_format or saved.get("date_format"),
         timezone=options.timezone or saved.get("timezone"),
         separator=options.separator or saved.get("separator"),
+        encoding=options.encoding or saved.get("encoding"),
         dry_run=options.dry_run,
     )

@@ -7,6 +7,7 @@ file is imported whole or not at all.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,7 @@ class ImportOptions:
     date_format: str | None = None
     timezone: str | None = None  # default: the channel's
     separator: str | None = None
+    encoding: str | None = None  # default: detected
     dry_run: bool = False
 
 
@@ -76,6 +78,14 @@ def check_options(options: ImportOptions) -> None:
         validation.timezone(options.timezone)
     if options.separator is not None and len(options.separator) != 1:
         raise ValidationError("the separator must be one character, e.g. ';'", field="separator")
+    if options.encoding:
+        try:
+            codecs.lookup(options.encoding)
+        except LookupError:
+            raise ValidationError(
+                f"unknown encoding {options.encoding!r}: use e.g. utf-8, latin-1, cp1252",
+                field="encoding",
+            ) from None
 
 
 def make_converter(
@@ -134,7 +144,7 @@ def run_import(
         raise NotFound("no such channel in this workspace", field="channel")
     check_options(options)
     zone = ZoneInfo(options.timezone or channel.timezone or "UTC")
-    table = open_table(path, separator=options.separator)
+    table = open_table(path, separator=options.separator, encoding=options.encoding)
     default_taken_at = utcnow().replace(microsecond=0)
     learned: DateOrders | None = None
     while True:
@@ -292,7 +302,7 @@ def preview(
     """The first ``limit`` rows of a file as they will be read, and the problems seen."""
     check_options(options)
     zone = ZoneInfo(options.timezone or timezone)
-    table = open_table(path, separator=options.separator)
+    table = open_table(path, separator=options.separator, encoding=options.encoding)
     converter = make_converter(options, table, zone)
     problems = Problems()
     for message in converter.header_problems():

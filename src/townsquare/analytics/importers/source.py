@@ -63,9 +63,10 @@ class Table:
                         continue
                     yield start, cells
             except UnicodeDecodeError as error:
+                line = _first_undecodable_line(self.path, self.encoding)
                 raise ValidationError(
-                    f"the file is not valid {self.encoding} near line {reader.line_num + 1} "
-                    f"({error.reason}): save it as UTF-8 and import it again",
+                    f"line {line}: the file is not valid {self.encoding} ({error.reason}): "
+                    "give its encoding (--encoding latin-1, cp1252…) or save it as UTF-8",
                     field="file",
                 ) from None
             except csv.Error as error:
@@ -92,6 +93,20 @@ class Table:
         finally:
             self._position = None
             workbook.close()
+
+
+def _first_undecodable_line(path: Path, encoding: str) -> int:
+    """The line of the first byte ``encoding`` cannot decode (the reader decodes ahead)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    with path.open("rb") as handle:
+        while chunk := handle.read(SAMPLE_BYTES):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                return line + chunk[: max(error.start, 0)].count(b"\n")
+            line += chunk.count(b"\n")
+    return line
 
 
 def _open_workbook(path: Path) -> Any:
