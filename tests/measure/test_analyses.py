@@ -114,6 +114,8 @@ def test_best_times_cells_and_recommendations(measure_world: MeasureWorld) -> No
     best = result["recommended"][0]
     assert (best["weekday"], best["hour"]) == (2, 10)
     assert "Tuesday 10:00" in best["evidence"]
+    assert best["paid_posts"] == 1 and "1 of these posts were paid" in best["evidence"]
+    assert cells[(1, 9)]["paid_posts"] == 0
     strict = _best(measure_world, min_posts=10)
     assert strict["recommended"] == []
 

@@ -288,12 +288,23 @@ def best_times(
     cell_code = np.where(timed, (frame.weekday - 1) * 24 + frame.hour, 7 * 24)
     ranked = _Sorted(values)
     sorted_values, slices = ranked.groups(cell_code, 7 * 24 + 1)
+    known = np.isfinite(values)
+    paid_per_cell = np.bincount(
+        cell_code[known], weights=frame.paid[known] == 1, minlength=7 * 24 + 1
+    )
     cells = []
     for code, part in enumerate(slices[: 7 * 24]):
         if part.stop == part.start:
             continue
         entry = _ci_entry(sorted_values[part], seed=seed, resamples=resamples)
-        cells.append({"weekday": code // 24 + 1, "hour": code % 24, **entry})
+        cells.append(
+            {
+                "weekday": code // 24 + 1,
+                "hour": code % 24,
+                **entry,
+                "paid_posts": int(paid_per_cell[code]),
+            }
+        )
     timed_values = ranked.values[timed[ranked.known][ranked.order]]
     overall = _ci_entry(timed_values, seed=seed, resamples=resamples)
     weekdays = _marginal(ranked, frame.weekday, range(1, 8), "weekday", seed, resamples)
@@ -358,6 +369,11 @@ def _recommend(
                 if above
                 else "the CI overlaps the overall median: a lead, not a proof"
             )
+            + (
+                f"; {cell['paid_posts']} of these posts were paid (see --paid organic)"
+                if cell["paid_posts"]
+                else ""
+            )
         )
         out.append(
             {
@@ -370,6 +386,7 @@ def _recommend(
                 "overall_median": overall_median,
                 "ci_above_overall": bool(above),
                 "small_sample": cell["small_sample"],
+                "paid_posts": cell["paid_posts"],
                 "evidence": evidence,
             }
         )

@@ -229,7 +229,7 @@ def measure_best_times(
     if min_posts < 1:
         raise ValidationError("--min-posts must be at least 1", field="min_posts")
     scope = _Scope(session, access, channel_handle, date_from, date_to, paid)
-    frame = scope.load(kpis.required_inputs(kpi, scope.components), {"weekday_hour"})
+    frame = scope.load(kpis.required_inputs(kpi, scope.components), {"weekday_hour", "paid"})
     result = analyses.best_times(
         frame,
         kpi,
