@@ -545,6 +545,17 @@ def test_workspace_delete(cli: Cli, database: Database) -> None:
         assert connection.execute(sa.text("SELECT count(*) FROM channels")).scalar() == 0
 
 
+def test_workspace_audit(cli: Cli) -> None:
+    _owner(cli)
+    assert cli("channel", "add", "--workspace", "acme", "--network", "rss",
+               "--handle", "https://acme.test/feed").code == 0  # fmt: skip
+    events = cli("workspace", "audit", "acme", "--json")
+    assert events.code == 0
+    actions = [e["action"] for e in events.json()]
+    assert actions[0] == "channel.added" and "workspace.created" in actions
+    assert cli("workspace", "audit", "nowhere").code == 3
+
+
 def test_default_database_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
     data_dir = tmp_path / "fresh"
     cli = Cli(data_dir, None)

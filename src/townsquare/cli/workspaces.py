@@ -157,3 +157,36 @@ def delete(
     with open_session() as session:
         service.delete_workspace(session, operator_access(session, slug), confirm=slug)
     console.print(f"deleted workspace {slug}")
+
+
+@app.command("audit")
+def audit_log(
+    slug: str = typer.Argument(...),
+    limit: int = typer.Option(50, "--limit", min=1, max=1000),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show who did what in a workspace, newest first."""
+    from townsquare.workspaces import audit
+
+    with open_session() as session:
+        workspace = service.get_workspace(session, slug)
+        rows = [
+            {
+                "at": event.at,
+                "action": event.action,
+                "target": event.target,
+                "user_id": event.user_id,
+                "details": event.details,
+            }
+            for event in audit.recent(session, workspace.id, limit)
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("at", "action", "target", "user")
+    for row in rows:
+        table.add_row(
+            f"{row['at']:%Y-%m-%d %H:%M}", str(row["action"]), str(row["target"] or ""),
+            str(row["user_id"] or "cli"),
+        )  # fmt: skip
+    console.print(table)
