@@ -22,7 +22,8 @@
 Goal (issue #3): each analysis under 2 s at full size, and at least 20× the baseline.
 Measured with ``--full`` on the 2-core development machine, shared (load average ~5):
 generation 88 s; ``measure kpis --by format`` 1.62 s vs 110 s (68×); ``measure
-best-times`` 0.89 s vs 25 s (28×). Most of the remaining time is SQLite reading the
+best-times`` 0.89 s vs 25 s (28×); later, load ~3, 1.16 s and 0.77 s (``--no-baseline``,
+with paid posts per best-times cell). Most of the remaining time is SQLite reading the
 million rows; the analyses themselves take a few hundred milliseconds.
 
 How the service is fast: one SQL query reads the lifetime table (never the snapshots),
