@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,6 @@ class PostFrame:
     month: IntArray  # local year × 100 + month, or -1
     day: IntArray  # local calendar day (days since 1970-01-01) or -1 when not known
     timezone: str = "UTC"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def subset(self, mask: npt.NDArray[np.bool_]) -> PostFrame:
         return PostFrame(
