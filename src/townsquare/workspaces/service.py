@@ -373,6 +373,31 @@ def add_member(
     return Member(user.id, user.email, user.display_name, parsed)
 
 
+def add_or_create_member(
+    session: Session,
+    access: WorkspaceAccess,
+    *,
+    email: str,
+    role: str,
+    password: str | None = None,
+    display_name: str | None = None,
+) -> Member:
+    """Add an existing user, or create them first when a password is given (admins)."""
+    access.require(Role.ADMIN, "add members")
+    if password and get_user_by_email(session, email) is None:
+        user = create_user(
+            session,
+            email=email,
+            password=password,
+            display_name=display_name,
+            workspace=access.workspace.slug,
+            role=role,
+            actor=access.user,
+        )
+        return Member(user.id, user.email, user.display_name, Role.parse(role))
+    return add_member(session, access, email=email, role=role)
+
+
 def set_member_role(
     session: Session, access: WorkspaceAccess, *, user_id: int, role: str | Role
 ) -> Member:
