@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from townsquare.analytics import kpis
+from townsquare.analytics import formulas, kpis
 from townsquare.errors import ValidationError
 
 NAN = float("nan")
@@ -53,18 +53,18 @@ def test_registry_has_the_issue_kpis_with_formula_unit_inputs_and_source() -> No
 
 
 def test_interactions_sum_base_metrics_and_workspace_extras() -> None:
-    base = kpis.per_post_values(kpis.REGISTRY["interactions"], POSTS)
+    base = formulas.per_post_values(kpis.REGISTRY["interactions"], POSTS)
     assert base.tolist() == [10, 30, 5]
     extras = kpis.interaction_components({"interactions_include": ["saves", "clicks"]})
     assert extras == ("reactions", "comments", "shares", "saves", "clicks")
-    with_extras = kpis.per_post_values(kpis.REGISTRY["interactions"], POSTS, extras)
+    with_extras = formulas.per_post_values(kpis.REGISTRY["interactions"], POSTS, extras)
     assert with_extras[:2].tolist() == [16, 40]
     assert np.isnan(with_extras[2])  # clicks unknown: the sum is unknown, not 6
     assert kpis.interaction_components({"interactions_include": ["bogus"]}) == kpis.INTERACTION_BASE
 
 
 def test_engagement_rate_by_reach_both_averages() -> None:
-    summary = kpis.summarise_rate(kpis.REGISTRY["engagement_rate_by_reach"], POSTS)
+    summary = formulas.summarise_rate(kpis.REGISTRY["engagement_rate_by_reach"], POSTS)
     # per post 10 %, 5 %, 10 % → mean 8.333…; ratio of sums 45 / 750 = 6 %
     assert summary.mean_of_ratios == pytest.approx(25 / 3)
     assert summary.ratio_of_sums == pytest.approx(6.0)
@@ -87,26 +87,26 @@ def test_engagement_rate_by_reach_both_averages() -> None:
 def test_rates_against_hand_computed_values(
     name: str, mean_of_ratios: float, ratio_of_sums: float
 ) -> None:
-    summary = kpis.summarise_rate(kpis.REGISTRY[name], POSTS)
+    summary = formulas.summarise_rate(kpis.REGISTRY[name], POSTS)
     assert summary.mean_of_ratios == pytest.approx(mean_of_ratios)
     assert summary.ratio_of_sums == pytest.approx(ratio_of_sums)
 
 
 def test_missing_inputs_give_none_with_a_reason_never_zero() -> None:
     no_clicks = cols(impressions=[100, 200], clicks=[NAN, NAN])
-    summary = kpis.summarise_rate(kpis.REGISTRY["click_through_rate"], no_clicks)
+    summary = formulas.summarise_rate(kpis.REGISTRY["click_through_rate"], no_clicks)
     assert summary.mean_of_ratios is None and summary.ratio_of_sums is None
     assert summary.n == 0
     assert summary.reason is not None and "clicks" in summary.reason
-    count = kpis.summarise_count(kpis.REGISTRY["clicks"], no_clicks)
+    count = formulas.summarise_count(kpis.REGISTRY["clicks"], no_clicks)
     assert count.mean is None and count.reason is not None
 
 
 def test_a_zero_denominator_makes_a_post_undefined_not_zero() -> None:
     posts = cols(shares=[1, 5], impressions=[0, 100])
-    values = kpis.per_post_values(kpis.REGISTRY["virality_rate"], posts)
+    values = formulas.per_post_values(kpis.REGISTRY["virality_rate"], posts)
     assert np.isnan(values[0]) and values[1] == pytest.approx(5.0)
-    summary = kpis.summarise_rate(kpis.REGISTRY["virality_rate"], posts)
+    summary = formulas.summarise_rate(kpis.REGISTRY["virality_rate"], posts)
     assert summary.n == 1 and summary.ratio_of_sums == pytest.approx(5.0)
 
 
@@ -114,7 +114,7 @@ def test_daily_engagement_rate_by_hand() -> None:
     day = np.array([10, 10, 11, -1], dtype=np.int64)
     interactions = np.array([10, 5, 30, 7], dtype=np.float64)
     followers = np.array([1000, 1010, 1000, 1000], dtype=np.float64)
-    summary = kpis.daily_engagement_rate(day, interactions, followers)
+    summary = formulas.daily_engagement_rate(day, interactions, followers)
     # day 10: 15 / 1010; day 11: 30 / 1000; the post of unknown day is left out
     assert summary.n == 2
     assert summary.mean_of_ratios == pytest.approx((15 / 1010 + 0.03) / 2 * 100)
@@ -122,7 +122,7 @@ def test_daily_engagement_rate_by_hand() -> None:
 
 
 def test_daily_engagement_rate_without_days_says_so() -> None:
-    summary = kpis.daily_engagement_rate(
+    summary = formulas.daily_engagement_rate(
         np.array([-1, -1], dtype=np.int64), np.array([1.0, 2.0]), np.array([10.0, 10.0])
     )
     assert summary.mean_of_ratios is None
@@ -130,10 +130,10 @@ def test_daily_engagement_rate_without_days_says_so() -> None:
 
 
 def test_audience_growth_rate() -> None:
-    assert kpis.audience_growth_rate(1000, 1030) == pytest.approx(3.0)
-    assert kpis.audience_growth_rate(1000, 950) == pytest.approx(-5.0)
-    assert kpis.audience_growth_rate(None, 10) is None
-    assert kpis.audience_growth_rate(0, 10) is None
+    assert formulas.audience_growth_rate(1000, 1030) == pytest.approx(3.0)
+    assert formulas.audience_growth_rate(1000, 950) == pytest.approx(-5.0)
+    assert formulas.audience_growth_rate(None, 10) is None
+    assert formulas.audience_growth_rate(0, 10) is None
 
 
 def test_unknown_kpi_names_suggest_close_ones() -> None:
@@ -156,7 +156,7 @@ def test_ratio_of_sums_lies_between_the_extreme_post_rates(pairs: list[tuple[int
         shares=[0.0] * len(pairs),
         reach=[float(d) for _, d in pairs],
     )
-    summary = kpis.summarise_rate(kpis.REGISTRY["engagement_rate_by_reach"], posts)
+    summary = formulas.summarise_rate(kpis.REGISTRY["engagement_rate_by_reach"], posts)
     rates = [n / d * 100 for n, d in pairs]
     assert summary.ratio_of_sums is not None and summary.mean_of_ratios is not None
     assert min(rates) - 1e-9 <= summary.ratio_of_sums <= max(rates) + 1e-9
@@ -180,26 +180,26 @@ def test_grouped_figures_equal_each_group_alone() -> None:
     day = rng.integers(-1, 30, n)
     for name in ("engagement_rate_by_reach", "click_through_rate", "virality_rate"):
         kpi = kpis.REGISTRY[name]
-        grouped = kpis.grouped_rates(kpi, columns, codes, 4)
+        grouped = formulas.grouped_rates(kpi, columns, codes, 4)
         for group in range(4):
-            alone = kpis.summarise_rate(kpi, {k: v[codes == group] for k, v in columns.items()})
+            alone = formulas.summarise_rate(kpi, {k: v[codes == group] for k, v in columns.items()})
             assert grouped[group].n == alone.n
             assert grouped[group].mean_of_ratios == pytest.approx(alone.mean_of_ratios)
             assert grouped[group].ratio_of_sums == pytest.approx(alone.ratio_of_sums)
             assert (grouped[group].reason is None) == (alone.reason is None)
-    counts = kpis.grouped_counts(kpis.REGISTRY["interactions"], columns, codes, 4)
+    counts = formulas.grouped_counts(kpis.REGISTRY["interactions"], columns, codes, 4)
     for group in range(4):
-        alone_count = kpis.summarise_count(
+        alone_count = formulas.summarise_count(
             kpis.REGISTRY["interactions"], {k: v[codes == group] for k, v in columns.items()}
         )
         assert counts[group].mean == pytest.approx(alone_count.mean)
-    interactions = kpis.per_post_values(kpis.REGISTRY["interactions"], columns)
-    daily = kpis.grouped_daily_engagement_rates(
+    interactions = formulas.per_post_values(kpis.REGISTRY["interactions"], columns)
+    daily = formulas.grouped_daily_engagement_rates(
         codes, 4, day, interactions, columns["followers_at_publish"]
     )
     for group in range(4):
         mask = codes == group
-        alone_daily = kpis.daily_engagement_rate(
+        alone_daily = formulas.daily_engagement_rate(
             day[mask], interactions[mask], columns["followers_at_publish"][mask]
         )
         assert daily[group].n == alone_daily.n

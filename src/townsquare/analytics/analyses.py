@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from townsquare.analytics import kpis, stats
+from townsquare.analytics import formulas, kpis, stats
 from townsquare.analytics.dataset import FloatArray, IntArray, PostFrame
 from townsquare.analytics.kpis import INTERACTION_BASE, Kpi
 
@@ -71,7 +71,7 @@ def kpi_groups(
     (days for the daily rate) whose inputs were known. Counts are the mean per post. A
     ``None`` figure has its reason in the group's ``missing``. ``audience`` is the channel's
     follower snapshots (local day numbers, followers) sorted by day, for the growth rate.
-    Every figure is computed for all groups in one pass (``kpis.grouped_*``).
+    Every figure is computed for all groups in one pass (``formulas.grouped_*``).
     """
     codes, keys = _codes(frame, by)
     size = len(keys)
@@ -82,15 +82,15 @@ def kpi_groups(
     for name in kpi_names:
         kpi = kpis.REGISTRY[name]
         if kpi.kind == "count":
-            counts = kpis.grouped_counts(kpi, columns, codes, size, components)
+            counts = formulas.grouped_counts(kpi, columns, codes, size, components)
             per_kpi[name] = [(_round(c.mean), c.reason) for c in counts]
         elif kpi.kind == "rate":
-            rates = kpis.grouped_rates(kpi, columns, codes, size, components)
+            rates = formulas.grouped_rates(kpi, columns, codes, size, components)
             per_kpi[name] = [(_rate_dict(r), r.reason) for r in rates]
         elif kpi.kind == "daily":
-            interactions = kpis.numerator_values(kpi, columns, components)
+            interactions = formulas.numerator_values(kpi, columns, components)
             followers = columns.get("followers_at_publish", np.full(frame.n, np.nan))
-            daily = kpis.grouped_daily_engagement_rates(
+            daily = formulas.grouped_daily_engagement_rates(
                 codes, size, frame.day, interactions, followers
             )
             per_kpi[name] = [(_rate_dict(r), r.reason) for r in daily]
@@ -114,7 +114,7 @@ def kpi_groups(
     return {"by": by, "groups": groups}
 
 
-def _rate_dict(rate: kpis.RateSummary) -> dict[str, Any]:
+def _rate_dict(rate: formulas.RateSummary) -> dict[str, Any]:
     return {
         "mean_of_ratios": _round(rate.mean_of_ratios),
         "ratio_of_sums": _round(rate.ratio_of_sums),
@@ -146,7 +146,7 @@ def _growth(
         snap_followers = snap_followers[inside]
         if snap_followers.size < 2:
             return None, "fewer than two follower counts of the channel in this month"
-    growth = kpis.audience_growth_rate(float(snap_followers[0]), float(snap_followers[-1]))
+    growth = formulas.audience_growth_rate(float(snap_followers[0]), float(snap_followers[-1]))
     if growth is None:
         return None, "the first follower count of the period is 0"
     return _round(growth), None
@@ -215,7 +215,7 @@ def format_comparison(
     Groups are ordered by median, highest first. ``effect_size`` is the rank-biserial
     correlation of ``a`` against ``b`` (positive: ``a`` tends to be higher).
     """
-    values = kpis.per_post_values(kpi, frame.metrics, components)
+    values = formulas.per_post_values(kpi, frame.metrics, components)
     sorted_values, slices = _Sorted(values).groups(frame.format, len(frame.format_names))
     samples = {
         name: sorted_values[part]
@@ -283,7 +283,7 @@ def best_times(
     recommended when it has at least ``min_posts`` posts; slots are ranked by median and
     each carries its evidence (its CI against the channel's overall median).
     """
-    values = kpis.per_post_values(kpi, frame.metrics, components)
+    values = formulas.per_post_values(kpi, frame.metrics, components)
     timed = (frame.weekday >= 1) & (frame.hour >= 0)
     cell_code = np.where(timed, (frame.weekday - 1) * 24 + frame.hour, 7 * 24)
     ranked = _Sorted(values)

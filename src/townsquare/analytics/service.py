@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from townsquare.analytics import analyses, dataset, kpis
+from townsquare.analytics import analyses, dataset, formulas, kpis
 from townsquare.channels.models import Channel
 from townsquare.channels.service import get_channel_by_handle
 from townsquare.errors import ValidationError
@@ -167,7 +167,7 @@ def measure_kpis(
     first = _snapshot(days, followers, 0)
     last = _snapshot(days, followers, -1)
     growth = (
-        kpis.audience_growth_rate(float(followers[0]), float(followers[-1]))
+        formulas.audience_growth_rate(float(followers[0]), float(followers[-1]))
         if days.size >= 2
         else None
     )
