@@ -556,6 +556,17 @@ def test_workspace_audit(cli: Cli) -> None:
     assert cli("workspace", "audit", "nowhere").code == 3
 
 
+def test_unreachable_database_is_explained(tmp_path: Path) -> None:
+    from tests.conftest import free_port
+
+    url = f"postgresql+psycopg://someone:hunter2@127.0.0.1:{free_port()}/nothing"
+    result = Cli(tmp_path / "data", url)("workspace", "list", "--json")
+    message = " ".join(result.err.split())
+    assert result.code == 1 and result.out == ""
+    assert "cannot use the database" in message and "TOWNSQUARE_DATABASE_URL" in message
+    assert "hunter2" not in message and "Traceback" not in message
+
+
 def test_default_database_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
     data_dir = tmp_path / "fresh"
     cli = Cli(data_dir, None)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import typer
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 
 from townsquare import __version__
 from townsquare.cli import channels, db, serve, tokens, users, workspaces
 from townsquare.cli.common import err_console
-from townsquare.cli.errors import exit_code_for
+from townsquare.cli.errors import GENERIC_ERROR_EXIT, exit_code_for
 from townsquare.errors import TownsquareError
 
 app = typer.Typer(
@@ -64,6 +64,20 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         raise SystemExit(130) from None
+    except OperationalError as error:
+        # Most often the database is not there: say which one, without its password.
+        from townsquare.cli.serve import redact_url
+        from townsquare.config import get_settings
+
+        url = redact_url(get_settings().sqlalchemy_url)
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        err_console.print(
+            f"error: cannot use the database {url}: {reason}\n"
+            "check TOWNSQUARE_DATABASE_URL (or TOWNSQUARE_DATA_DIR for SQLite)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise SystemExit(GENERIC_ERROR_EXIT) from None
     except DataError as error:
         # A value the database refused (see web/errors.py): bad input, nothing written.
         reason = str(error.orig).strip().splitlines()[0] if error.orig else "invalid value"
