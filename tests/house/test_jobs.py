@@ -131,7 +131,7 @@ def test_worker_process_runs_the_periodic_prune_and_queued_tasks_through_redis(
 
 
 def test_worker_never_prints_the_queue_password() -> None:
-    from townsquare.cli.serve import redact_url
+    from townsquare.cli.common import redact_url
 
     assert redact_url("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
     assert redact_url("rediss://app:s3cret@cache/2") == "rediss://app:***@cache/2"

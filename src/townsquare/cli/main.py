@@ -66,7 +66,7 @@ def main() -> None:
         raise SystemExit(130) from None
     except OperationalError as error:
         # Most often the database is not there: say which one, without its password.
-        from townsquare.cli.serve import redact_url
+        from townsquare.cli.common import redact_url
         from townsquare.config import get_settings
 
         url = redact_url(get_settings().sqlalchemy_url)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
-from townsquare.cli.common import console, settings, upgrade_database
+from townsquare.cli.common import console, redact_url, settings, upgrade_database
 
 
 def register(root: typer.Typer) -> None:
@@ -65,14 +64,3 @@ def worker(
     queue = redact_url(config.queue_url) if config.queue_url else "the SQLite queue"
     console.print(f"townsquare worker consuming {queue}")
     run_worker(threads or config.worker_threads)
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, for logs (redis://:secret@host → redis://:***@host)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
