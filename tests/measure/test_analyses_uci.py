@@ -168,3 +168,11 @@ def test_live_sellers_file_without_reach(
         assert months[0]["key"] == "2012-07" and months[-1]["key"] == "2018-06"
     finally:
         get_settings.cache_clear()
+
+
+def test_period_inside_a_month_is_flagged_for_month_only_dates(uci: MeasureWorld) -> None:
+    inside = measure("kpis", "--from", "2014-03-10", "--to", "2014-06-30")
+    assert inside["notes"] and "know only their month" in inside["notes"][0]
+    whole = measure("kpis", "--from", "2014-03-01", "--to", "2014-06-30")
+    assert whole["notes"] == []
+    assert whole["groups"][0]["posts"] > 0

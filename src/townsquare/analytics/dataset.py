@@ -388,6 +388,28 @@ def local_parts(epoch: FloatArray, timezone: str) -> dict[str, IntArray]:
     return out
 
 
+def count_posts_without_day(
+    session: Session,
+    channel_id: int,
+    *,
+    timezone: str,
+    date_from: date | None,
+    date_to: date | None,
+) -> int:
+    """Posts of the period whose calendar day is unknown (their date is representative)."""
+    posts = Post.__table__
+    start, end = period_bounds(date_from, date_to, timezone)
+    conditions: list[ColumnElement[bool]] = [
+        posts.c.channel_id == channel_id,
+        posts.c.published_precision.not_in(sorted(DAY_PRECISIONS)),
+    ]
+    if start is not None:
+        conditions.append(posts.c.published_at >= start)
+    if end is not None:
+        conditions.append(posts.c.published_at < end)
+    return int(session.scalar(select(func.count()).where(and_(*conditions))) or 0)
+
+
 def audience_series(
     session: Session, channel_id: int, *, date_from: date | None, date_to: date | None
 ) -> tuple[IntArray, FloatArray]:

@@ -9,7 +9,7 @@ they are and the API returns them as they are.
 from __future__ import annotations
 
 import difflib
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -100,6 +100,28 @@ class _Scope:
             return frame
         return frame.subset(frame.paid == (1 if self.paid == "paid" else 0))
 
+    def notes(self) -> list[str]:
+        """Warnings about what the figures can and cannot say for this period."""
+        inside_month = (self.date_from is not None and self.date_from.day != 1) or (
+            self.date_to is not None and (self.date_to + timedelta(days=1)).day != 1
+        )
+        if not inside_month:
+            return []
+        vague = dataset.count_posts_without_day(
+            self.session,
+            self.channel.id,
+            timezone=self.channel.timezone or "UTC",
+            date_from=self.date_from,
+            date_to=self.date_to,
+        )
+        if not vague:
+            return []
+        return [
+            f"{vague} posts of this period know only their month (not their day): "
+            "--from/--to inside a month is applied to a representative date of the month, "
+            "so prefer whole months for them"
+        ]
+
     def header(self) -> dict[str, Any]:
         return {
             "channel": {
@@ -111,6 +133,7 @@ class _Scope:
             "to": self.date_to.isoformat() if self.date_to else None,
             "paid": self.paid,
             "interactions": list(self.components),
+            "notes": self.notes(),
         }
 
 

@@ -52,6 +52,11 @@ def _p(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def _notes(result: dict[str, Any]) -> None:
+    for note in result.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}")
+
+
 @app.command("kpis")
 def kpis_command(
     workspace: str = WORKSPACE,
@@ -99,6 +104,7 @@ def kpis_command(
             average = "mean per post" if kpi.kind == "count" else "over the period"
             table.add_row(kpi.label, average, *[_fmt(g["kpis"][name], kpi.unit) for g in groups])
     console.print(table)
+    _notes(result)
     reasons = {reason for g in groups for reason in g["missing"].items()}
     for name, reason in sorted(reasons):
         console.print(f"[dim]{REGISTRY[name].label}: {reason}[/]")
@@ -145,6 +151,7 @@ def formats_command(
             "small sample" if group["small_sample"] else "",
         )
     console.print(table)
+    _notes(result)
     test = result["test"]
     console.print(
         f"Kruskal–Wallis H = {_fmt(test['statistic'])}, p = {_p(test['p_value'])}"
@@ -210,6 +217,7 @@ def best_times_command(
             row.append(f"{_fmt(cell['median'], unit)} ({cell['n']})" if cell else "")
         table.add_row(*row)
     console.print(table)
+    _notes(result)
     if not result["recommended"]:
         console.print(
             f"No slot has {min_posts} posts or more yet: no recommendation (see --min-posts)."
