@@ -21,7 +21,6 @@ from townsquare.analytics.dataset import FloatArray, IntArray, PostFrame
 from townsquare.analytics.kpis import INTERACTION_BASE, Kpi
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-PAID_KEYS = {1: "paid", 0: "organic", -1: "unknown"}
 MIN_SLOT_POSTS = 10  # a weekday × hour cell needs this many posts to be recommended
 
 
