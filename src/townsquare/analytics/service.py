@@ -3,7 +3,10 @@
 Each function checks the caller's access, finds the channel in the caller's workspace,
 loads its posts (``dataset.py``) and hands them to the pure analyses (``analyses.py``).
 The returned dicts are the JSON of the issue's contract; CLI ``--json`` prints them as
-they are and the API returns them as they are.
+they are and the API returns them as they are. Each also carries the scope it was computed
+on: ``channel`` (handle, network, timezone), ``from``/``to``, ``paid`` (all, organic or
+paid), ``interactions`` (the metrics this workspace sums as interactions) and ``notes``
+(warnings in words about what the figures cannot say for this period).
 """
 
 from __future__ import annotations
