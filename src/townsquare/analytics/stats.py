@@ -24,7 +24,6 @@ from itertools import combinations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -132,6 +131,8 @@ def kruskal_wallis(groups: Mapping[str, FloatArray]) -> TestResult:
     pooled = np.concatenate(samples)
     if np.all(pooled == pooled[0]):
         return TestResult("kruskal-wallis", None, None, "every value is the same")
+    from scipy import stats as sps  # imported here: scipy.stats costs ~1 s at CLI start-up
+
     result = sps.kruskal(*samples)
     return TestResult("kruskal-wallis", float(result.statistic), float(result.pvalue))
 
@@ -171,6 +172,8 @@ def rank_biserial(u_a: float, n_a: int, n_b: int) -> float:
 
 def pairwise_mann_whitney(groups: Mapping[str, FloatArray]) -> list[PairResult]:
     """Two-sided Mann–Whitney U for every pair of non-empty groups, Holm-adjusted."""
+    from scipy import stats as sps
+
     names = [name for name, values in groups.items() if values.size > 0]
     raw: list[tuple[str, str, float | None, float | None]] = []
     for a, b in combinations(names, 2):
