@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+from typing import Any
 
 import typer
 
@@ -46,10 +48,21 @@ def serve(
         app,
         host=bind_host,
         port=bind_port,
+        log_config=_log_config_without_addresses(),
         log_level=config.log_level.lower(),
         proxy_headers=True,
         server_header=False,
     )
+
+
+def _log_config_without_addresses() -> dict[str, Any]:
+    """uvicorn's logging, but access lines without the client address: short links answer
+    here too, and townsquare never keeps a visitor's IP address (not even in a log)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["formatters"]["access"]["fmt"] = '%(levelprefix)s "%(request_line)s" %(status_code)s'
+    return log_config
 
 
 def worker(

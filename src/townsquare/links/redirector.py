@@ -443,3 +443,23 @@ def mount_on_host(app: Any, settings: Settings, database: Database) -> Redirecto
     app.state.shutdown_hooks.append(redirector.shutdown)
     app.state.links_redirector = redirector
     return redirector
+
+
+def mount_on_paths(app: Any, settings: Settings, database: Database) -> Redirector:
+    """Serve short links at ``/{slug}`` of the web app itself (``create_app``).
+
+    The laptop default, when no ``links_host`` is set: short URLs are the web app's own
+    address followed by the slug (links/service.py ``short_base_url``). The route is
+    added after every page and API route, so it only sees single-segment paths nothing
+    else answered; slugs can never be a reserved word (links/slugs.py), so no short link
+    can shadow a page.
+    """
+    from starlette.routing import Route
+
+    redirector = Redirector(settings, database)
+    app.router.routes.append(
+        Route("/{slug}", endpoint=redirector, methods=["GET", "HEAD", "POST"], name="short_link")
+    )
+    app.state.shutdown_hooks.append(redirector.shutdown)
+    app.state.links_redirector = redirector
+    return redirector

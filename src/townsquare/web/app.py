@@ -108,6 +108,11 @@ def create_app(
         from townsquare.links.redirector import mount_on_host
 
         mount_on_host(app, settings, database)
+    else:
+        # No host of their own: short links answer at /{slug} after every other route.
+        from townsquare.links.redirector import mount_on_paths
+
+        mount_on_paths(app, settings, database)
     return app
 
 

@@ -1,0 +1,65 @@
+"""``townsquare serve`` without a links host: short links answer at the app's own /{slug}."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import sqlalchemy as sa
+from uvicorn.logging import AccessFormatter
+
+from tests.conftest import ServerThread, make_settings
+from tests.links.conftest import LinksEnv
+from townsquare.cli.serve import _log_config_without_addresses
+from townsquare.links import service
+from townsquare.links.models import LinkClick
+from townsquare.web.app import create_app
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0"
+
+
+def test_short_links_answer_after_every_route_of_the_app(links_env: LinksEnv) -> None:
+    settings = make_settings(links_env.settings.data_dir, links_env.database.url)
+    assert settings.links_host is None
+    with links_env.database.session() as session:
+        link = service.create_link(
+            session,
+            links_env.access(session),
+            settings,
+            target_url="https://example.com/landing",
+            slug="spring",
+        )
+    assert service.short_url(settings, "spring") == f"http://{settings.host}:{settings.port}/spring"
+    app = create_app(settings, database=links_env.database)
+    with ServerThread(app) as server, httpx.Client(follow_redirects=False) as client:
+        followed = client.get(server.url + "/SPRING", headers={"user-agent": CHROME})
+        assert followed.status_code == 302
+        assert followed.headers["location"] == link.final_url
+        # Unknown slugs get the redirector's page; the app's own routes are untouched.
+        missing = client.get(server.url + "/no-such-link")
+        assert missing.status_code == 404
+        assert "This short link does not exist" in missing.text
+        assert client.get(server.url + "/login").status_code in (200, 303)
+        api_missing = client.get(server.url + "/api/v1/nope")
+        assert api_missing.status_code == 404
+        assert api_missing.json()["error"]["type"] == "not_found"
+    with links_env.database.session() as session:
+        clicks = session.scalar(sa.select(sa.func.count()).select_from(LinkClick))
+    assert clicks == 1
+
+
+def test_serve_access_log_keeps_no_client_address() -> None:
+    access = _log_config_without_addresses()["formatters"]["access"]
+    formatter = AccessFormatter(fmt=access["fmt"], use_colors=False)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("203.0.113.7:51234", "GET", "/spring", "1.1", 302),
+        None,
+    )
+    line = formatter.format(record)
+    assert "GET /spring" in line
+    assert "203.0.113.7" not in line
