@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -150,6 +151,27 @@ def test_a_full_buffer_drops_and_counts_instead_of_growing(
     assert recorder.written == 5
     # Closed: no more clicks accepted (the server has stopped answering by then).
     assert recorder.record(_click(link)) is False
+
+
+def test_waiting_for_room_wakes_the_writer_and_gives_up_after_its_timeout(
+    links_env: LinksEnv,
+) -> None:
+    link = _link(links_env, "backpressure")
+    recorder = ClickRecorder(links_env.database, max_buffer=2, batch_size=1000, interval=3600)
+    assert recorder.record(_click(link)) and recorder.record(_click(link))
+    assert not recorder.has_room()
+    # The writer only wakes hourly by itself: waiting for room must wake it.
+    assert asyncio.run(recorder.wait_for_room(timeout=10)) is True
+    assert recorder.has_room()
+    # A writer stuck on a slow database: the wait ends at its timeout, then the click drops.
+    assert recorder.record(_click(link)) and recorder.record(_click(link))
+    with recorder._write_lock:
+        started = time.monotonic()
+        assert asyncio.run(recorder.wait_for_room(timeout=0.2)) is False
+        assert time.monotonic() - started >= 0.2
+        assert recorder.record(_click(link)) is False
+    recorder.close()
+    assert (_count(links_env.database), recorder.dropped) == (4, 1)
 
 
 def test_batches_are_written_by_the_thread_with_human_counts(links_env: LinksEnv) -> None:

@@ -8,11 +8,16 @@ rate and make every visitor wait for it. Instead:
   it to ``visitor_hash`` = SHA-256(daily salt, address, user agent) at once, the salt being
   derived from the secret key and the UTC date (:func:`daily_salt`), so unique visitors are
   counted per day and addresses cannot be read back from the table.
-- When the buffer is full (a flood the database cannot keep up with) further clicks are
-  dropped, counted in ``dropped`` and logged: memory stays bounded. A buffered click is a
-  tuple with the visitor hash, the user agent and the referrer (each cut to 512 bytes by
-  the redirector): about 0.5 KB usually, 1.3 KB at worst, so the default 100,000 clicks
-  (several seconds of a flood, or of a database outage) take 50 MB usually, 130 MB at most.
+- When the buffer is full (more clicks than the database takes), the redirector first
+  holds the request a moment (:meth:`ClickRecorder.wait_for_room`, up to
+  ``FULL_BUFFER_WAIT`` seconds, awaiting, so the event loop and the writer keep going):
+  a sustained rate above what the database writes slows redirects down to that rate
+  instead of losing clicks. Only when no room comes in time (a flood, or the database
+  down) is the click dropped, counted in ``dropped`` and logged: memory stays bounded.
+  A buffered click is a tuple with the visitor hash, the user agent and the referrer (each
+  cut to 512 bytes by the redirector): about 0.5 KB usually, 1.3 KB at worst, so the
+  default 100,000 clicks (several seconds of a flood, or of a database outage) take 50 MB
+  usually, 130 MB at most.
 - A writer thread wakes every ``interval`` seconds or when ``batch_size`` clicks are
   waiting, classifies them (device class, OS, browser via ua-parser — cached by user agent
   string —, bot or human, referrer domain) and writes each batch in one transaction: the
@@ -31,6 +36,7 @@ kept (``is_bot``, ``bot_name``) but never count toward ``human_clicks`` or ``max
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -52,6 +58,8 @@ DEFAULT_MAX_BUFFER = 100_000
 # Small, frequent batches: each one holds the GIL for a short while only.
 DEFAULT_BATCH_SIZE = 1_000
 DEFAULT_INTERVAL = 0.05  # seconds
+# How long a redirect may wait for room in a full buffer before its click is dropped.
+FULL_BUFFER_WAIT = 2.0
 
 
 class Click(NamedTuple):
@@ -397,6 +405,21 @@ class ClickRecorder:
             self.start()
         elif len(buffer) == self.batch_size:
             self._wake.set()
+        return True
+
+    def has_room(self) -> bool:
+        return len(self._buffer) < self.max_buffer
+
+    async def wait_for_room(self, timeout: float = FULL_BUFFER_WAIT) -> bool:
+        """Wait (without blocking the event loop) until the buffer has room; False if it
+        still has none after ``timeout`` seconds. See the module doc: backpressure first,
+        dropping only when the database cannot catch up at all."""
+        deadline = time.monotonic() + timeout
+        self._wake.set()
+        while len(self._buffer) >= self.max_buffer and not self._stopping:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.002)
         return True
 
     @property

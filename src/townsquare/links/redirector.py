@@ -224,6 +224,8 @@ class Redirector:
             status, headers, body = self.page(scope, 405, "Method not allowed", _METHOD_TEXT)
             return status, [*headers, (b"allow", b"GET, HEAD")], body
 
+        if not self.recorder.has_room():
+            await self.recorder.wait_for_room()
         self._record(scope, link, now, method == "HEAD")
         return link.redirect_status, [(b"location", link.location), _ZERO, _REDIRECT_CACHE], b""
 
@@ -319,6 +321,8 @@ class Redirector:
             self._password_failures[key] = (failures + 1, since)
             return self._password_form(scope, 403, _WRONG_PASSWORD_TEXT)
         self._password_failures.pop(key, None)
+        if not self.recorder.has_room():
+            await self.recorder.wait_for_room()
         self._record(scope, link, now, False)
         return 303, [(b"location", link.location), _ZERO, (b"cache-control", b"no-store")], b""
 
