@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import logging
 from typing import Any
 
 from fastapi import Request
@@ -10,6 +12,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townsquare import errors
+
+logger = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[errors.TownsquareError], int] = {
     errors.ValidationError: 422,
@@ -137,15 +141,20 @@ def error_page(
 ) -> Response:
     from townsquare.web.templating import render
 
+    context = {"status": status, "message": message}
     try:
-        return render(
-            request,
-            "error.html",
-            {"status": status, "message": message},
-            status_code=status,
-            headers=headers,
-        )
+        return render(request, "error.html", context, status_code=status, headers=headers)
+    except Exception:
+        # The error rolled back the request's database session, which expires the signed-in
+        # user and workspace loaded by the dependencies: the page header cannot read them.
+        # Render the page without them rather than a bare fallback.
+        logger.debug("error page without the signed-in user", exc_info=True)
+    request.state.user = None
+    request.state.access = None
+    try:
+        return render(request, "error.html", context, status_code=status, headers=headers)
     except Exception:  # the error page itself must never fail
+        logger.exception("could not render the error page")
         return HTMLResponse(
-            f"<h1>{status}</h1><p>{message}</p>", status_code=status, headers=headers
+            f"<h1>{status}</h1><p>{html.escape(message)}</p>", status_code=status, headers=headers
         )

@@ -1,0 +1,55 @@
+"""Error pages of a signed-in user: the whole page, in the app's layout, never a bare text.
+
+The error rolls back the request's database session, which expires the user loaded by the
+dependencies; the page must still render (web/errors.py).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from townsquare.config import Settings
+from townsquare.db import Database
+from townsquare.web.app import create_app
+
+from .test_web_pages import _cheap_password_hashing, set_up  # noqa: F401 - fixture applies
+
+sqlite_only = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def owner_client(db_settings: Settings, database: Database) -> Iterator[TestClient]:
+    app = create_app(db_settings, database=database)
+    with TestClient(app, follow_redirects=False) as client:
+        set_up(client)
+        yield client
+
+
+@sqlite_only
+@pytest.mark.parametrize(
+    ("path", "status", "title"),
+    [
+        ("/w/nope/", 404, "404 · Not found"),
+        ("/w/nope/measure", 404, "404 · Not found"),
+        ("/w/nope/links", 404, "404 · Not found"),
+    ],
+)
+def test_error_pages_of_a_signed_in_user_keep_the_layout(
+    owner_client: TestClient, path: str, status: int, title: str
+) -> None:
+    response = owner_client.get(path)
+    assert response.status_code == status
+    assert f"<h1>{title}</h1>" in response.text
+    assert "/static/app.css" in response.text  # the app's layout, not the bare fallback
+    assert "no workspace 'nope'" in html.unescape(response.text)
+
+
+@sqlite_only
+def test_error_messages_are_escaped(owner_client: TestClient) -> None:
+    response = owner_client.get("/w/<script>alert(1)</script>/")
+    assert response.status_code == 404
+    assert "<script>alert(1)" not in response.text
