@@ -2,8 +2,9 @@
 
 No login, no other routes: only short links, ``/`` and ``/healthz``. Run any number of
 them against PostgreSQL (behind a load balancer); each migrates the database first, under
-a PostgreSQL advisory lock so that several starting together do not race. SIGTERM stops
-accepting connections, finishes the requests in flight, then writes every buffered click.
+the lock ``serve`` uses (cli/common.py), so that processes starting together do not race.
+SIGTERM stops accepting connections, finishes the requests in flight, then writes every
+buffered click.
 """
 
 from __future__ import annotations
@@ -14,10 +15,7 @@ import sys
 
 import typer
 
-from townsquare.cli.common import console, settings
-
-# Any fixed number: the advisory lock serialising migrations of processes started together.
-_MIGRATION_LOCK = 7_406_524
+from townsquare.cli.common import console, settings, upgrade_database
 
 
 def register(root: typer.Typer) -> None:
@@ -53,7 +51,7 @@ def serve_links(
         level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     database = Database.from_settings(config)
-    _migrate(database)
+    upgrade_database(database)  # the same lock as serve and worker: they may start together
     app = Redirector(config, database, cache_ttl=cache_ttl, naive_clicks=naive_clicks)
     bind_host, bind_port = host or config.host, port or config.port
     # The click writer thread shares the GIL with the event loop: hand it back every 1 ms
@@ -74,21 +72,3 @@ def serve_links(
         server_header=False,
         lifespan="on",
     )
-
-
-def _migrate(database: object) -> None:
-    import sqlalchemy as sa
-
-    from townsquare.db import Database
-
-    assert isinstance(database, Database)
-    if database.dialect != "postgresql":
-        database.upgrade()
-        return
-    with database.engine.connect() as connection:
-        connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
-        try:
-            database.upgrade()
-        finally:
-            connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
-            connection.commit()
