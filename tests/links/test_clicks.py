@@ -9,8 +9,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -153,6 +156,12 @@ def test_a_full_buffer_drops_and_counts_instead_of_growing(
     assert recorder.record(_click(link)) is False
 
 
+def _run_coroutine(coroutine: Coroutine[Any, Any, bool]) -> bool:
+    """asyncio.run in a thread of its own: the browser tests leave a loop in this one."""
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(asyncio.run, coroutine).result()
+
+
 def test_waiting_for_room_wakes_the_writer_and_gives_up_after_its_timeout(
     links_env: LinksEnv,
 ) -> None:
@@ -161,13 +170,13 @@ def test_waiting_for_room_wakes_the_writer_and_gives_up_after_its_timeout(
     assert recorder.record(_click(link)) and recorder.record(_click(link))
     assert not recorder.has_room()
     # The writer only wakes hourly by itself: waiting for room must wake it.
-    assert asyncio.run(recorder.wait_for_room(timeout=10)) is True
+    assert _run_coroutine(recorder.wait_for_room(timeout=10)) is True
     assert recorder.has_room()
     # A writer stuck on a slow database: the wait ends at its timeout, then the click drops.
     assert recorder.record(_click(link)) and recorder.record(_click(link))
     with recorder._write_lock:
         started = time.monotonic()
-        assert asyncio.run(recorder.wait_for_room(timeout=0.2)) is False
+        assert _run_coroutine(recorder.wait_for_room(timeout=0.2)) is False
         assert time.monotonic() - started >= 0.2
         assert recorder.record(_click(link)) is False
     recorder.close()
