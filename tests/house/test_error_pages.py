@@ -46,6 +46,16 @@ def test_error_pages_of_a_signed_in_user_keep_the_layout(
     assert f"<h1>{title}</h1>" in response.text
     assert "/static/app.css" in response.text  # the app's layout, not the bare fallback
     assert "no workspace 'nope'" in html.unescape(response.text)
+    # Still signed in, and the header says so (the user is loaded again for the page).
+    assert 'href="/settings/account"' in response.text and "Log out" in response.text
+
+
+@sqlite_only
+def test_an_error_inside_a_workspace_keeps_its_navigation(owner_client: TestClient) -> None:
+    response = owner_client.get("/w/acme/links/no-such-link")
+    assert response.status_code == 404
+    assert 'href="/settings/account"' in response.text
+    assert 'href="/w/acme/"' in response.text  # the workspace's name links home
 
 
 @sqlite_only

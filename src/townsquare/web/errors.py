@@ -147,7 +147,11 @@ def error_page(
     except Exception:
         # The error rolled back the request's database session, which expires the signed-in
         # user and workspace loaded by the dependencies: the page header cannot read them.
-        # Render the page without them rather than a bare fallback.
+        logger.debug("error page: reloading the signed-in user", exc_info=True)
+    try:
+        _reload_signed_in(request)
+        return render(request, "error.html", context, status_code=status, headers=headers)
+    except Exception:
         logger.debug("error page without the signed-in user", exc_info=True)
     request.state.user = None
     request.state.access = None
@@ -158,3 +162,28 @@ def error_page(
         return HTMLResponse(
             f"<h1>{status}</h1><p>{html.escape(message)}</p>", status_code=status, headers=headers
         )
+
+
+def _reload_signed_in(request: Request) -> None:
+    """Load the request's user and workspace again, in a session of their own, from the
+    primary keys their expired instances still know (no database access needed for that)."""
+    from sqlalchemy import inspect
+
+    from townsquare.workspaces.access import WorkspaceAccess
+    from townsquare.workspaces.models import User, Workspace
+
+    user = getattr(request.state, "user", None)
+    access = getattr(request.state, "access", None)
+    request.state.user = None
+    request.state.access = None
+    user_key = inspect(user).identity if user is not None else None
+    if user_key is None:
+        return
+    with request.app.state.database.session() as session:
+        fresh_user = session.get(User, user_key)
+        request.state.user = fresh_user
+        if fresh_user is not None and isinstance(access, WorkspaceAccess):
+            workspace_key = inspect(access.workspace).identity
+            workspace = session.get(Workspace, workspace_key) if workspace_key else None
+            if workspace is not None:
+                request.state.access = WorkspaceAccess(workspace, fresh_user, access.role)
