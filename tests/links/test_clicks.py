@@ -173,8 +173,9 @@ def test_waiting_for_room_wakes_the_writer_and_gives_up_after_its_timeout(
     assert _run_coroutine(recorder.wait_for_room(timeout=10)) is True
     assert recorder.has_room()
     # A writer stuck on a slow database: the wait ends at its timeout, then the click drops.
-    assert recorder.record(_click(link)) and recorder.record(_click(link))
+    # (The lock is taken first: the writer may still be finishing the batch it just took.)
     with recorder._write_lock:
+        assert recorder.record(_click(link)) and recorder.record(_click(link))
         started = time.monotonic()
         assert _run_coroutine(recorder.wait_for_room(timeout=0.2)) is False
         assert time.monotonic() - started >= 0.2
