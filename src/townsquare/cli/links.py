@@ -328,12 +328,9 @@ def stats_command(
             access = operator_access(session, workspace)
             if tag and campaign:
                 raise ValidationError("give --tag or --campaign, not both", field="tag")
-            if tag:
-                figures = stats.tag_stats(session, access, tag, since=first, until=last)
-            elif campaign:
-                figures = stats.campaign_stats(session, access, campaign, since=first, until=last)
-            else:
-                figures = stats.workspace_stats(session, access, since=first, until=last)
+            figures = stats.scoped_stats(
+                session, access, tag=tag, campaign=campaign, since=first, until=last
+            )
     if csv_file is not None:
         csv_file.write_text(stats.daily_csv(figures), encoding="utf-8")
     if as_json:

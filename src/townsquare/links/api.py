@@ -311,11 +311,7 @@ def _scoped_stats(
     first, last = _days(since, until)
     if tag and campaign:
         raise ValidationError("give tag or campaign, not both", field="tag")
-    if tag:
-        return stats.tag_stats(session, access, tag, since=first, until=last)
-    if campaign:
-        return stats.campaign_stats(session, access, campaign, since=first, until=last)
-    return stats.workspace_stats(session, access, since=first, until=last)
+    return stats.scoped_stats(session, access, tag=tag, campaign=campaign, since=first, until=last)
 
 
 @router.get(PREFIX + "/link-stats")

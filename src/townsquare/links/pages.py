@@ -425,12 +425,9 @@ def scoped_stats_page(request: Request, session: DbSession, access: PageAccess) 
     campaign = params.get("campaign") or None
     since = _day(params.get("since"), "since")
     until = _day(params.get("until"), "until")
-    if tag:
-        figures = stats.tag_stats(session, access, tag, since=since, until=until)
-    elif campaign:
-        figures = stats.campaign_stats(session, access, campaign, since=since, until=until)
-    else:
-        figures = stats.workspace_stats(session, access, since=since, until=until)
+    figures = stats.scoped_stats(
+        session, access, tag=tag, campaign=campaign, since=since, until=until
+    )
     if params.get("format") == "csv":
         scope = figures["scope"]
         return _csv(stats.daily_csv(figures), f"{scope['kind']}-{scope['value']}-clicks.csv")

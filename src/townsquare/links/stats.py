@@ -191,6 +191,24 @@ def _campaign_links(access: WorkspaceAccess, campaign: str) -> Any:
     )
 
 
+def scoped_stats(
+    session: Session,
+    access: WorkspaceAccess,
+    *,
+    tag: str | None = None,
+    campaign: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[str, Any]:
+    """Figures of the links with ``tag``, else of ``campaign``, else of the whole workspace
+    (the CLI and the API refuse both at once before calling this)."""
+    if tag:
+        return tag_stats(session, access, tag, since=since, until=until)
+    if campaign:
+        return campaign_stats(session, access, campaign, since=since, until=until)
+    return workspace_stats(session, access, since=since, until=until)
+
+
 def tag_stats(
     session: Session,
     access: WorkspaceAccess,
