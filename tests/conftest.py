@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,46 @@ def seed_workspace(
 @pytest.fixture
 def seed(database: Database) -> Seed:
     return seed_workspace(database)
+
+
+# --- a real SMTP server ------------------------------------------------------------------
+
+
+class SmtpServer:
+    """An aiosmtpd server on a free loopback port that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[EmailMessage] = []
+        self._received = threading.Condition()
+        self.port = free_port()
+        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        from email import message_from_bytes, policy
+
+        content = envelope.content  # type: ignore[attr-defined]
+        message = message_from_bytes(content, policy=policy.default)
+        with self._received:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self._received.notify_all()
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        """The messages once at least ``count`` have arrived; fails after ``timeout``."""
+        with self._received:
+            if not self._received.wait_for(lambda: len(self.messages) >= count, timeout):
+                pytest.fail(f"expected {count} e-mail(s), the SMTP server got {len(self.messages)}")
+            return list(self.messages)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.controller.start()
+    try:
+        yield server
+    finally:
+        server.controller.stop()

@@ -75,9 +75,24 @@ class Settings(BaseSettings):
         default=None,
         description="Header set by a trusted proxy with the visitor's country, e.g. CF-IPCountry.",
     )
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Let user-given URLs (instances, feeds, pages) reach private, loopback and "
+        "link-local addresses. Off by default (SSRF); tests turn it on for loopback servers.",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="Where e-mail is sent: smtp://user:password@host:587 (STARTTLS when the "
+        "server offers it), smtps://host:465 (TLS). Unset: townsquare sends no e-mail.",
+    )
+    smtp_from: str = Field(
+        default="townsquare <townsquare@localhost>", description="Sender of townsquare's e-mail."
+    )
     log_level: str = "INFO"
 
-    @field_validator("database_url", "queue_url", "links_host", "secret_key", mode="before")
+    @field_validator(
+        "database_url", "queue_url", "links_host", "secret_key", "smtp_url", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
