@@ -1,0 +1,367 @@
+"""Listen's matcher: many watches against a stream of posts.
+
+    python benchmarks/bench_listen.py           # 1,000 watches, 20,000 posts (make bench)
+    python benchmarks/bench_listen.py --full    # 10,000 watches, 200,000 posts (issue #11)
+
+1. Generates watches of realistic shapes (seeded): brand and competitor names alone, with
+   their hashtag and handle, with NOT for noise, with a language or site filter; topics as
+   OR-groups, phrases, ``NEAR/n`` pairs, wildcards. Brand names are invented words (as
+   brands are), topic words come from the posts' vocabulary.
+2. Generates posts of real length (20–60 words, French and English words, accents,
+   hashtags, mentions, a URL in some) with about 2 % mentioning some brand.
+3. Times :class:`townsquare.listening.index.WatchIndex` over the whole stream on one core.
+4. Times the naive loop the issue names on a sample of the stream: every watch's query with
+   its terms compiled to regular expressions, tried one by one on each post, and extrapolates
+   its rate. Both must give the same matches on every post of the sample (checked).
+
+Goal (issue #11): >= 200,000 posts/s on one core and >= 1,000x the naive loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+import time
+from collections.abc import Callable
+
+from townsquare.listening.index import WatchIndex
+from townsquare.listening.matching import matches
+from townsquare.listening.query import (
+    And,
+    InField,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Term,
+    parse,
+)
+from townsquare.listening.text import Document, fold
+
+COMMON = [
+    "le",
+    "la",
+    "les",
+    "un",
+    "une",
+    "des",
+    "et",
+    "ou",
+    "mais",
+    "donc",
+    "pour",
+    "avec",
+    "sans",
+    "sur",
+    "dans",
+    "chez",
+    "nous",
+    "vous",
+    "ils",
+    "elle",
+    "est",
+    "sont",
+    "était",
+    "fait",
+    "faire",
+    "très",
+    "plus",
+    "moins",
+    "bien",
+    "mal",
+    "encore",
+    "toujours",
+    "jamais",
+    "aujourd'hui",
+    "demain",
+    "hier",
+    "prix",
+    "avis",
+    "produit",
+    "service",
+    "client",
+    "commande",
+    "livraison",
+    "magasin",
+    "boutique",
+    "nouveau",
+    "nouvelle",
+    "collection",
+    "soldes",
+    "promo",
+    "offre",
+    "qualité",
+    "équipe",
+    "merci",
+    "bravo",
+    "super",
+    "génial",
+    "déçu",
+    "attente",
+    "retard",
+    "problème",
+    "question",
+    "réponse",
+    "café",
+    "lumière",
+    "ville",
+    "paris",
+    "lyon",
+    "marseille",
+    "the",
+    "a",
+    "an",
+    "and",
+    "or",
+    "but",
+    "for",
+    "with",
+    "without",
+    "on",
+    "in",
+    "at",
+    "we",
+    "you",
+    "they",
+    "she",
+    "is",
+    "are",
+    "was",
+    "made",
+    "make",
+    "very",
+    "more",
+    "less",
+    "good",
+    "bad",
+    "still",
+    "always",
+    "never",
+    "today",
+    "tomorrow",
+    "price",
+    "review",
+    "product",
+    "customer",
+    "order",
+    "delivery",
+    "store",
+    "shop",
+    "new",
+    "collection",
+    "sale",
+    "deal",
+    "quality",
+    "team",
+    "thanks",
+    "great",
+    "awesome",
+    "disappointed",
+    "waiting",
+    "late",
+    "problem",
+    "question",
+    "answer",
+    "coffee",
+    "light",
+    "city",
+    "london",
+    "été",
+    "hiver",
+    "printemps",
+    "automne",
+    "noël",
+    "fête",
+    "rentrée",
+    "lancement",
+    "événement",
+    "concert",
+    "festival",
+    "launch",
+    "event",
+    "music",
+    "art",
+    "design",
+    "mode",
+    "beauté",
+    "santé",
+    "sport",
+    "voyage",
+    "travel",
+    "food",
+    "recette",
+]
+SEPARATORS = [" "] * 12 + [", ", ". ", " ! ", " ? ", " - ", "'", " : "]
+
+
+def brand_name(rng: random.Random) -> str:
+    consonants, vowels = "bcdfglmnprstvz", "aeiouy"
+    size = rng.randint(2, 4)
+    return "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(size))
+
+
+def make_watches(count: int, rng: random.Random) -> tuple[list[str], list[str]]:
+    brands = sorted({brand_name(rng) for _ in range(count * 2)})[: count // 2 + 1]
+    queries = []
+    for number in range(count):
+        brand = brands[number % len(brands)]
+        other = rng.choice(COMMON)
+        shape = number % 10
+        if shape == 0:
+            query = brand
+        elif shape == 1:
+            query = f"{brand} OR #{brand} OR @{brand}"
+        elif shape == 2:
+            query = f"{brand} -promo -concours"
+        elif shape == 3:
+            query = f"{brand} lang:fr"
+        elif shape == 4:
+            query = f'"{brand} {other}" OR {brand}*'
+        elif shape == 5:
+            query = f"{brand} NEAR/3 ({other} OR avis OR review)"
+        elif shape == 6:
+            query = f"({brand} OR {rng.choice(brands)}) AND (prix OR price OR tarif)"
+        elif shape == 7:
+            query = f"{brand} site:{brand}.com OR title:{brand}"
+        elif shape == 8:
+            query = f'#{brand} OR "{brand} {rng.choice(COMMON)} {rng.choice(COMMON)}"'
+        else:
+            query = f"{brand} ONEAR/2 {other} NOT (spam OR bot)"
+        queries.append(query)
+    return queries, brands
+
+
+def make_posts(count: int, brands: list[str], rng: random.Random) -> list[Document]:
+    posts = []
+    for _ in range(count):
+        size = rng.randint(20, 60)
+        parts = []
+        for _ in range(size):
+            word = rng.choice(COMMON)
+            roll = rng.random()
+            if roll < 0.03:
+                word = "#" + word
+            elif roll < 0.04:
+                word = "@" + rng.choice(COMMON)
+            parts.append(word + rng.choice(SEPARATORS))
+        if rng.random() < 0.02:
+            parts.insert(rng.randrange(len(parts) + 1), rng.choice(brands).title() + " ")
+        url = (
+            f"https://{rng.choice(COMMON)}.example/{rng.randint(1, 999)}"
+            if rng.random() < 0.2
+            else ""
+        )
+        posts.append(Document("".join(parts), url=url, lang=rng.choice(["fr", "en"])))
+    return posts
+
+
+# --- the naive loop: each watch's terms as regular expressions, tried one by one -----------
+
+_BOUNDARY_BEFORE = r"(?<![^\W_])"
+_BOUNDARY_AFTER = r"(?![^\W_])"
+_BETWEEN_WORDS = r"(?:[\W_]|\s)+?"
+
+
+def _term_pattern(term: Term) -> str:
+    sign = re.escape(term.sign) if term.sign else r"(?:(?<=[#@])|(?<![#@]))"
+    body = re.escape(term.text) + (r"[^\W_]*" if term.prefix else "")
+    return _BOUNDARY_BEFORE.replace("(?<!", "(?<!") + sign + body + _BOUNDARY_AFTER
+
+
+def naive_compile(node: Node) -> Callable[[Document, str, str, str], bool]:
+    """A closure testing ``node`` with one compiled regex per term or phrase."""
+    if isinstance(node, Term | Phrase) and not _exact(node):
+        terms = node.terms if isinstance(node, Phrase) else (node,)
+        pattern = re.compile(
+            r"[^\W_]*?".join([]) + r"(?:[\W_]+)".join(_phrase_part(t) for t in terms)
+        )
+        return lambda doc, title, text, url: bool(pattern.search(title) or pattern.search(text))
+    if isinstance(node, And):
+        parts = [naive_compile(c) for c in node.children]
+        return lambda *a: all(p(*a) for p in parts)
+    if isinstance(node, Or):
+        parts = [naive_compile(c) for c in node.children]
+        return lambda *a: any(p(*a) for p in parts)
+    if isinstance(node, Not):
+        part = naive_compile(node.child)
+        return lambda *a: not part(*a)
+    if isinstance(node, InField) and not _exact(node.item):
+        inner = naive_compile(node.item)
+        if node.field == "title":
+            return lambda doc, title, text, url: inner(doc, title, "", "")
+        return lambda doc, title, text, url: inner(doc, url, "", "")
+    # NEAR, filters and exact forms: the reference evaluator (no regex shortcut for them).
+    return lambda doc, title, text, url: matches(node, doc)
+
+
+def _exact(node: Term | Phrase) -> bool:
+    terms = node.terms if isinstance(node, Phrase) else (node,)
+    return any(t.exact for t in terms)
+
+
+def _phrase_part(term: Term) -> str:
+    if term.sign:
+        sign = r"(?<![^\W_])" + re.escape(term.sign)
+    else:
+        sign = r"(?<![^\W_])(?:(?<=[#@])|(?<![#@]))"
+        sign = r"(?<![^\W_])"
+    tail = r"[^\W_]*" if term.prefix else ""
+    return sign + re.escape(term.text) + tail + _BOUNDARY_AFTER
+
+
+def naive_match(
+    compiled: list[Callable[[Document, str, str, str], bool]], doc: Document
+) -> set[int]:
+    title, text, url = fold(doc.title), fold(doc.text), fold(doc.url)
+    return {number for number, test in enumerate(compiled) if test(doc, title, text, url)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--full", action="store_true", help="10,000 watches, 200,000 posts")
+    parser.add_argument("--watches", type=int)
+    parser.add_argument("--posts", type=int)
+    parser.add_argument("--naive-sample", type=int, default=200)
+    args = parser.parse_args()
+    watches = args.watches or (10_000 if args.full else 1_000)
+    post_count = args.posts or (200_000 if args.full else 20_000)
+    rng = random.Random(11)
+
+    queries, brands = make_watches(watches, rng)
+    started = time.perf_counter()
+    parsed = {number: parse(query) for number, query in enumerate(queries)}
+    index = WatchIndex(parsed)
+    build = time.perf_counter() - started
+    posts = make_posts(post_count, brands, rng)
+
+    started = time.perf_counter()
+    matched = 0
+    for doc in posts:
+        matched += len(index.match(doc))
+    elapsed = time.perf_counter() - started
+    rate = post_count / elapsed
+
+    compiled = [naive_compile(parsed[number]) for number in range(watches)]
+    sample = [Document(d.text, url=d.url, lang=d.lang) for d in posts[: args.naive_sample]]
+    started = time.perf_counter()
+    naive_results = [naive_match(compiled, doc) for doc in sample]
+    naive_rate = len(sample) / (time.perf_counter() - started)
+    fresh = [Document(d.text, url=d.url, lang=d.lang) for d in sample]
+    disagreements = sum(
+        index.match(doc) != expected for doc, expected in zip(fresh, naive_results, strict=True)
+    )
+
+    print(f"watches {watches:,}  posts {post_count:,}  matches {matched:,}  build {build:.2f} s")
+    print(f"index       {rate:>12,.0f} posts/s  ({elapsed:.2f} s, one core)   goal >= 200,000")
+    print(f"naive loop  {naive_rate:>12,.1f} posts/s  (sample of {len(sample)} posts)")
+    print(
+        f"ratio       {rate / naive_rate:>12,.0f}x                                  goal >= 1,000"
+    )
+    print(f"disagreements between the two on the sample: {disagreements} (goal 0)")
+    return 1 if disagreements else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

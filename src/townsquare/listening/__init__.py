@@ -1,0 +1,1 @@
+"""Listen: watches (saved boolean queries), the query language, the matcher, mentions."""
