@@ -31,35 +31,57 @@ from townsquare.listening.query import (
     Phrase,
     Term,
 )
-from townsquare.listening.text import Document, Word, normal_author, url_host
+from townsquare.listening.text import Document, Word, Words, fold, normal_author, url_host
 
 Span = tuple[int, int]  # first and last position of an occurrence
 
 
 def term_matches(term: Term, word: Word) -> bool:
+    """Whether ``term`` matches one word (the definition the indexed search follows)."""
     if term.sign and word.sign != term.sign:
         return False
     value = word.raw if term.exact else word.folded
     return value.startswith(term.text) if term.prefix else value == term.text
 
 
-def occurrences(item: Item, words: list[Word]) -> list[Span]:
+def _matches_at(term: Term, words: Words, index: int) -> bool:
+    if term.sign and words.signs[index] != term.sign:
+        return False
+    value = words.raws[index] if term.exact else words.folded[index]
+    return value.startswith(term.text) if term.prefix else value == term.text
+
+
+def _term_indices(term: Term, words: Words) -> list[int]:
+    """Indices of the words ``term`` matches, found through the index by folded form."""
+    key = fold(term.text) if term.exact else term.text
+    if term.prefix:
+        found = [i for word, at in words.by_folded.items() if word.startswith(key) for i in at]
+    else:
+        found = words.by_folded.get(key, [])
+    if term.sign or term.exact:
+        return [i for i in found if _matches_at(term, words, i)]
+    return found
+
+
+def occurrences(item: Item, words: Words) -> list[Span]:
     """Every span of ``words`` where ``item`` occurs."""
+    positions = words.positions
     if isinstance(item, Term):
-        return [(w.position, w.position) for w in words if term_matches(item, w)]
-    size = len(item.terms)
+        return [(positions[i], positions[i]) for i in _term_indices(item, words)]
+    first, rest = item.terms[0], item.terms[1:]
+    count = len(positions)
     spans = []
-    for start in range(len(words) - size + 1):
-        first = words[start].position
-        if all(
-            words[start + k].position == first + k and term_matches(term, words[start + k])
-            for k, term in enumerate(item.terms)
+    for start in _term_indices(first, words):
+        origin = positions[start]
+        if start + len(rest) < count and all(
+            positions[start + k] == origin + k and _matches_at(term, words, start + k)
+            for k, term in enumerate(rest, start=1)
         ):
-            spans.append((first, first + size - 1))
+            spans.append((origin, origin + len(rest)))
     return spans
 
 
-def _near(node: Near, words: list[Word]) -> bool:
+def _near(node: Near, words: Words) -> bool:
     left = [span for item in node.left for span in occurrences(item, words)]
     if not left:
         return False

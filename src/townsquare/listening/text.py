@@ -78,6 +78,51 @@ def normal_author(author: str | None) -> str:
     return fold((author or "").strip().lstrip("@"))
 
 
+@dataclass(slots=True)
+class Words:
+    """The words of one field as parallel lists, with an index by folded form."""
+
+    positions: list[int]
+    signs: list[str]
+    raws: list[str]
+    folded: list[str]
+    by_folded: dict[str, list[int]]  # folded form -> indices into the lists
+
+    @classmethod
+    def of(cls, text: str, offset: int = 0) -> Words:
+        raw_text = clean(text)
+        raw_pairs = WORD_RE.findall(raw_text)
+        signs = [sign for sign, _ in raw_pairs]
+        raws = [word for _, word in raw_pairs]
+        if raw_text.isascii():
+            folded = [word.lower() for word in raws]
+        else:
+            folded_pairs = WORD_RE.findall(fold(raw_text))
+            # clean() makes the folded text split into the same words; checked, not assumed.
+            if len(folded_pairs) == len(raw_pairs):
+                folded = [word for _, word in folded_pairs]
+            else:  # pragma: no cover - a character whose folding changes word boundaries
+                folded = [fold(word) for word in raws]
+        by_folded: dict[str, list[int]] = {}
+        for index, word in enumerate(folded):
+            by_folded.setdefault(word, []).append(index)
+        positions = list(range(offset, offset + len(raws)))
+        return cls(positions, signs, raws, folded, by_folded)
+
+    def __add__(self, other: Words) -> Words:
+        shift = len(self.raws)
+        by_folded = {key: list(value) for key, value in self.by_folded.items()}
+        for key, value in other.by_folded.items():
+            by_folded.setdefault(key, []).extend(index + shift for index in value)
+        return Words(
+            self.positions + other.positions,
+            self.signs + other.signs,
+            self.raws + other.raws,
+            self.folded + other.folded,
+            by_folded,
+        )
+
+
 @dataclass
 class Document:
     """A document to match: a post, a feed item, a page change. Only ``text`` is required."""
@@ -88,25 +133,26 @@ class Document:
     author: str = ""
     lang: str = ""
     network: str = ""
-    _body: list[Word] | None = None
-    _title_words: list[Word] | None = None
-    _url_words: list[Word] | None = None
+    _body: Words | None = None
+    _title_words: Words | None = None
+    _url_words: Words | None = None
 
     @property
-    def body_words(self) -> list[Word]:
+    def body_words(self) -> Words:
         """Title and text words; the text's positions start at TEXT_OFFSET."""
         if self._body is None:
-            self._body = self.title_words + words(self.text, TEXT_OFFSET)
+            text_words = Words.of(self.text, TEXT_OFFSET)
+            self._body = self.title_words + text_words if self.title else text_words
         return self._body
 
     @property
-    def title_words(self) -> list[Word]:
+    def title_words(self) -> Words:
         if self._title_words is None:
-            self._title_words = words(self.title)
+            self._title_words = Words.of(self.title)
         return self._title_words
 
     @property
-    def url_words(self) -> list[Word]:
+    def url_words(self) -> Words:
         if self._url_words is None:
-            self._url_words = words(self.url)
+            self._url_words = Words.of(self.url)
         return self._url_words

@@ -19,6 +19,8 @@ def include_routes(app: FastAPI) -> None:
     # Capabilities: each adds its routers here.
     from townsquare.analytics import routes as analytics_routes
     from townsquare.links import routes as links_routes
+    from townsquare.listening import routes as listening_routes
 
     analytics_routes.include(app)
     links_routes.include(app)
+    listening_routes.include(app)

@@ -1,0 +1,12 @@
+"""HTTP routes of Listen: the REST API (api.py)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from townsquare.listening import api
+
+
+def include(app: FastAPI) -> None:
+    """Add Listen's routers to the app."""
+    app.include_router(api.router, prefix="/api/v1")
