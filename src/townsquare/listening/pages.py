@@ -1,0 +1,194 @@
+"""Listen's web pages (all under ``/w/{slug}``, forms carry the CSRF token).
+
+- ``GET /listen``: the watches, a form to create one;
+- ``POST /listen/watches``: create; ``GET /listen/watches/{id}``: edit it and try it;
+- ``POST /listen/watches/{id}/edit|delete``;
+- ``POST /listen/try``: which watches a pasted text matches, its matched words highlighted
+  (an htmx fragment);
+- ``GET /listen/help``: the query language, with examples.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
+
+from townsquare.errors import TownsquareError
+from townsquare.listening import service
+from townsquare.listening.language import detect
+from townsquare.listening.matching import matched_spans, matches
+from townsquare.listening.models import WATCH_KINDS, Watch
+from townsquare.listening.query import parse
+from townsquare.listening.text import TEXT_OFFSET, WORD_RE, Document, clean
+from townsquare.web.deps import DbSession, PageAccess
+from townsquare.web.errors import status_for
+from townsquare.web.security import verify_csrf
+from townsquare.web.templating import render
+from townsquare.workspaces.service import WorkspaceAccess
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+
+
+def _base(access: WorkspaceAccess) -> str:
+    return f"/w/{access.workspace.slug}/listen"
+
+
+async def _form(request: Request, *names: str) -> dict[str, str]:
+    data = await request.form()
+    return {name: str(data.get(name) or "") for name in names}
+
+
+def _list_page(
+    request: Request,
+    session: Session,
+    access: WorkspaceAccess,
+    *,
+    error: TownsquareError | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "listening/watches.html",
+        {
+            "watches": service.list_watches(session, access),
+            "kinds": WATCH_KINDS,
+            "error": error,
+            "form": form or {"kind": "brand"},
+            "base": _base(access),
+            "created": request.query_params.get("created", ""),
+            "deleted": request.query_params.get("deleted", ""),
+        },
+        status_code=status_for(error) if error else 200,
+    )
+
+
+@router.get("/w/{slug}/listen")
+def listen_page(request: Request, session: DbSession, access: PageAccess) -> Response:
+    return _list_page(request, session, access)
+
+
+@router.post("/w/{slug}/listen/watches")
+async def watch_create(request: Request, session: DbSession, access: PageAccess) -> Response:
+    form = await _form(request, "name", "query", "kind")
+    try:
+        watch = service.create_watch(
+            session, access, name=form["name"], query=form["query"], kind=form["kind"]
+        )
+    except TownsquareError as error:
+        session.rollback()
+        return _list_page(request, session, access, error=error, form=form)
+    return RedirectResponse(f"{_base(access)}/watches/{watch.id}?created=1", status_code=303)
+
+
+def _watch_page(
+    request: Request,
+    session: Session,
+    access: WorkspaceAccess,
+    watch: Watch,
+    *,
+    error: TownsquareError | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "listening/watch.html",
+        {
+            "watch": watch,
+            "kinds": WATCH_KINDS,
+            "error": error,
+            "form": form or {"name": watch.name, "query": watch.query, "kind": watch.kind},
+            "base": _base(access),
+            "created": request.query_params.get("created", ""),
+            "saved": request.query_params.get("saved", ""),
+        },
+        status_code=status_for(error) if error else 200,
+    )
+
+
+@router.get("/w/{slug}/listen/watches/{watch_id}")
+def watch_page(request: Request, watch_id: int, session: DbSession, access: PageAccess) -> Response:
+    return _watch_page(request, session, access, service.get_watch(session, access, watch_id))
+
+
+@router.post("/w/{slug}/listen/watches/{watch_id}/edit")
+async def watch_edit(
+    request: Request, watch_id: int, session: DbSession, access: PageAccess
+) -> Response:
+    form = await _form(request, "name", "query", "kind")
+    try:
+        service.update_watch(
+            session, access, watch_id, name=form["name"], query=form["query"], kind=form["kind"]
+        )
+    except TownsquareError as error:
+        session.rollback()
+        watch = service.get_watch(session, access, watch_id)
+        return _watch_page(request, session, access, watch, error=error, form=form)
+    return RedirectResponse(f"{_base(access)}/watches/{watch_id}?saved=1", status_code=303)
+
+
+@router.post("/w/{slug}/listen/watches/{watch_id}/delete")
+def watch_delete(watch_id: int, session: DbSession, access: PageAccess) -> Response:
+    watch = service.get_watch(session, access, watch_id)
+    name = watch.name
+    service.delete_watch(session, access, watch_id)
+    from urllib.parse import quote
+
+    return RedirectResponse(f"{_base(access)}?deleted={quote(name)}", status_code=303)
+
+
+def highlight(text: str, positions: set[int], offset: int) -> Markup:
+    """``text`` escaped, with the words at ``positions`` (numbered from ``offset``) in <mark>."""
+    normal = clean(text)
+    pieces: list[str] = []
+    last = 0
+    for number, match in enumerate(WORD_RE.finditer(normal)):
+        if number + offset in positions:
+            pieces.append(str(escape(normal[last : match.start()])))
+            pieces.append(f"<mark>{escape(match.group(0))}</mark>")
+            last = match.end()
+    pieces.append(str(escape(normal[last:])))
+    return Markup("".join(pieces))
+
+
+def try_text(
+    session: Session, access: WorkspaceAccess, text: str, query: str = ""
+) -> dict[str, Any]:
+    """Which watches ``text`` matches (or the draft ``query``), with the hits highlighted."""
+    document = Document(text, lang=detect(text))
+    if query.strip():
+        node = service.check_query(query)
+        candidates = [("", node)]
+    else:
+        candidates = [(w.name, parse(w.query)) for w in service.list_watches(session, access)]
+    matched = []
+    positions: set[int] = set()
+    for name, node in candidates:
+        if matches(node, document):
+            matched.append(name)
+            positions |= matched_spans(node, document)
+    return {
+        "matched": matched,
+        "lang": document.lang,
+        "highlighted": highlight(text, positions, TEXT_OFFSET),
+        "draft": bool(query.strip()),
+    }
+
+
+@router.post("/w/{slug}/listen/try")
+async def listen_try(request: Request, session: DbSession, access: PageAccess) -> Response:
+    form = await _form(request, "text", "query")
+    try:
+        result = try_text(session, access, form["text"], form["query"])
+        error = None
+    except TownsquareError as caught:
+        result, error = None, caught
+    return render(request, "listening/_try_result.html", {"result": result, "error": error})
+
+
+@router.get("/w/{slug}/listen/help")
+def listen_help(request: Request, access: PageAccess) -> Response:
+    return render(request, "listening/help.html", {"base": _base(access)})
