@@ -143,15 +143,15 @@ def watch_delete(watch_id: int, session: DbSession, access: PageAccess) -> Respo
 def highlight(text: str, positions: set[int], offset: int) -> Markup:
     """``text`` escaped, with the words at ``positions`` (numbered from ``offset``) in <mark>."""
     normal = clean(text)
-    pieces: list[str] = []
+    pieces: list[Markup] = []
     last = 0
     for number, match in enumerate(WORD_RE.finditer(normal)):
         if number + offset in positions:
-            pieces.append(str(escape(normal[last : match.start()])))
-            pieces.append(f"<mark>{escape(match.group(0))}</mark>")
+            pieces.append(escape(normal[last : match.start()]))
+            pieces.append(Markup("<mark>{}</mark>").format(match.group(0)))
             last = match.end()
-    pieces.append(str(escape(normal[last:])))
-    return Markup("".join(pieces))
+    pieces.append(escape(normal[last:]))
+    return Markup("").join(pieces)
 
 
 def try_text(
