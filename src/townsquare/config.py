@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     smtp_from: str = Field(
         default="townsquare <townsquare@localhost>", description="Sender of townsquare's e-mail."
     )
+    hackernews_api_url: str = Field(
+        default="https://hn.algolia.com", description="Hacker News search API (Algolia)."
+    )
+    reddit_base_url: str = Field(
+        default="https://www.reddit.com", description="Reddit, for its search.json."
+    )
     log_level: str = "INFO"
 
     @field_validator(

@@ -131,3 +131,188 @@ def match(
     finally:
         if input_file is not None:
             source.close()
+
+
+# --- sources, polling, mentions ------------------------------------------------------------
+
+source_app = typer.Typer(help="Sources: feeds, searches and pages that mentions come from.")
+listen_app = typer.Typer(help="Listen: poll sources, classify texts.", no_args_is_help=True)
+mentions_app = typer.Typer(help="Mentions found by the watches.", no_args_is_help=True)
+
+
+def source_json(source: Any) -> dict[str, object]:
+    return {
+        "id": source.id,
+        "type": source.type,
+        "target": source.target,
+        "every": source.every_minutes,
+        "last_polled_at": source.last_polled_at,
+        "next_poll_at": source.next_poll_at,
+        "items_last_poll": source.items_last_poll,
+        "mentions_total": source.mentions_total,
+        "error_count": source.error_count,
+        "last_error": source.last_error,
+    }
+
+
+@source_app.command("add")
+def source_add(
+    workspace: str = typer.Option(..., "--workspace", help="Workspace slug."),
+    type_: str = typer.Option(
+        ...,
+        "--type",
+        help="rss, hackernews, reddit or web (mastodon-tag, mastodon-search, "
+        "bluesky-search need a connected channel).",
+    ),
+    target: str = typer.Option(..., "--target", help="The feed or page URL, or the search query."),
+    channel: str | None = typer.Option(None, "--channel", help="Channel (Mastodon/Bluesky)."),
+    every: int = typer.Option(15, "--every", help="Minutes between polls."),
+    selector: str | None = typer.Option(
+        None, "--selector", help="web: the CSS selector of the part to watch."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Add a source to a workspace."""
+    from townsquare.cli.common import settings
+    from townsquare.listening import sources
+
+    with open_session() as session:
+        access = operator_access(session, workspace)
+        channel_id = None
+        if channel:
+            from townsquare.channels.service import get_channel_by_handle
+
+            channel_id = get_channel_by_handle(session, access, channel).id
+        source = sources.add_source(
+            session,
+            access,
+            settings(),
+            type=type_,
+            target=target,
+            every_minutes=every,
+            selector=selector,
+            channel_id=channel_id,
+        )
+        data = source_json(source)
+    if as_json:
+        print_json(data)
+    else:
+        console.print(f"added {data['type']} source {data['id']} to {workspace}")
+
+
+@source_app.command("list")
+def source_list(
+    workspace: str = typer.Option(..., "--workspace"), as_json: bool = typer.Option(False, "--json")
+) -> None:
+    """List a workspace's sources and their health."""
+    from townsquare.listening import sources
+
+    with open_session() as session:
+        rows = [
+            source_json(s)
+            for s in sources.list_sources(session, operator_access(session, workspace))
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "type", "target", "every", "last poll", "mentions", "last error")
+    for row in rows:
+        table.add_row(
+            *(
+                str(row[key] if row[key] is not None else "")
+                for key in ("id", "type", "target", "every", "last_polled_at", "mentions_total")
+            ),
+            str(row["last_error"] or ""),
+        )
+    console.print(table)
+
+
+@source_app.command("remove")
+def source_remove(
+    workspace: str = typer.Option(..., "--workspace"),
+    source: int = typer.Option(..., "--source", help="Source id."),
+) -> None:
+    """Remove a source (its mentions stay)."""
+    from townsquare.listening import sources
+
+    with open_session() as session:
+        sources.delete_source(session, operator_access(session, workspace), source)
+    console.print(f"removed source {source} from {workspace}")
+
+
+@listen_app.command("poll")
+def listen_poll(
+    workspace: str = typer.Option(..., "--workspace"),
+    source: int | None = typer.Option(None, "--source", help="Only this source."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Poll the workspace's sources now and store the new mentions."""
+    from townsquare.cli.common import settings
+    from townsquare.listening import sources
+
+    with open_session() as session:
+        report = sources.poll(
+            session, settings(), operator_access(session, workspace), source_id=source
+        )
+    data = report.as_json()
+    if as_json:
+        print_json(data)
+        return
+    console.print(
+        f"{data['sources_polled']} source(s) polled, {data['items_fetched']} item(s), "
+        f"{data['mentions_new']} new mention(s)"
+    )
+    for problem in report.errors:
+        console.print(f"[red]source {problem['source']}:[/] {problem['error']}", highlight=False)
+
+
+@mentions_app.command("list")
+def mentions_list(
+    workspace: str = typer.Option(..., "--workspace"),
+    watch: str | None = typer.Option(None, "--watch", help="Only this watch (name or id)."),
+    since: str | None = typer.Option(None, "--since", help="YYYY-MM-DD or ISO date-time."),
+    sentiment: str | None = typer.Option(None, "--sentiment", help="negative, neutral, positive"),
+    lang: str | None = typer.Option(None, "--lang", help="e.g. fr"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The mentions found, newest first."""
+    since_at = _parse_since(since) if since else None
+    with open_session() as session:
+        rows = [
+            service.mention_json(mention, watches)
+            for mention, watches in service.list_mentions(
+                session,
+                operator_access(session, workspace),
+                watch=watch,
+                since=since_at,
+                sentiment=sentiment,
+                lang=lang,
+            )
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("published", "network", "author", "title / text", "watches")
+    for row in rows:
+        text = str(row["title"] or row["text"] or "")[:80]
+        table.add_row(
+            str(row["published_at"] or ""),
+            str(row["network"]),
+            str(row["author"] or ""),
+            text,
+            ", ".join(row["watches"]),  # type: ignore[arg-type]
+        )
+    console.print(table)
+
+
+def _parse_since(value: str) -> Any:
+    from datetime import UTC, datetime
+
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationError(
+            f"--since {value!r} is not a date: write YYYY-MM-DD or 2026-12-01T08:00",
+            field="since",
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -34,6 +34,9 @@ app.add_typer(links.app, name="links")
 links.register(app)
 serve_links.register(app)
 app.add_typer(listen.watch_app, name="watch")
+app.add_typer(listen.source_app, name="source")
+app.add_typer(listen.listen_app, name="listen")
+app.add_typer(listen.mentions_app, name="mentions")
 
 
 def _version(value: bool) -> None:

@@ -1,11 +1,24 @@
-"""Tables of Listen: watches (saved queries)."""
+"""Tables of Listen: watches (saved queries), sources, mentions and what matched them."""
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from townsquare.db.base import Base, TimestampMixin
+from townsquare.db.base import Base, TimestampMixin, UTCDateTime
 
 WATCH_KINDS = ("brand", "competitor", "topic")
 
@@ -24,3 +37,80 @@ class Watch(TimestampMixin, Base):
     kind: Mapped[str] = mapped_column(String(20), default="brand")
     query: Mapped[str] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+SOURCE_TYPES = (
+    "rss",
+    "mastodon-tag",
+    "mastodon-search",
+    "bluesky-search",
+    "hackernews",
+    "reddit",
+    "web",
+)
+
+
+class Source(TimestampMixin, Base):
+    """Where a workspace's mentions come from: a feed, a search, a page; polled on its own."""
+
+    __tablename__ = "listen_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(2000))  # a URL, or a query
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"))
+    every_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    # What the last poll learnt: ETag and Last-Modified of a feed, a page's text, the newest
+    # item's time for searches. Plain JSON, owned by the source's connector.
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    error_count: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failures
+    items_last_poll: Mapped[int] = mapped_column(Integer, default=0)
+    mentions_total: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Mention(TimestampMixin, Base):
+    """One item found by a source, stored once per workspace (by network id, else URL)."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "dedupe_key"),
+        Index("ix_mentions_workspace_published", "workspace_id", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("listen_sources.id", ondelete="SET NULL"), index=True
+    )
+    dedupe_key: Mapped[str] = mapped_column(String(600))
+    network: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(4000))
+    title: Mapped[str | None] = mapped_column(String(1000))
+    text: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(String(300))
+    author_followers: Mapped[int | None] = mapped_column(BigInteger)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lang: Mapped[str | None] = mapped_column(String(16))
+    sentiment: Mapped[str | None] = mapped_column(String(16))  # negative, neutral, positive
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    is_read: Mapped[bool] = mapped_column(default=False)
+
+
+class MentionWatch(Base):
+    """Which watches a mention matched (when it was stored, or when a watch was re-run)."""
+
+    __tablename__ = "mention_watches"
+
+    mention_id: Mapped[int] = mapped_column(
+        ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True
+    )
+    watch_id: Mapped[int] = mapped_column(
+        ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

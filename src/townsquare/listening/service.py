@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +14,7 @@ from townsquare import validation
 from townsquare.errors import Conflict, NotFound, ValidationError
 from townsquare.listening.index import WatchIndex
 from townsquare.listening.language import detect
-from townsquare.listening.models import WATCH_KINDS, Watch
+from townsquare.listening.models import WATCH_KINDS, Mention, MentionWatch, Watch
 from townsquare.listening.query import Node, parse
 from townsquare.listening.text import Document
 from townsquare.workspaces import audit
@@ -183,3 +184,70 @@ def match_documents(
             network=item.network,
         )
         yield item.id, sorted(names[watch_id] for watch_id in index.match(document))
+
+
+# --- mentions ------------------------------------------------------------------------------
+
+SENTIMENTS = ("negative", "neutral", "positive")
+
+
+def list_mentions(
+    session: Session,
+    access: WorkspaceAccess,
+    *,
+    watch: str | int | None = None,
+    since: datetime | None = None,
+    sentiment: str | None = None,
+    lang: str | None = None,
+    limit: int = 1000,
+) -> list[tuple[Mention, list[str]]]:
+    """The workspace's mentions, newest first, with the names of the watches they matched."""
+    from sqlalchemy import func
+
+    query = select(Mention).where(Mention.workspace_id == access.workspace_id)
+    if watch is not None:
+        found = get_watch(session, access, watch)
+        query = query.where(
+            Mention.id.in_(select(MentionWatch.mention_id).where(MentionWatch.watch_id == found.id))
+        )
+    if since is not None:
+        query = query.where(func.coalesce(Mention.published_at, Mention.created_at) >= since)
+    if sentiment:
+        if sentiment not in SENTIMENTS:
+            raise ValidationError(
+                f"unknown sentiment {sentiment!r}: choose one of {', '.join(SENTIMENTS)}",
+                field="sentiment",
+            )
+        query = query.where(Mention.sentiment == sentiment)
+    if lang:
+        query = query.where(Mention.lang == lang.strip().lower())
+    query = query.order_by(
+        func.coalesce(Mention.published_at, Mention.created_at).desc(), Mention.id.desc()
+    ).limit(limit)
+    mentions = list(session.scalars(query))
+    names: dict[int, list[str]] = {mention.id: [] for mention in mentions}
+    if mentions:
+        rows = session.execute(
+            select(MentionWatch.mention_id, Watch.name)
+            .join(Watch, Watch.id == MentionWatch.watch_id)
+            .where(MentionWatch.mention_id.in_(list(names)))
+            .order_by(Watch.name)
+        )
+        for mention_id, name in rows:
+            names[mention_id].append(name)
+    return [(mention, names[mention.id]) for mention in mentions]
+
+
+def mention_json(mention: Mention, watches: list[str]) -> dict[str, object]:
+    return {
+        "id": mention.id,
+        "url": mention.url,
+        "title": mention.title,
+        "text": mention.text,
+        "author": mention.author,
+        "published_at": mention.published_at,
+        "network": mention.network,
+        "lang": mention.lang,
+        "sentiment": mention.sentiment,
+        "watches": watches,
+    }

@@ -1,4 +1,4 @@
-"""listen: watches
+"""listen: watches, sources, mentions, mention_watches
 
 Revision ID: 0007_listen
 Revises: 0002_measure_links
@@ -46,8 +46,123 @@ def upgrade() -> None:
     with op.batch_alter_table("watches", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_watches_workspace_id"), ["workspace_id"], unique=False)
 
+    op.create_table(
+        "listen_sources",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("workspace_id", sa.Integer(), nullable=False),
+        sa.Column("type", sa.String(length=32), nullable=False),
+        sa.Column("target", sa.String(length=2000), nullable=False),
+        sa.Column("channel_id", sa.Integer(), nullable=True),
+        sa.Column("every_minutes", sa.Integer(), nullable=False),
+        sa.Column("state", sa.JSON(), nullable=False),
+        sa.Column("last_polled_at", townsquare.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_poll_at", townsquare.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.String(length=1000), nullable=True),
+        sa.Column("error_count", sa.Integer(), nullable=False),
+        sa.Column("items_last_poll", sa.Integer(), nullable=False),
+        sa.Column("mentions_total", sa.Integer(), nullable=False),
+        sa.Column("created_at", townsquare.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["channel_id"],
+            ["channels.id"],
+            name=op.f("fk_listen_sources_channel_id_channels"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_listen_sources_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_listen_sources")),
+    )
+    with op.batch_alter_table("listen_sources", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_listen_sources_next_poll_at"), ["next_poll_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_listen_sources_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
+        "mentions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("workspace_id", sa.Integer(), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=True),
+        sa.Column("dedupe_key", sa.String(length=600), nullable=False),
+        sa.Column("network", sa.String(length=32), nullable=False),
+        sa.Column("external_id", sa.String(length=300), nullable=True),
+        sa.Column("url", sa.String(length=4000), nullable=True),
+        sa.Column("title", sa.String(length=1000), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("author", sa.String(length=300), nullable=True),
+        sa.Column("author_followers", sa.BigInteger(), nullable=True),
+        sa.Column("published_at", townsquare.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lang", sa.String(length=16), nullable=True),
+        sa.Column("sentiment", sa.String(length=16), nullable=True),
+        sa.Column("sentiment_score", sa.Float(), nullable=True),
+        sa.Column("is_read", sa.Boolean(), nullable=False),
+        sa.Column("created_at", townsquare.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["source_id"],
+            ["listen_sources.id"],
+            name=op.f("fk_mentions_source_id_listen_sources"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_mentions_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mentions")),
+        sa.UniqueConstraint(
+            "workspace_id", "dedupe_key", name=op.f("uq_mentions_workspace_id_dedupe_key")
+        ),
+    )
+    with op.batch_alter_table("mentions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_mentions_source_id"), ["source_id"], unique=False)
+        batch_op.create_index(
+            "ix_mentions_workspace_published", ["workspace_id", "published_at"], unique=False
+        )
+
+    op.create_table(
+        "mention_watches",
+        sa.Column("mention_id", sa.Integer(), nullable=False),
+        sa.Column("watch_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["mention_id"],
+            ["mentions.id"],
+            name=op.f("fk_mention_watches_mention_id_mentions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["watch_id"],
+            ["watches.id"],
+            name=op.f("fk_mention_watches_watch_id_watches"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("mention_id", "watch_id", name=op.f("pk_mention_watches")),
+    )
+    with op.batch_alter_table("mention_watches", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_mention_watches_watch_id"), ["watch_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("mention_watches", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mention_watches_watch_id"))
+
+    op.drop_table("mention_watches")
+    with op.batch_alter_table("mentions", schema=None) as batch_op:
+        batch_op.drop_index("ix_mentions_workspace_published")
+        batch_op.drop_index(batch_op.f("ix_mentions_source_id"))
+
+    op.drop_table("mentions")
+    with op.batch_alter_table("listen_sources", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_listen_sources_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_listen_sources_next_poll_at"))
+
+    op.drop_table("listen_sources")
     with op.batch_alter_table("watches", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_watches_workspace_id"))
     op.drop_table("watches")

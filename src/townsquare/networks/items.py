@@ -1,0 +1,79 @@
+"""What a listening connector returns: found items and its state for the next poll.
+
+Plain data only: connectors never touch the database (Listen's service stores mentions).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from townsquare.errors import NetworkError
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+_BLOCK_START = re.compile(r"<(?:p|br|div|li|h[1-6]|tr|blockquote)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class FoundItem:
+    network: str  # "rss", "hackernews", "reddit", "web", …
+    external_id: str | None  # the network's id; None: deduplicated by URL
+    url: str | None
+    title: str
+    text: str  # plain text (HTML already removed)
+    author: str | None = None
+    author_followers: int | None = None
+    published_at: datetime | None = None
+    lang: str | None = None
+
+
+@dataclass
+class PollResult:
+    items: list[FoundItem] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)  # given back on the next poll
+    not_modified: bool = False
+
+
+def html_to_text(fragment: str | None) -> str:
+    """Visible text of an HTML fragment: every tag removed by nh3, entities decoded."""
+    if not fragment:
+        return ""
+    import nh3
+
+    # Block elements end a line (Hacker News separates paragraphs with a bare <p>).
+    text = nh3.clean(_BLOCK_START.sub(lambda m: "\n" + m.group(0), fragment), tags=set())
+    lines = (" ".join(line.split()) for line in html.unescape(text).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def get_limited(
+    client: httpx.Client, url: str, *, what: str, **options: Any
+) -> tuple[httpx.Response, bytes]:
+    """GET ``url``, reading at most MAX_BODY_BYTES of the body; NetworkError on failure."""
+    try:
+        with client.stream("GET", url, **options) as response:
+            chunks = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise NetworkError(
+                        f"{what} at {url} is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB: "
+                        "townsquare stops reading there"
+                    )
+                chunks.append(chunk)
+            return response, b"".join(chunks)
+    except httpx.TimeoutException:
+        raise NetworkError(f"{what} at {url} did not answer in time") from None
+    except httpx.HTTPError as error:
+        raise NetworkError(f"cannot fetch {what} at {url}: {error}") from None
+
+
+def raise_for_status(response: httpx.Response, what: str) -> None:
+    if response.status_code >= 400:
+        raise NetworkError(f"{what} at {response.request.url} answered HTTP {response.status_code}")
