@@ -316,3 +316,62 @@ def test_cli_contract(
     assert cli("mentions", "list", "--workspace", "acme", "--since", "yesterday").code == 2
     assert cli("mentions", "list", "--workspace", "acme", "--sentiment", "happy").code == 2
     assert cli("source", "add", "--workspace", "acme", "--type", "bogus", "--target", "x").code == 2
+
+
+def test_the_periodic_task_polls_only_due_sources(
+    world: tuple[object, Settings], site: Site, database: Database
+) -> None:
+    from townsquare.jobs.queue import configure
+    from townsquare.listening.tasks import poll_due_sources_now
+
+    session, settings = world
+    access = _access(session)
+    sources.add_source(session, access, settings, type="rss", target=site.url + "/feed.xml")  # type: ignore[arg-type]
+    configure(settings, database)
+    try:
+        first = poll_due_sources_now()
+        assert (first["sources_polled"], first["mentions_new"]) == (1, 3)
+        assert poll_due_sources_now()["sources_polled"] == 0  # next poll in 15 minutes
+    finally:
+        from huey.storage import MemoryStorage
+
+        from townsquare.jobs.queue import huey
+
+        huey.storage = MemoryStorage("townsquare")
+
+
+def test_sources_and_mentions_api(database: Database, data_dir: Path, site: Site) -> None:
+    import httpx
+
+    from tests.conftest import ServerThread, seed_workspace
+    from townsquare.web.app import create_app
+
+    seed = seed_workspace(database)
+    # The app's settings keep private addresses out (the default), the API base included.
+    settings = make_settings(data_dir, database.url, hackernews_api_url=site.url + "/hn")
+    with ServerThread(create_app(settings, database=database)) as server:
+        base = f"{server.url}/api/v1/workspaces/{seed.workspace}"
+        with httpx.Client(headers=seed.headers, timeout=30) as client:
+            watch = client.post(base + "/watches", json={"name": "Acme", "query": "acme"})
+            assert watch.status_code == 201
+            refused = client.post(
+                base + "/sources", json={"type": "rss", "target": site.url + "/feed.xml"}
+            )
+            assert refused.status_code == 422
+            assert "private, loopback" in refused.json()["error"]["message"]
+            added = client.post(base + "/sources", json={"type": "hackernews", "target": "acme"})
+            assert added.status_code == 201, added.text
+            assert added.json()["every"] == 15
+            assert [s["type"] for s in client.get(base + "/sources").json()] == ["hackernews"]
+            # The search API's address is loopback too: the poll fails on the source's
+            # health line, not as an error of the request, and nothing reached the server.
+            polled = client.post(base + "/sources/poll")
+            assert polled.status_code == 200
+            assert polled.json()["sources_polled"] == 1 and len(polled.json()["errors"]) == 1
+            health = client.get(base + "/sources").json()[0]
+            assert health["error_count"] == 1 and "private, loopback" in health["last_error"]
+            assert not any(r.startswith("/hn/") for r in site.requests)
+            assert client.get(base + "/mentions").json() == []
+            assert client.get(base + "/mentions?sentiment=happy").status_code == 422
+            assert client.delete(base + f"/sources/{added.json()['id']}").status_code == 204
+            assert client.get(base + "/sources").json() == []

@@ -13,6 +13,7 @@ from rich.table import Table
 from townsquare.cli.common import console, open_session, operator_access, print_json
 from townsquare.errors import ValidationError
 from townsquare.listening import service
+from townsquare.listening import sources as sources_service
 from townsquare.listening.models import WATCH_KINDS, Watch
 
 watch_app = typer.Typer(help="Watches: saved queries that find mentions.", no_args_is_help=True)
@@ -140,21 +141,6 @@ listen_app = typer.Typer(help="Listen: poll sources, classify texts.", no_args_i
 mentions_app = typer.Typer(help="Mentions found by the watches.", no_args_is_help=True)
 
 
-def source_json(source: Any) -> dict[str, object]:
-    return {
-        "id": source.id,
-        "type": source.type,
-        "target": source.target,
-        "every": source.every_minutes,
-        "last_polled_at": source.last_polled_at,
-        "next_poll_at": source.next_poll_at,
-        "items_last_poll": source.items_last_poll,
-        "mentions_total": source.mentions_total,
-        "error_count": source.error_count,
-        "last_error": source.last_error,
-    }
-
-
 @source_app.command("add")
 def source_add(
     workspace: str = typer.Option(..., "--workspace", help="Workspace slug."),
@@ -193,7 +179,7 @@ def source_add(
             selector=selector,
             channel_id=channel_id,
         )
-        data = source_json(source)
+        data = sources_service.source_json(source)
     if as_json:
         print_json(data)
     else:
@@ -209,7 +195,7 @@ def source_list(
 
     with open_session() as session:
         rows = [
-            source_json(s)
+            sources_service.source_json(s)
             for s in sources.list_sources(session, operator_access(session, workspace))
         ]
     if as_json:

@@ -128,6 +128,21 @@ def delete_source(session: Session, access: WorkspaceAccess, source_id: int) -> 
     session.commit()
 
 
+def source_json(source: Source) -> dict[str, object]:
+    return {
+        "id": source.id,
+        "type": source.type,
+        "target": source.target,
+        "every": source.every_minutes,
+        "last_polled_at": source.last_polled_at,
+        "next_poll_at": source.next_poll_at,
+        "items_last_poll": source.items_last_poll,
+        "mentions_total": source.mentions_total,
+        "error_count": source.error_count,
+        "last_error": source.last_error,
+    }
+
+
 # --- polling -------------------------------------------------------------------------------
 
 
