@@ -192,3 +192,104 @@ async def listen_try(request: Request, session: DbSession, access: PageAccess) -
 @router.get("/w/{slug}/listen/help")
 def listen_help(request: Request, access: PageAccess) -> Response:
     return render(request, "listening/help.html", {"base": _base(access)})
+
+
+PERIODS = (7, 30, 90)
+
+
+def _volume_spec(volume: dict[str, Any], count_label: str) -> dict[str, Any]:
+    """A Vega-Lite line per watch of its mentions per day."""
+    values = [
+        {"date": day, "watch": watch["name"], "mentions": count}
+        for watch in volume["watches"]
+        for day, count in zip(volume["days"], watch["counts"], strict=True)
+    ]
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "width": "container",
+        "height": 220,
+        "data": {"values": values},
+        "mark": {"type": "line", "point": True, "tooltip": True},
+        "encoding": {
+            "x": {"field": "date", "type": "temporal", "timeUnit": "yearmonthdate", "title": None},
+            "y": {"field": "mentions", "type": "quantitative", "title": count_label},
+            "color": {"field": "watch", "type": "nominal", "title": None},
+        },
+    }
+
+
+def _formatted_voices(voices: list[dict[str, Any]], language: str) -> list[dict[str, Any]]:
+    """Share-of-voice rows with their numbers written in the reader's locale."""
+    import re
+
+    from babel import Locale
+    from babel.numbers import format_decimal, format_percent
+
+    # The locale's own percent pattern ("#,##0 %" in French, with its narrow space), one
+    # decimal more.
+    pattern = re.sub(r"0(?!.*0)", "0.0", Locale.parse(language).percent_formats[None].pattern)
+
+    def percent(value: float | None) -> str:
+        return "—" if value is None else format_percent(value, format=pattern, locale=language)
+
+    return [
+        {
+            **voice,
+            "mentions_text": format_decimal(voice["mentions"], locale=language),
+            "reach_text": format_decimal(voice["reach"], locale=language),
+            "share_by_mentions_text": percent(voice["share_by_mentions"]),
+            "share_by_reach_text": percent(voice["share_by_reach"]),
+        }
+        for voice in voices
+    ]
+
+
+@router.get("/w/{slug}/listen/mentions")
+def mentions_page(request: Request, session: DbSession, access: PageAccess) -> Response:
+    from datetime import UTC, datetime, timedelta
+
+    from townsquare.listening import figures
+    from townsquare.web.i18n import translations
+
+    params = request.query_params
+    days = int(params["days"]) if params.get("days", "").isdigit() else 30
+    days = days if days in PERIODS else 30
+    watch_param = params.get("watch", "")
+    watch = service.get_watch(session, access, watch_param) if watch_param else None
+    lang = params.get("lang", "")[:8]
+    until = datetime.now(UTC)
+    since = until - timedelta(days=days)
+    rows = service.list_mentions(
+        session,
+        access,
+        watch=watch.id if watch else None,
+        since=since,
+        lang=lang or None,
+        limit=200,
+    )
+    volume = figures.volume_by_day(session, access, since, until)
+    if watch is not None:
+        volume["watches"] = [w for w in volume["watches"] if w["id"] == watch.id]
+    gettext = translations(getattr(request.state, "language", "en")).gettext
+    return render(
+        request,
+        "listening/mentions.html",
+        {
+            "base": _base(access),
+            "mentions": rows,
+            "watches": service.list_watches(session, access),
+            "watch": watch,
+            "days": days,
+            "periods": PERIODS,
+            "lang": lang,
+            "volume_spec": _volume_spec(volume, gettext("Mentions")),
+            "volume": volume,
+            "voices": _formatted_voices(
+                figures.share_of_voice(session, access, since, until),
+                getattr(request.state, "language", "en"),
+            ),
+            "spikes": (
+                figures.watch_spikes(session, access, watch.id, since, until) if watch else []
+            ),
+        },
+    )

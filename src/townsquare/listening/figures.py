@@ -1,0 +1,119 @@
+"""Listen's figures: volume per day, share of voice, spikes (from the stored mentions).
+
+A mention counts at its published time (else when it was found), in the workspace's time
+zone for days. Reach is the sum of the authors' followers where the network says them;
+share of voice is given both by mentions and by reach, over the brand and competitor
+watches only (topics are not voices).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from townsquare.listening import spikes
+from townsquare.listening.models import Mention, MentionWatch, Watch
+from townsquare.workspaces.service import WorkspaceAccess
+
+_WHEN = func.coalesce(Mention.published_at, Mention.created_at)
+
+
+def _rows(
+    session: Session, access: WorkspaceAccess, since: datetime, until: datetime
+) -> list[tuple[int, datetime, int | None]]:
+    """(watch id, when, author's followers) of every match in the period."""
+    query = (
+        select(MentionWatch.watch_id, _WHEN, Mention.author_followers)
+        .join(Mention, Mention.id == MentionWatch.mention_id)
+        .where(Mention.workspace_id == access.workspace_id, since <= _WHEN, until > _WHEN)
+    )
+    return [(int(w), when, followers) for w, when, followers in session.execute(query)]
+
+
+def volume_by_day(
+    session: Session, access: WorkspaceAccess, since: datetime, until: datetime
+) -> dict[str, Any]:
+    """Mentions per day and watch: {"days", "watches": [{"id", "name", "kind", "counts"}]}."""
+    zone = ZoneInfo(access.workspace.timezone)
+    watches = list(
+        session.scalars(
+            select(Watch).where(Watch.workspace_id == access.workspace_id).order_by(Watch.name)
+        )
+    )
+    per_watch: dict[int, Counter[date]] = defaultdict(Counter)
+    for watch_id, when, _followers in _rows(session, access, since, until):
+        per_watch[watch_id][when.astimezone(zone).date()] += 1
+    first, last = (
+        since.astimezone(zone).date(),
+        (until - timedelta(microseconds=1)).astimezone(zone).date(),
+    )
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return {
+        "days": [day.isoformat() for day in days],
+        "watches": [
+            {
+                "id": watch.id,
+                "name": watch.name,
+                "kind": watch.kind,
+                "counts": [per_watch[watch.id][day] for day in days],
+                "total": sum(per_watch[watch.id].values()),
+            }
+            for watch in watches
+        ],
+    }
+
+
+def share_of_voice(
+    session: Session, access: WorkspaceAccess, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """Each brand or competitor watch's mentions and reach, and their shares (0–1 or None)."""
+    watches = {
+        watch.id: watch
+        for watch in session.scalars(
+            select(Watch).where(
+                Watch.workspace_id == access.workspace_id, Watch.kind.in_(("brand", "competitor"))
+            )
+        )
+    }
+    mentions: Counter[int] = Counter()
+    reach: Counter[int] = Counter()
+    for watch_id, _when, followers in _rows(session, access, since, until):
+        if watch_id in watches:
+            mentions[watch_id] += 1
+            reach[watch_id] += followers or 0
+    total_mentions, total_reach = sum(mentions.values()), sum(reach.values())
+    return [
+        {
+            "watch": watch.name,
+            "kind": watch.kind,
+            "mentions": mentions[watch.id],
+            "reach": reach[watch.id],
+            "share_by_mentions": mentions[watch.id] / total_mentions if total_mentions else None,
+            "share_by_reach": reach[watch.id] / total_reach if total_reach else None,
+        }
+        for watch in sorted(watches.values(), key=lambda w: (w.kind != "brand", w.name))
+    ]
+
+
+def watch_spikes(
+    session: Session,
+    access: WorkspaceAccess,
+    watch_id: int,
+    since: datetime,
+    until: datetime,
+    *,
+    threshold: float = spikes.DEFAULT_THRESHOLD,
+) -> list[spikes.HourScore]:
+    """The hours of the period that are spikes for the watch (scored against 4 weeks before)."""
+    start = spikes.hour_start(since) - spikes.WEEK * spikes.BASELINE_WEEKS
+    counts: Counter[datetime] = Counter()
+    for row_watch, when, _followers in _rows(session, access, start, until):
+        if row_watch == watch_id:
+            counts[spikes.hour_start(when)] += 1
+    scores = spikes.score_hours(counts, since, until, threshold=threshold)
+    return [score for score in scores if score.is_spike]
