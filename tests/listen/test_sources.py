@@ -375,3 +375,25 @@ def test_sources_and_mentions_api(database: Database, data_dir: Path, site: Site
             assert client.get(base + "/mentions?sentiment=happy").status_code == 422
             assert client.delete(base + f"/sources/{added.json()['id']}").status_code == 204
             assert client.get(base + "/sources").json() == []
+
+
+def test_a_poll_sends_the_instant_alerts_it_causes(
+    world: tuple[object, Settings], site: Site, smtp_server: object
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from townsquare.channels.crypto import CredentialsBox
+    from townsquare.listening import alerts
+
+    session, settings = world
+    access = _access(session)
+    box = CredentialsBox(Fernet.generate_key().decode())
+    port = smtp_server.port  # type: ignore[attr-defined]
+    url = f"mailto://127.0.0.1:{port}?from=a@acme.test&to=cm@acme.test"
+    watch = service.get_watch(session, access, "Rival")  # type: ignore[arg-type]
+    alerts.add_alert(session, access, settings, box, watch=watch, url=url)  # type: ignore[arg-type]
+    sources.add_source(session, access, settings, type="rss", target=site.url + "/feed.xml")  # type: ignore[arg-type]
+    report = sources.poll(session, settings, access, box=box)  # type: ignore[arg-type]
+    assert (report.mentions_new, report.alerts_sent) == (3, 1)
+    (message,) = smtp_server.wait_for(1)  # type: ignore[attr-defined]
+    assert message["Subject"] == "1 new mention(s) for Rival"

@@ -237,8 +237,11 @@ def listen_poll(
     from townsquare.listening import sources
 
     with open_session() as session:
+        from townsquare.channels.crypto import CredentialsBox
+
+        box = CredentialsBox(settings().resolved_credentials_key())
         report = sources.poll(
-            session, settings(), operator_access(session, workspace), source_id=source
+            session, settings(), operator_access(session, workspace), source_id=source, box=box
         )
     data = report.as_json()
     if as_json:
@@ -302,3 +305,70 @@ def _parse_since(value: str) -> Any:
             field="since",
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+alert_app = typer.Typer(help="Alerts: where a watch's news is sent (apprise URLs).")
+
+
+@alert_app.command("add")
+def alert_add(
+    workspace: str = typer.Option(..., "--workspace"),
+    watch: str = typer.Option(..., "--watch", help="Name or id of the watch."),
+    url: str = typer.Option(
+        ..., "--url", help="An apprise URL: mailto://…, json://…, slack://…, ntfy://…"
+    ),
+    mode: str = typer.Option("instant", "--mode", help="instant, digest or spike."),
+    at: str | None = typer.Option(None, "--at", help="digest: local time HH:MM (08:00)."),
+    group_minutes: int = typer.Option(
+        15, "--group-minutes", help="instant: at most one message per this many minutes."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Send a watch's new mentions, digests or spikes somewhere."""
+    from townsquare.channels.crypto import CredentialsBox
+    from townsquare.cli.common import settings
+    from townsquare.listening import alerts
+
+    with open_session() as session:
+        access = operator_access(session, workspace)
+        found = service.get_watch(session, access, watch)
+        alert = alerts.add_alert(
+            session,
+            access,
+            settings(),
+            CredentialsBox(settings().resolved_credentials_key()),
+            watch=found,
+            url=url,
+            mode=mode,
+            at=at,
+            group_minutes=group_minutes,
+        )
+        data = alerts.alert_json(alert)
+    if as_json:
+        print_json(data)
+    else:
+        console.print(f"alert {data['id']} ({data['mode']}) added to watch {watch}")
+
+
+@alert_app.command("list")
+def alert_list(
+    workspace: str = typer.Option(..., "--workspace"), as_json: bool = typer.Option(False, "--json")
+) -> None:
+    """List a workspace's alerts (secrets of their URLs hidden) and their last errors."""
+    from townsquare.listening import alerts
+
+    with open_session() as session:
+        rows = [
+            alerts.alert_json(a)
+            for a in alerts.list_alerts(session, operator_access(session, workspace))
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "watch", "url", "mode", "last sent", "last error")
+    for row in rows:
+        table.add_row(
+            *(str(row[k] or "") for k in ("id", "watch_id", "url", "mode", "last_sent_at")),
+            str(row["last_error"] or ""),
+        )
+    console.print(table)

@@ -37,6 +37,7 @@ app.add_typer(listen.watch_app, name="watch")
 app.add_typer(listen.source_app, name="source")
 app.add_typer(listen.listen_app, name="listen")
 app.add_typer(listen.mentions_app, name="mentions")
+app.add_typer(listen.alert_app, name="alert")
 
 
 def _version(value: bool) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -114,3 +115,34 @@ class MentionWatch(Base):
     watch_id: Mapped[int] = mapped_column(
         ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+ALERT_MODES = ("instant", "digest", "spike")
+
+
+class Alert(TimestampMixin, Base):
+    """Where a watch's news goes: an apprise URL (e-mail, Slack, Discord, ntfy, a webhook…).
+
+    The URL often holds a password or a token: it is stored encrypted, like channel
+    credentials, and shown with its secrets hidden.
+    """
+
+    __tablename__ = "listen_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"), index=True)
+    url_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    url_display: Mapped[str] = mapped_column(String(300))  # scheme://host/… without secrets
+    mode: Mapped[str] = mapped_column(String(16), default="instant")
+    at_time: Mapped[str | None] = mapped_column(String(5))  # digest: local HH:MM
+    group_minutes: Mapped[int] = mapped_column(Integer, default=15)  # instant: at most one per N
+    # Mentions with an id up to this one were told (or were older than the alert).
+    last_mention_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_spike_hour: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # in a row
+    last_error: Mapped[str | None] = mapped_column(String(1000))

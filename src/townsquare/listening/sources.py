@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from townsquare import validation
+from townsquare.channels.crypto import CredentialsBox
 from townsquare.config import Settings
 from townsquare.errors import NotFound, TownsquareError, ValidationError
 from townsquare.listening.language import detect
@@ -270,8 +271,13 @@ def poll(
     source_id: int | None = None,
     due_only: bool = False,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    box: CredentialsBox | None = None,
 ) -> PollReport:
-    """Poll the workspace's sources (one, or those due), fetching them concurrently."""
+    """Poll the workspace's sources (one, or those due), fetching them concurrently.
+
+    With ``box`` (the key of stored secrets), the instant alerts of the workspace are sent
+    right after, and counted in the report.
+    """
     started = now()
     if source_id is not None:
         sources = [get_source(session, access, source_id)]
@@ -314,4 +320,8 @@ def poll(
         source.mentions_total += new
         source.next_poll_at = finished + timedelta(minutes=source.every_minutes)
         session.commit()
+    if box is not None and report.mentions_new:
+        from townsquare.listening.alerts import run_alerts
+
+        report.alerts_sent = run_alerts(session, settings, box, access, modes=("instant",))
     return report

@@ -1,4 +1,5 @@
-"""Listen's background work: every minute, poll the sources that are due, in every workspace.
+"""Listen's background work: every minute, poll the sources that are due and send the alerts
+that have something to say, in every workspace.
 
 Claiming a source is an atomic update of its next poll time (see sources.poll), so any
 number of workers may run this at once without polling a source twice.
@@ -11,9 +12,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
 
+from townsquare.channels.crypto import CredentialsBox
 from townsquare.jobs.queue import huey, task_database, task_settings
 from townsquare.listening import sources
-from townsquare.listening.models import Source
+from townsquare.listening.alerts import run_alerts
+from townsquare.listening.models import Alert, Source
 from townsquare.workspaces.access import WorkspaceAccess
 from townsquare.workspaces.models import Workspace
 
@@ -39,14 +42,25 @@ def poll_due_sources_now() -> dict[str, int]:
                 .order_by(Workspace.id)
             )
         )
+        box = CredentialsBox(settings.resolved_credentials_key())
         for workspace in due_workspaces:
             report = sources.poll(
-                session, settings, WorkspaceAccess.operator(workspace), due_only=True
+                session, settings, WorkspaceAccess.operator(workspace), due_only=True, box=box
             )
             for key, value in report.as_json().items():
                 if key in totals:
                     totals[key] += int(value)
-    if totals["sources_polled"]:
+        # Digests, spikes and instant alerts held back by their grouping, everywhere.
+        alerting = session.scalars(
+            select(Workspace)
+            .where(Workspace.id.in_(select(Alert.workspace_id)))
+            .order_by(Workspace.id)
+        )
+        for workspace in list(alerting):
+            totals["alerts_sent"] += run_alerts(
+                session, settings, box, WorkspaceAccess.operator(workspace)
+            )
+    if totals["sources_polled"] or totals["alerts_sent"]:
         logger.info("listen: %s", totals)
     return totals
 

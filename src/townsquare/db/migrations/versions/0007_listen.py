@@ -1,4 +1,4 @@
-"""listen: watches, sources, mentions, mention_watches
+"""listen: watches, sources, mentions, mention_watches, alerts
 
 Revision ID: 0007_listen
 Revises: 0002_measure_links
@@ -147,8 +147,50 @@ def upgrade() -> None:
     with op.batch_alter_table("mention_watches", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_mention_watches_watch_id"), ["watch_id"], unique=False)
 
+    op.create_table(
+        "listen_alerts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("workspace_id", sa.Integer(), nullable=False),
+        sa.Column("watch_id", sa.Integer(), nullable=False),
+        sa.Column("url_encrypted", sa.LargeBinary(), nullable=False),
+        sa.Column("url_display", sa.String(length=300), nullable=False),
+        sa.Column("mode", sa.String(length=16), nullable=False),
+        sa.Column("at_time", sa.String(length=5), nullable=True),
+        sa.Column("group_minutes", sa.Integer(), nullable=False),
+        sa.Column("last_mention_id", sa.Integer(), nullable=False),
+        sa.Column("last_spike_hour", townsquare.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_sent_at", townsquare.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", townsquare.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(length=1000), nullable=True),
+        sa.Column("created_at", townsquare.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["watch_id"],
+            ["watches.id"],
+            name=op.f("fk_listen_alerts_watch_id_watches"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_listen_alerts_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_listen_alerts")),
+    )
+    with op.batch_alter_table("listen_alerts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_listen_alerts_watch_id"), ["watch_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_listen_alerts_workspace_id"), ["workspace_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("listen_alerts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_listen_alerts_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_listen_alerts_watch_id"))
+
+    op.drop_table("listen_alerts")
     with op.batch_alter_table("mention_watches", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mention_watches_watch_id"))
 
