@@ -100,11 +100,27 @@ def anchors(node: Node) -> frozenset[Anchor] | None:
     return _AnchorChooser().anchors(node)
 
 
+def deciding_terms(node: Node) -> list[Term]:
+    """Terms whose match alone makes the query match (the query, or one of its OR-ed terms).
+
+    The automaton's hit on such a term's word, with the right sign before it, is the answer:
+    no need to read the document's words.
+    """
+    if isinstance(node, Term):
+        return [] if node.exact else [node]
+    if isinstance(node, Or):
+        return [term for child in node.children for term in deciding_terms(child)]
+    return []
+
+
 @dataclass
 class _Key:
     length: int
     whole_word: list[WatchId] = field(default_factory=list)
     beginning: list[WatchId] = field(default_factory=list)
+    # (watch, sign) that a hit decides: a whole word, or the beginning of one.
+    decides_word: list[tuple[WatchId, str]] = field(default_factory=list)
+    decides_beginning: list[tuple[WatchId, str]] = field(default_factory=list)
 
 
 class WatchIndex:
@@ -127,11 +143,16 @@ class WatchIndex:
                     (entry.whole_word if kind == "word" else entry.beginning).append(watch_id)
                 else:
                     self.by_field.setdefault((kind, key), []).append(watch_id)
+            for term in deciding_terms(query):
+                entry = keys.setdefault(term.text, _Key(len(term.text)))
+                deciders = entry.decides_beginning if term.prefix else entry.decides_word
+                deciders.append((watch_id, term.sign))
         self.automaton: ahocorasick.Automaton | None = None
         if keys:
             automaton = ahocorasick.Automaton()
             for key, entry in keys.items():
-                automaton.add_word(key, (entry.length, entry.whole_word, entry.beginning))
+                automaton.add_word(key, (entry.length, entry.whole_word, entry.beginning,
+                    entry.decides_word, entry.decides_beginning))  # fmt: skip
             automaton.make_automaton()
             self.automaton = automaton
         self.site_keys = {key for kind, key in self.by_field if kind == "site"}
@@ -141,18 +162,43 @@ class WatchIndex:
 
     def candidates(self, document: Document) -> set[WatchId]:
         """Watches whose anchors ``document`` contains (a superset of its matches)."""
+        decided, undecided = self._scan(document)
+        return decided | undecided
+
+    def _scan(self, document: Document) -> tuple[set[WatchId], set[WatchId]]:
+        """(watches the scan alone shows matched, watches to evaluate in full)."""
         found: set[WatchId] = set(self.always)
+        decided: set[WatchId] = set()
         if self.automaton is not None:
-            text = "\n".join((fold(document.title), fold(document.text), fold(document.url)))
+            title, body = fold(document.title), fold(document.text)
+            text = "\n".join((title, body, fold(document.url)))
             last = len(text) - 1
-            for end, (length, whole_word, beginning) in self.automaton.iter(text):
+            url_starts = len(title) + len(body) + 2  # a hit there is in the URL only
+            for end, (
+                length,
+                whole,
+                beginning,
+                decides_word,
+                decides_beginning,
+            ) in self.automaton.iter(text):
                 start = end - length + 1
                 if start > 0 and text[start - 1].isalnum():
                     continue
+                is_word = end == last or not text[end + 1].isalnum()
                 if beginning:
                     found.update(beginning)
-                if whole_word and (end == last or not text[end + 1].isalnum()):
-                    found.update(whole_word)
+                if whole and is_word:
+                    found.update(whole)
+                if start >= url_starts:
+                    continue
+                sign = text[start - 1] if start > 0 and text[start - 1] in "#@" else ""
+                for watch_id, wanted in decides_beginning:
+                    if not wanted or wanted == sign:
+                        decided.add(watch_id)
+                if is_word:
+                    for watch_id, wanted in decides_word:
+                        if not wanted or wanted == sign:
+                            decided.add(watch_id)
         if self.by_field:
             by_field = self.by_field
             if self.site_keys and document.url:
@@ -168,12 +214,12 @@ class WatchIndex:
             ):
                 if value and (kind, value) in by_field:
                     found.update(by_field[(kind, value)])
-        return found
+        return decided, found - decided
 
     def match(self, document: Document) -> set[WatchId]:
         """The ids of the watches ``document`` matches."""
-        candidates = self.candidates(document)
-        if not candidates:
-            return candidates
+        decided, undecided = self._scan(document)
+        if not undecided:
+            return decided
         queries = self.queries
-        return {watch_id for watch_id in candidates if matches(queries[watch_id], document)}
+        return decided | {w for w in undecided if matches(queries[w], document)}
