@@ -113,6 +113,26 @@ def deciding_terms(node: Node) -> list[Term]:
     return []
 
 
+def required_words(node: Node) -> frozenset[str]:
+    """Folded words (or word beginnings) that every matching document's title, text or URL
+    holds somewhere as a substring: a cheap test that rules most candidates out."""
+    if isinstance(node, Term):
+        return frozenset({fold(node.text) if node.exact else node.text})
+    if isinstance(node, Phrase):
+        return frozenset(word for term in node.terms for word in required_words(term))
+    if isinstance(node, InField):
+        return required_words(node.item)
+    if isinstance(node, Near):
+        sides = [side[0] for side in (node.left, node.right) if len(side) == 1]
+        return frozenset(word for item in sides for word in required_words(item))
+    if isinstance(node, And):
+        return frozenset(word for child in node.children for word in required_words(child))
+    if isinstance(node, Or):
+        common = [required_words(child) for child in node.children]
+        return frozenset.intersection(*common) if common else frozenset()
+    return frozenset()  # NOT, filters
+
+
 @dataclass
 class _Key:
     length: int
@@ -128,6 +148,7 @@ class WatchIndex:
 
     def __init__(self, queries: Mapping[WatchId, Node]) -> None:
         self.queries = dict(queries)
+        self.required = {watch_id: required_words(q) for watch_id, q in self.queries.items()}
         self.always: list[WatchId] = []
         self.by_field: dict[tuple[str, str], list[WatchId]] = {}
         keys: dict[str, _Key] = {}
@@ -169,6 +190,7 @@ class WatchIndex:
         """(watches the scan alone shows matched, watches to evaluate in full)."""
         found: set[WatchId] = set(self.always)
         decided: set[WatchId] = set()
+        text = ""
         if self.automaton is not None:
             title, body = fold(document.title), fold(document.text)
             text = "\n".join((title, body, fold(document.url)))
@@ -214,7 +236,13 @@ class WatchIndex:
             ):
                 if value and (kind, value) in by_field:
                     found.update(by_field[(kind, value)])
-        return decided, found - decided
+        undecided = found - decided
+        if undecided:
+            if not text:
+                text = "\n".join((fold(document.title), fold(document.text), fold(document.url)))
+            required = self.required
+            undecided = {w for w in undecided if all(word in text for word in required[w])}
+        return decided, undecided
 
     def match(self, document: Document) -> set[WatchId]:
         """The ids of the watches ``document`` matches."""
