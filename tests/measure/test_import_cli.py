@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import seed_workspace, data_file
+from tests.conftest import data_file, seed_workspace
 from townsquare.db import Database
 
 REPORT_KEYS = {"rows_read", "imported", "updated", "duplicates_skipped", "errors"}
