@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from townsquare.errors import TownsquareError, ValidationError
 from townsquare.links import qr, service, stats, urls
 from townsquare.links.models import Link
+from townsquare.web import flash
 from townsquare.web.deps import AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
@@ -73,22 +74,31 @@ def _post_id(value: str) -> int | None:
 def _recent_posts(
     session: Session, access: WorkspaceAccess, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """The workspace's latest posts, to attach a link to the post it is shared in."""
+    """The workspace's latest posts, to attach a link to the post it is shared in: each
+    named by its date, its channel and the start of its text (an id alone says nothing)."""
     from sqlalchemy import select
 
     from townsquare.analytics.models import Post
+    from townsquare.channels.models import Channel
+    from townsquare.channels.service import channel_label
 
-    rows = session.scalars(
-        select(Post)
-        .where(Post.workspace_id == access.workspace_id)
+    rows = session.execute(
+        select(Post, Channel)
+        .join(Channel, Channel.id == Post.channel_id)
+        .where(
+            Post.workspace_id == access.workspace_id, Channel.workspace_id == access.workspace_id
+        )
         .order_by(Post.published_at.desc().nulls_last(), Post.id.desc())
         .limit(limit)
     )
     posts = []
-    for post in rows:
+    for post, channel in rows:
         when = post.published_at.strftime("%Y-%m-%d") if post.published_at else ""
-        text = " ".join((post.text or post.external_id).split())[:60]
-        posts.append({"id": post.id, "label": f"{when} {text}".strip()})
+        text = " ".join((post.text or "").split())
+        if len(text) > 60:
+            text = text[:59].rstrip() + "…"
+        parts = [when, channel_label(channel), text or post.external_id]
+        posts.append({"id": post.id, "label": " · ".join(part for part in parts if part)})
     return posts
 
 
@@ -212,7 +222,11 @@ async def links_create(
         session.rollback()
         form.pop("password", None)
         return _list_page(request, session, access, settings, error=error, form=form)
-    return RedirectResponse(f"{_base(access)}/links/{link.slug}", status_code=303)
+    return flash.redirect(
+        f"{_base(access)}/links/{link.slug}",
+        "link.created",
+        url=service.short_url(settings, link.slug),
+    )
 
 
 @router.get("/w/{slug}/links/preview")
@@ -335,13 +349,13 @@ async def link_edit(
 @router.post("/w/{slug}/links/{link_slug}/disable")
 def link_disable(link_slug: str, session: DbSession, access: PageAccess) -> Response:
     link = service.set_enabled(session, access, link_slug, False)
-    return RedirectResponse(f"{_base(access)}/links/{link.slug}", status_code=303)
+    return flash.redirect(f"{_base(access)}/links/{link.slug}", "link.disabled", slug=link.slug)
 
 
 @router.post("/w/{slug}/links/{link_slug}/enable")
 def link_enable(link_slug: str, session: DbSession, access: PageAccess) -> Response:
     link = service.set_enabled(session, access, link_slug, True)
-    return RedirectResponse(f"{_base(access)}/links/{link.slug}", status_code=303)
+    return flash.redirect(f"{_base(access)}/links/{link.slug}", "link.enabled", slug=link.slug)
 
 
 @router.post("/w/{slug}/links/{link_slug}/delete")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from townsquare.errors import TownsquareError
+from townsquare.web import flash
 from townsquare.web.deps import CurrentUser, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
@@ -51,7 +52,7 @@ def workspaces_create(
             },
             status_code=status_for(error),
         )
-    return RedirectResponse(f"/w/{workspace.slug}/", status_code=303)
+    return flash.redirect(f"/w/{workspace.slug}/", "workspace.created", name=workspace.name)
 
 
 @router.get("/w/{slug}/")
@@ -120,7 +121,9 @@ def members_add(
             error,
             {"email": email, "role": role, "display_name": display_name},
         )
-    return RedirectResponse(f"/w/{access.workspace.slug}/members", status_code=303)
+    return flash.redirect(
+        f"/w/{access.workspace.slug}/members", "member.added", email=email.strip().lower()
+    )
 
 
 @router.post("/w/{slug}/members/{user_id}/remove")
