@@ -162,3 +162,116 @@ def test_wide_kpi_table_scrolls_in_its_box_with_a_sticky_first_column(
     after = first_cell.bounding_box()
     assert before is not None and after is not None
     assert abs(after["x"] - before["x"]) < 1, (before, after)
+
+
+def _overlapping(boxes: list[dict[str, float]]) -> list[tuple[int, int]]:
+    pairs = []
+    for i, a in enumerate(boxes):
+        for j, b in enumerate(boxes[i + 1 :], i + 1):
+            if (
+                a["x"] < b["x"] + b["width"] - 0.5
+                and b["x"] < a["x"] + a["width"] - 0.5
+                and a["y"] < b["y"] + b["height"] - 0.5
+                and b["y"] < a["y"] + a["height"] - 0.5
+            ):
+                pairs.append((i, j))
+    return pairs
+
+
+def test_heatmap_hour_labels_do_not_collide_on_a_phone(
+    page: Any, live_server: ServerThread, filled: Owner, logged_in: Owner
+) -> None:
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/w/acme/measure/best-times")
+    page.wait_for_selector("#best-times-chart[data-state=drawn] svg", timeout=30_000)
+    labels = page.locator("#best-times-chart .role-axis-label text")
+    boxes = [box for box in (label.bounding_box() for label in labels.all()) if box]
+    assert len(boxes) >= 8  # hours and weekdays are labelled
+    assert _overlapping(boxes) == []
+    chart = page.locator("#best-times-chart svg.marks").bounding_box()
+    assert chart is not None and chart["x"] + chart["width"] <= PHONE["width"]
+
+
+def test_one_day_of_clicks_is_a_narrow_bar_with_readable_dates(
+    page: Any,
+    live_server: ServerThread,
+    filled: Owner,
+    logged_in: Owner,
+    database: Database,
+    db_settings: Settings,
+) -> None:
+    with database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, "acme"))
+        once = links.create_link(session, access, db_settings, target_url="https://a.example/one")
+        add_click(session, once.id, access.workspace_id, day=date(2026, 5, 4))
+        add_click(session, once.id, access.workspace_id, day=date(2026, 5, 4), visitor="v2")
+        session.commit()
+        slug = once.slug
+    page.goto(f"{live_server.url}/w/acme/links/{slug}")
+    page.wait_for_selector("#clicks-chart[data-state=drawn] svg", timeout=30_000)
+    chart = page.locator("#clicks-chart svg.marks").bounding_box()
+    bars = [
+        box
+        for box in (
+            bar.bounding_box() for bar in page.locator("#clicks-chart .mark-rect path").all()
+        )
+        if box and box["width"] > 0
+    ]
+    assert bars and chart is not None
+    assert max(bar["width"] for bar in bars) < chart["width"] / 8, (bars, chart)
+    labels = page.locator("#clicks-chart .role-axis-label text").all_text_contents()
+    assert any("May" in label for label in labels), labels  # dates, not 2026-05-04T00:00
+    y_labels = [
+        box
+        for box in (
+            label.bounding_box()
+            for label in page.locator("#clicks-chart .role-axis-label text").all()
+        )
+        if box
+    ]
+    assert _overlapping(y_labels) == []
+
+
+def test_kpi_chooser_keeps_the_reader_choice(
+    page: Any, live_server: ServerThread, filled: Owner, logged_in: Owner
+) -> None:
+    page.goto(f"{live_server.url}/w/acme/measure")
+    _settle(page)
+    shown = page.locator("table#kpi-table th[scope=colgroup][data-kpi=engagement_rate_by_reach]")
+    extra = page.locator("table#kpi-table th[scope=colgroup][data-kpi=conversation_rate]")
+    assert shown.is_visible() and not extra.is_visible()
+    chooser = page.locator(".kpi-chooser[data-table=kpi-table]")
+    chooser.locator("summary").click()
+    chooser.locator("input[data-kpi=conversation_rate]").check()
+    assert extra.is_visible()
+    page.reload()
+    _settle(page)
+    assert extra.is_visible()
+    assert page.locator(
+        "table#paid-table th[scope=colgroup][data-kpi=conversation_rate]"
+    ).is_visible()
+    chooser.locator("summary").click()
+    chooser.locator("[data-kpi-reset]").click()
+    assert not extra.is_visible() and shown.is_visible()
+
+
+def test_copy_buttons_copy_the_short_link_and_the_token(
+    page: Any, live_server: ServerThread, filled: Owner, logged_in: Owner
+) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page.goto(f"{live_server.url}/w/acme/links/spring")
+    button = page.locator("#copy-short-url")
+    button.click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.endswith("/spring") and copied.startswith("http")
+    assert button.inner_text() == "Copied"
+
+    page.goto(f"{live_server.url}/settings/tokens")
+    page.get_by_label("Name").fill("deploy")
+    page.locator("form[action='/settings/tokens'] button[type=submit]").click()
+    page.wait_for_selector("#new-token")
+    page.locator("#copy-token").click()
+    assert (
+        page.evaluate("navigator.clipboard.readText()")
+        == page.locator("#new-token").inner_text().strip()
+    )

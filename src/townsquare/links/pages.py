@@ -106,12 +106,37 @@ def _base(access: WorkspaceAccess) -> str:
     return f"/w/{access.workspace.slug}"
 
 
+MIN_CHART_DAYS = 14  # a chart of fewer days would draw each day as a wide block
+
+
 def _chart_spec(by_day: list[dict[str, Any]], human: str, bot: str) -> dict[str, Any]:
-    """A Vega-Lite stacked bar chart of human and bot clicks per day."""
+    """A Vega-Lite stacked bar chart of human and bot clicks per day.
+
+    The time axis spans at least ``MIN_CHART_DAYS`` days, ending on the last day with
+    clicks, so one day of clicks is one narrow bar and not the chart's whole width; its
+    labels are dates that never overlap, its counts whole numbers.
+    """
+    from datetime import date as date_type
+    from datetime import timedelta
+
     values = []
     for day in by_day:
         values.append({"date": day["date"], "kind": human, "clicks": day["human"]})
         values.append({"date": day["date"], "kind": bot, "clicks": day["bot"]})
+    days = sorted(date_type.fromisoformat(str(day["date"])[:10]) for day in by_day)
+    x_scale: dict[str, Any] = {}
+    if days:
+        first, last = days[0], days[-1]
+        if (last - first).days + 1 < MIN_CHART_DAYS:
+            first = last - timedelta(days=MIN_CHART_DAYS - 1)
+        # From the first day's start to the end of the last day: every bar drawn whole.
+        end = last + timedelta(days=1)
+        x_scale = {
+            "domain": [
+                {"year": first.year, "month": first.month, "date": first.day, "utc": True},
+                {"year": end.year, "month": end.month, "date": end.day, "utc": True},
+            ]
+        }
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "width": "container",
@@ -124,8 +149,16 @@ def _chart_spec(by_day: list[dict[str, Any]], human: str, bot: str) -> dict[str,
                 "type": "temporal",
                 "timeUnit": "utcyearmonthdate",
                 "title": None,
+                "scale": x_scale,
+                "axis": {"format": "%e %b", "labelOverlap": "greedy", "labelAngle": 0},
             },
-            "y": {"field": "clicks", "type": "quantitative", "stack": True, "title": None},
+            "y": {
+                "field": "clicks",
+                "type": "quantitative",
+                "stack": True,
+                "title": None,
+                "axis": {"format": ",d", "tickMinStep": 1},
+            },
             "color": {
                 "field": "kind",
                 "type": "nominal",
