@@ -41,7 +41,7 @@ def _add_channel(client: TestClient, **values: str) -> int:
     response = post(client, "/w/acme/channels", {**CHANNEL, **values})
     assert response.status_code == 303, response.text
     page = client.get("/w/acme/channels").text
-    ids = re.findall(r'action="/w/acme/channels/(\d+)"', page)
+    ids = re.findall(r'href="/w/acme/channels/(\d+)"', page)
     return int(ids[-1])
 
 
@@ -88,6 +88,10 @@ def test_a_forged_flash_cookie_cannot_write_its_own_text(owner_client: TestClien
 @sqlite_only
 def test_a_channel_is_edited_from_its_page(owner_client: TestClient, database: Database) -> None:
     channel_id = _add_channel(owner_client)
+    form = owner_client.get(f"/w/acme/channels/{channel_id}")
+    assert form.status_code == 200
+    assert 'value="Acme"' in form.text and 'value="Europe/Paris"' in form.text
+    assert "Acme (Mastodon · @acme@mastodon.social)" in form.text
     response = post(
         owner_client,
         f"/w/acme/channels/{channel_id}",
@@ -105,13 +109,14 @@ def test_a_channel_is_edited_from_its_page(owner_client: TestClient, database: D
         {"display_name": "Other name", "timezone": "Europe/Pariss"},
     )
     assert refused.status_code == 422
-    assert f'id="edit-{channel_id}" open' in refused.text
+    assert 'id="edit-channel"' in refused.text and 'value="Europe/Pariss"' in refused.text
     assert "Europe/Paris" in refused.text  # the suggestion
     page = owner_client.get("/w/acme/channels").text
     assert "Other name" not in page and "America/Montreal" in page
 
     missing = post(owner_client, "/w/acme/channels/999999", {"timezone": "UTC"})
     assert missing.status_code == 404
+    assert owner_client.get("/w/acme/channels/999999").status_code == 404
 
 
 @sqlite_only

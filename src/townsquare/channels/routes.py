@@ -10,13 +10,14 @@ from fastapi.responses import Response
 from townsquare.channels import service
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.schemas import ChannelCreate, ChannelOut, ChannelUpdate, channel_out
-from townsquare.errors import TownsquareError
+from townsquare.errors import NotFound, PermissionDenied, TownsquareError
 from townsquare.networks import known_networks
 from townsquare.web import flash
 from townsquare.web.deps import ApiAccess, AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
 from townsquare.web.templating import render
+from townsquare.workspaces.roles import Role
 from townsquare.workspaces.service import WorkspaceAccess
 
 pages = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -42,7 +43,6 @@ def _channels_page(
     access: WorkspaceAccess,
     error: TownsquareError | None = None,
     form: dict[str, str] | None = None,
-    edit: dict[str, Any] | None = None,
 ) -> Response:
     return render(
         request,
@@ -52,7 +52,6 @@ def _channels_page(
             "networks": known_networks(),
             "error": error,
             "form": form or {},
-            "edit": edit or {},
         },
         status_code=status_for(error) if error else 200,
     )
@@ -100,6 +99,31 @@ def channels_add(
     )
 
 
+def _edit_page(
+    request: Request,
+    access: WorkspaceAccess,
+    channel: Any,
+    form: dict[str, str],
+    error: TownsquareError | None = None,
+) -> Response:
+    return render(
+        request,
+        "channels/edit.html",
+        {"channel": channel, "form": form, "error": error},
+        status_code=status_for(error) if error else 200,
+    )
+
+
+@pages.get("/w/{slug}/channels/{channel_id}")
+def channels_edit_page(
+    request: Request, session: DbSession, access: PageAccess, channel_id: int
+) -> Response:
+    access.require(Role.ADMIN, "change channels")
+    channel = service.get_channel(session, access, channel_id)
+    form = {"display_name": channel.display_name or "", "timezone": channel.timezone}
+    return _edit_page(request, access, channel, form)
+
+
 @pages.post("/w/{slug}/channels/{channel_id}")
 def channels_edit(
     request: Request,
@@ -116,13 +140,11 @@ def channels_edit(
         )
     except TownsquareError as error:
         session.rollback()
-        return _channels_page(
-            request,
-            session,
-            access,
-            error,
-            edit={"id": channel_id, "display_name": display_name, "timezone": timezone},
-        )
+        if isinstance(error, NotFound | PermissionDenied):
+            raise
+        channel = service.get_channel(session, access, channel_id)
+        form = {"display_name": display_name, "timezone": timezone}
+        return _edit_page(request, access, channel, form, error)
     return flash.redirect(
         f"/w/{access.workspace.slug}/channels", "channel.saved", name=channel_name(channel)
     )
