@@ -203,3 +203,25 @@ def test_the_dashboard_offers_the_chooser_and_names_unknown_kpis(
     chooser = page.split('class="kpi-chooser" data-table="kpi-table"')[1].split("</details>")[0]
     assert 'data-kpi="engagement_rate_by_reach" checked data-default' in chooser
     assert 'data-kpi="conversation_rate">' in chooser  # offered, not ticked
+
+
+@sqlite_only
+def test_member_changes_say_so(owner_client: TestClient) -> None:
+    email = "Editor@Acme.test"
+    added = post(
+        owner_client,
+        "/w/acme/members",
+        {"email": email, "role": "editor", "password": "a fine password"},
+    )
+    assert added.status_code == 303, added.text
+    page = owner_client.get("/w/acme/members").text
+    assert _notice(page) == "editor@acme.test is now a member of this workspace."
+    user_id = re.search(r'action="/w/acme/members/(\d+)/role"', page)
+    assert user_id is not None
+    changed = post(owner_client, f"/w/acme/members/{user_id.group(1)}/role", {"role": "viewer"})
+    assert changed.status_code == 303
+    assert _notice(owner_client.get("/w/acme/members").text) == "Role of editor@acme.test changed."
+    removed = post(owner_client, f"/w/acme/members/{user_id.group(1)}/remove")
+    assert removed.status_code == 303
+    page = owner_client.get("/w/acme/members").text
+    assert _notice(page) == "editor@acme.test no longer has access to this workspace."

@@ -30,6 +30,8 @@ MESSAGES = {
     "channel.removed": _n("Channel %(name)s removed."),
     "workspace.created": _n("Workspace %(name)s created."),
     "member.added": _n("%(email)s is now a member of this workspace."),
+    "member.role": _n("Role of %(email)s changed."),
+    "member.removed": _n("%(email)s no longer has access to this workspace."),
     "link.created": _n("Short link %(url)s created."),
     "link.disabled": _n("Short link %(slug)s disabled."),
     "link.enabled": _n("Short link %(slug)s enabled again."),

@@ -130,11 +130,14 @@ def members_add(
 def members_remove(
     request: Request, session: DbSession, access: PageAccess, user_id: int
 ) -> Response:
+    emails = {member.user_id: member.email for member in service.list_members(session, access)}
     try:
         service.remove_member(session, access, user_id=user_id)
     except TownsquareError as error:
         return _members(request, session, access, error)
-    return RedirectResponse(f"/w/{access.workspace.slug}/members", status_code=303)
+    return flash.redirect(
+        f"/w/{access.workspace.slug}/members", "member.removed", email=emails.get(user_id, "")
+    )
 
 
 @router.post("/w/{slug}/members/{user_id}/role")
@@ -146,10 +149,10 @@ def members_role(
     role: Annotated[str, Form()] = "viewer",
 ) -> Response:
     try:
-        service.set_member_role(session, access, user_id=user_id, role=role)
+        member = service.set_member_role(session, access, user_id=user_id, role=role)
     except TownsquareError as error:
         return _members(request, session, access, error)
-    return RedirectResponse(f"/w/{access.workspace.slug}/members", status_code=303)
+    return flash.redirect(f"/w/{access.workspace.slug}/members", "member.role", email=member.email)
 
 
 @router.get("/w/{slug}/settings")
