@@ -275,3 +275,23 @@ def test_copy_buttons_copy_the_short_link_and_the_token(
         page.evaluate("navigator.clipboard.readText()")
         == page.locator("#new-token").inner_text().strip()
     )
+
+
+def test_import_preview_fits_a_phone(
+    page: Any, live_server: ServerThread, filled: Owner, logged_in: Owner
+) -> None:
+    """The wizard's preview shows the 19 columns of the UCI file: in its own scroll box."""
+    from tests.conftest import data_file
+
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/w/acme/measure/import")
+    form = page.locator("#import-upload")
+    form.locator("input[name=file]").set_input_files(str(data_file("dataset_Facebook.csv")))
+    form.locator("select[name=preset]").select_option("uci-facebook-metrics")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/measure/import**")
+    page.wait_for_selector("#import-confirm")  # step 2: the preview of the rows
+    _settle(page)
+    scroll_width, inner_width = page.evaluate(WIDTHS)
+    assert scroll_width <= inner_width
+    assert page.locator("main .table-scroll").count() >= 1
