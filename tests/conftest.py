@@ -34,7 +34,7 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def require_service(name: str, available: bool, detail: str) -> None:
@@ -55,12 +55,15 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
-def shared_data_file(name: str) -> Path:
-    """A file of ../shared/data (the real data sets), read as it is."""
-    path = SHARED_DATA / name
+def data_file(name: str) -> Path:
+    """A file of tests/data (the real public data sets, see its README), read as it is."""
+    path = DATA / name
     if not path.exists():
-        pytest.fail(f"{path} is missing: the repository must sit beside shared/", pytrace=False)
+        pytest.fail(f"{path} is missing: tests/data holds the data sets", pytrace=False)
     return path
+
+
+shared_data_file = data_file  # the name before the data moved into the repository
 
 
 # --- PostgreSQL: one migrated template per test session, one fresh copy per test ---------

@@ -182,7 +182,8 @@ def test_link_attached_to_a_post_shows_click_through_rate(
         session.commit()
         post_id = post.id
     page = client.get("/w/acme/links")
-    assert "2026-03-01 Spring is here" in page.text
+    # The picker names the post by its date, its channel and its text, not by an id.
+    assert "2026-03-01 · acme (Facebook) · Spring is here" in page.text
     created = _post(
         client,
         "/w/acme/links",

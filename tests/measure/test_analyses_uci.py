@@ -1,6 +1,6 @@
 """End to end on the real UCI Facebook file: imported as it is, then measured.
 
-Independent figures (pandas on the raw CSV, see shared/data/README.md): engaged users /
+Independent figures (pandas on the raw CSV, see tests/data/README.md): engaged users /
 reach is 12.43 % as a mean of per-post ratios but 6.62 % as a ratio of sums; video leads
 raw interactions (median 271) while photo leads engagement rate by reach (median 2.46 %).
 """
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import shared_data_file
+from tests.conftest import data_file
 from tests.measure.conftest import MeasureWorld
 from townsquare.cli.main import app
 from townsquare.config import get_settings
@@ -48,7 +48,7 @@ def uci(measure_world: MeasureWorld, monkeypatch: pytest.MonkeyPatch) -> Iterato
         [
             "import",
             "posts",
-            str(shared_data_file("dataset_Facebook.csv")),
+            str(data_file("dataset_Facebook.csv")),
             "--workspace",
             "acme",
             "--channel",
@@ -138,7 +138,7 @@ def test_live_sellers_file_without_reach(
             [
                 "import",
                 "posts",
-                str(shared_data_file("Live.csv")),
+                str(data_file("Live.csv")),
                 "--workspace",
                 "acme",
                 "--channel",

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import seed_workspace, shared_data_file
+from tests.conftest import data_file, seed_workspace
 from townsquare.db import Database
 
 REPORT_KEYS = {"rows_read", "imported", "updated", "duplicates_skipped", "errors"}
@@ -105,7 +105,7 @@ def sqlite_cli(
 
 
 def test_real_process_exit_codes(sqlite_cli: Cli, tmp_path: Path) -> None:
-    uci = str(shared_data_file("dataset_Facebook.csv"))
+    uci = str(data_file("dataset_Facebook.csv"))
     args = ("import", "posts", uci, "--workspace", "acme", "--channel", "page")
     done = sqlite_cli.process(*args, "--preset", "uci-facebook-metrics", "--json")
     assert done.returncode == 0, done.stderr
@@ -116,14 +116,14 @@ def test_real_process_exit_codes(sqlite_cli: Cli, tmp_path: Path) -> None:
 
 
 def test_presets_from_the_command_line(cli: Cli) -> None:
-    uci = str(shared_data_file("dataset_Facebook.csv"))
+    uci = str(data_file("dataset_Facebook.csv"))
     code, body, _ = cli.posts(uci, "--preset", "uci-facebook-metrics", "--json")
     assert code == 0
     assert set(body) == REPORT_KEYS
     assert (body["rows_read"], body["imported"], body["errors"]) == (500, 500, [])
     code, body, _ = cli.posts(uci, "--preset", "uci-facebook-metrics", "--json")
     assert (code, body["imported"], body["updated"]) == (0, 0, 500)
-    live = str(shared_data_file("Live.csv"))
+    live = str(data_file("Live.csv"))
     code, body, _ = cli.posts(live, "--preset", "facebook-live-sellers", "--dry-run", "--json")
     assert code == 0
     assert (body["imported"], body["duplicates_skipped"]) == (6997, 51)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from tests.conftest import shared_data_file
+from tests.conftest import data_file
 from tests.measure.conftest import ImportTarget
 from townsquare.analytics.importers.presets import first_weekday_of_month, uci_iso_weekday
 from townsquare.analytics.models import (
@@ -43,7 +43,7 @@ def test_uci_weekday_convention() -> None:
 
 
 def test_uci_facebook_metrics_imports_exactly(import_target: ImportTarget) -> None:
-    path = shared_data_file("dataset_Facebook.csv")
+    path = data_file("dataset_Facebook.csv")
     report = import_target.run(path, preset="uci-facebook-metrics")
     assert report.as_json() == {
         "rows_read": 500,
@@ -129,7 +129,7 @@ def test_uci_facebook_metrics_imports_exactly(import_target: ImportTarget) -> No
 
 
 def test_uci_reimport_is_idempotent(import_target: ImportTarget) -> None:
-    path = shared_data_file("dataset_Facebook.csv")
+    path = data_file("dataset_Facebook.csv")
     first = import_target.run(path, preset="uci-facebook-metrics")
     with import_target.database.session() as session:
         before = sorted(session.scalars(select(Post.external_id)))
@@ -151,12 +151,12 @@ def test_uci_reimport_is_idempotent(import_target: ImportTarget) -> None:
 
 
 def _live_rows() -> list[list[str]]:
-    with shared_data_file("Live.csv").open(encoding="utf-8-sig", newline="") as handle:
+    with data_file("Live.csv").open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.reader(handle))
 
 
 def test_facebook_live_sellers_imports_exactly(import_target: ImportTarget) -> None:
-    path = shared_data_file("Live.csv")
+    path = data_file("Live.csv")
     report = import_target.run(path, preset="facebook-live-sellers")
     # 51 exact duplicate rows are skipped; two ids come back with another date: the later
     # row updates the post of the earlier one.
@@ -193,7 +193,7 @@ def test_facebook_live_sellers_imports_exactly(import_target: ImportTarget) -> N
 
 
 def test_live_reimport_is_idempotent(import_target: ImportTarget) -> None:
-    path = shared_data_file("Live.csv")
+    path = data_file("Live.csv")
     import_target.run(path, preset="facebook-live-sellers")
     again = import_target.run(path, preset="facebook-live-sellers")
     assert (again.imported, again.updated, again.duplicates_skipped) == (0, 6999, 51)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import ServerThread, shared_data_file
+from tests.conftest import ServerThread, data_file
 from tests.measure.conftest import ImportTarget
 from townsquare.analytics.models import ImportProfile, Post
 from townsquare.config import Settings
@@ -28,7 +28,7 @@ BAD_CSV = (
 
 def test_api_imports_a_preset_file(import_target: ImportTarget, live_server: ServerThread) -> None:
     url = f"/api/v1/workspaces/{import_target.seed.workspace}/imports"
-    uci = shared_data_file("dataset_Facebook.csv")
+    uci = data_file("dataset_Facebook.csv")
     with httpx.Client(
         base_url=live_server.url, headers=import_target.seed.headers, timeout=60
     ) as client:
@@ -138,7 +138,7 @@ def test_wizard_upload_preview_confirm(
     page = client.get("/w/acme/measure/import")
     assert page.status_code == 200
     assert 'name="file"' in page.text and "uci-facebook-metrics" in page.text
-    live = shared_data_file("Live.csv").read_bytes()
+    live = data_file("Live.csv").read_bytes()
     preview = client.post(
         "/w/acme/measure/import",
         data={"csrf_token": csrf, "channel": "facebook:page", "preset": "facebook-live-sellers"},

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import shared_data_file
+from tests.conftest import data_file
 from tests.measure.conftest import MeasureWorld
 from townsquare.analytics import service, tables
 from townsquare.config import Settings
@@ -346,7 +346,7 @@ def test_uci_file_formats_page_says_the_ranking_flips(
             session,
             access,
             channel,
-            shared_data_file("dataset_Facebook.csv"),
+            data_file("dataset_Facebook.csv"),
             importers.ImportOptions(preset="uci-facebook-metrics"),
         )
     log_in(client)

@@ -24,6 +24,22 @@ WIDTH = "container"
 ROW_HEIGHT = 28
 
 
+# Axis figures for humans: thousands grouped, at most four significant digits, no trailing
+# zeros (12,500 not 12500.000; 2.5 not 2.50). The page's locale sets the separators.
+HUMAN_NUMBER = ",.4~r"
+# Labels of a nominal axis (formats, months, weekdays…): upright while they fit, slanted
+# when there are many, and cut with an ellipsis rather than running into each other.
+UPRIGHT_LABELS = 6
+LABEL_LIMIT = 110
+
+
+def group_axis(keys: Sequence[str]) -> alt.Axis:
+    """An axis whose labels never overlap, however many groups (12 months on a phone)."""
+    if len(keys) <= UPRIGHT_LABELS:
+        return alt.Axis(labelAngle=0, labelLimit=LABEL_LIMIT)
+    return alt.Axis(labelAngle=-45, labelAlign="right", labelLimit=LABEL_LIMIT)
+
+
 def _finite(value: Any) -> float | None:
     """A drawable number, or None for unknown values (never drawn as zero)."""
     if isinstance(value, bool) or value is None:
@@ -75,9 +91,9 @@ def kpi_chart(
     order = [str(group.get("key")) for group in groups]
     base = alt.Chart(alt.Data(values=rows))
     bars = base.mark_bar().encode(
-        x=alt.X("key:N", title=group_label, sort=order, axis=alt.Axis(labelAngle=0)),
+        x=alt.X("key:N", title=group_label, sort=order, axis=group_axis(order)),
         xOffset=alt.XOffset("variant:N"),
-        y=alt.Y("value:Q", title=title),
+        y=alt.Y("value:Q", title=title, axis=alt.Axis(format=HUMAN_NUMBER, tickCount=5)),
         color=alt.Color("variant:N", title=None, legend=alt.Legend(orient="top")),
         tooltip=[
             alt.Tooltip("key:N", title=group_label),
@@ -140,7 +156,11 @@ def formats_chart(
         scale=alt.Scale(domain=[enough_label, small_label], range=["#1e6bb8", "#b0bec5"]),
     )
     interval = base.mark_rule(strokeWidth=3).encode(
-        x=alt.X("ci_low:Q", title=f"{metric_label} — {median_label}, {ci_label}"),
+        x=alt.X(
+            "ci_low:Q",
+            title=f"{metric_label} — {median_label}, {ci_label}",
+            axis=alt.Axis(format=HUMAN_NUMBER, tickCount=5),
+        ),
         x2="ci_high:Q",
         color=colour,
     )
@@ -199,8 +219,12 @@ def best_times_heatmap(
     )
     hours = list(range(24))
     base = alt.Chart(alt.Data(values=rows)).encode(
+        # Every third hour labelled: 24 labels do not fit a phone's width, 8 do.
         x=alt.X(
-            "hour:O", title=hour_label, scale=alt.Scale(domain=hours), axis=alt.Axis(labelAngle=0)
+            "hour:O",
+            title=hour_label,
+            scale=alt.Scale(domain=hours),
+            axis=alt.Axis(labelAngle=0, values=hours[::3], labelOverlap=True),
         ),
         y=alt.Y("day:O", title=weekday_label, scale=alt.Scale(domain=list(weekday_names))),
     )

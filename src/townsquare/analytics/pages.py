@@ -106,7 +106,7 @@ class MeasurePage:
         self.gettext: Callable[[str], str] = translations(self.language).gettext
         self.helpers = helpers(self.language, self.gettext)
         self.channels = channels.list_channels(session, access)
-        self.choices = channel_choices(self.channels)
+        self.choices = channel_choices(self.channels, self.gettext)
         self.base = f"/w/{access.workspace.slug}/measure"
         # A fragment for htmx's own requests (the dashboard's sections), never for a
         # boosted navigation, which wants the whole page.
@@ -165,16 +165,19 @@ def read_filters_default(choices: list[tuple[str, str]]) -> Filters:
     return Filters(first, DEFAULT_BY, "", "", "all", DEFAULT_METRIC, DEFAULT_KPI)
 
 
-def channel_choices(channel_list: list[Any]) -> list[tuple[str, str]]:
+def channel_choices(
+    channel_list: list[Any], gettext: Callable[[str], str] | None = None
+) -> list[tuple[str, str]]:
     """(value, label) of each channel; a handle used on two networks is named
-    ``network:handle``, the form the service accepts to tell them apart."""
+    ``network:handle``, the form the service accepts to tell them apart, and the label
+    names the network and the handle (two channels may share a display name)."""
     handles = [channel.handle for channel in channel_list]
     return [
         (
             channel.handle
             if handles.count(channel.handle) == 1
             else f"{channel.network}:{channel.handle}",
-            f"{channel.display_name or channel.handle} ({channel.network})",
+            channels.channel_label(channel, gettext),
         )
         for channel in channel_list
     ]
@@ -228,13 +231,26 @@ def dashboard(request: Request, session: DbSession, access: PageAccess) -> Respo
             sums_label=_("Ratio of sums"),
             unit="%" if chosen.unit == "percent" else "",
         )
+    shown_columns, unknown_columns = tables.split_unknown(
+        groups, tables.kpi_columns(groups, f.grouping)
+    )
+    paid_columns, paid_unknown = (
+        tables.split_unknown(
+            paid_result["groups"], tables.kpi_columns(paid_result["groups"], "paid")
+        )
+        if paid_result
+        else ([], [])
+    )
     return page.show(
         full,
         full,
         result=result,
         paid_result=paid_result,
-        columns=tables.kpi_columns(groups, f.grouping),
-        paid_columns=tables.kpi_columns(paid_result["groups"], "paid") if paid_result else [],
+        columns=shown_columns,
+        unknown_columns=unknown_columns,
+        default_kpis=tables.default_shown(shown_columns),
+        paid_columns=paid_columns,
+        paid_unknown=paid_unknown,
         chart=chart,
         chart_missing=chart_missing,
     )

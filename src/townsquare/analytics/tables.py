@@ -89,6 +89,40 @@ def kpi_columns(groups: Sequence[Mapping[str, Any]], by: str | None) -> list[kpi
     ]
 
 
+# The KPIs a KPI table shows before the reader chooses (the others are one click away).
+DEFAULT_TABLE_KPIS = (
+    "interactions",
+    "engagement_rate_by_reach",
+    "engagement_rate_by_impressions",
+    "engagement_rate_by_followers",
+    "click_through_rate",
+    "audience_growth_rate",
+)
+MIN_DEFAULT_KPIS = 3
+
+
+def split_unknown(
+    groups: Sequence[Mapping[str, Any]], columns: Sequence[kpis.Kpi]
+) -> tuple[list[kpis.Kpi], list[kpis.Kpi]]:
+    """``columns`` as (with a figure in some group, unknown in every group): a column of
+    dashes only says the inputs are missing, which one note says better."""
+    known = [kpi for kpi in columns if has_figure(groups, kpi.name)]
+    unknown = [kpi for kpi in columns if not has_figure(groups, kpi.name)]
+    return known, unknown
+
+
+def default_shown(columns: Sequence[kpis.Kpi]) -> set[str]:
+    """The KPIs shown before the reader chooses: the default set, topped up in registry
+    order when the data has fewer than ``MIN_DEFAULT_KPIS`` of them."""
+    shown = [kpi.name for kpi in columns if kpi.name in DEFAULT_TABLE_KPIS]
+    for kpi in columns:
+        if len(shown) >= MIN_DEFAULT_KPIS:
+            break
+        if kpi.name not in shown:
+            shown.append(kpi.name)
+    return set(shown)
+
+
 def kpi_rows(groups: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
     """``measure_kpis`` groups flattened, every KPI kept: a rate gives
     ``NAME_mean_of_ratios`` and ``NAME_ratio_of_sums`` columns, a number one ``NAME``."""

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from townsquare.channels import service
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.schemas import ChannelCreate, ChannelOut, ChannelUpdate, channel_out
-from townsquare.errors import TownsquareError
+from townsquare.errors import NotFound, PermissionDenied, TownsquareError
 from townsquare.networks import known_networks
+from townsquare.web import flash
 from townsquare.web.deps import ApiAccess, AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
 from townsquare.web.templating import render
+from townsquare.workspaces.roles import Role
 from townsquare.workspaces.service import WorkspaceAccess
 
 pages = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 api = APIRouter(tags=["channels"])
+
+
+def channel_name(channel: Any) -> str:
+    """How a channel is named in messages: its name, then network and handle."""
+    label = f"{channel.network}:{channel.handle}"
+    return f"{channel.display_name} ({label})" if channel.display_name else label
 
 
 def credentials_box(settings: AppSettings) -> CredentialsBox:
@@ -65,7 +73,7 @@ def channels_add(
     timezone: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        service.add_channel(
+        channel = service.add_channel(
             session,
             access,
             network=network,
@@ -86,7 +94,60 @@ def channels_add(
                 "timezone": timezone,
             },
         )
-    return RedirectResponse(f"/w/{access.workspace.slug}/channels", status_code=303)
+    return flash.redirect(
+        f"/w/{access.workspace.slug}/channels", "channel.added", name=channel_name(channel)
+    )
+
+
+def _edit_page(
+    request: Request,
+    access: WorkspaceAccess,
+    channel: Any,
+    form: dict[str, str],
+    error: TownsquareError | None = None,
+) -> Response:
+    return render(
+        request,
+        "channels/edit.html",
+        {"channel": channel, "form": form, "error": error},
+        status_code=status_for(error) if error else 200,
+    )
+
+
+@pages.get("/w/{slug}/channels/{channel_id}")
+def channels_edit_page(
+    request: Request, session: DbSession, access: PageAccess, channel_id: int
+) -> Response:
+    access.require(Role.ADMIN, "change channels")
+    channel = service.get_channel(session, access, channel_id)
+    form = {"display_name": channel.display_name or "", "timezone": channel.timezone}
+    return _edit_page(request, access, channel, form)
+
+
+@pages.post("/w/{slug}/channels/{channel_id}")
+def channels_edit(
+    request: Request,
+    session: DbSession,
+    access: PageAccess,
+    channel_id: int,
+    display_name: Annotated[str, Form()] = "",
+    timezone: Annotated[str, Form()] = "",
+) -> Response:
+    """Rename a channel or change its time zone (the network and handle stay)."""
+    try:
+        channel = service.update_channel(
+            session, access, channel_id, display_name=display_name, timezone=timezone
+        )
+    except TownsquareError as error:
+        session.rollback()
+        if isinstance(error, NotFound | PermissionDenied):
+            raise
+        channel = service.get_channel(session, access, channel_id)
+        form = {"display_name": display_name, "timezone": timezone}
+        return _edit_page(request, access, channel, form, error)
+    return flash.redirect(
+        f"/w/{access.workspace.slug}/channels", "channel.saved", name=channel_name(channel)
+    )
 
 
 @pages.post("/w/{slug}/channels/{channel_id}/delete")
@@ -94,10 +155,11 @@ def channels_delete(
     request: Request, session: DbSession, access: PageAccess, channel_id: int
 ) -> Response:
     try:
+        name = channel_name(service.get_channel(session, access, channel_id))
         service.delete_channel(session, access, channel_id)
     except TownsquareError as error:
         return _channels_page(request, session, access, error)
-    return RedirectResponse(f"/w/{access.workspace.slug}/channels", status_code=303)
+    return flash.redirect(f"/w/{access.workspace.slug}/channels", "channel.removed", name=name)
 
 
 @api.get("/workspaces/{workspace}/channels", response_model=list[ChannelOut])

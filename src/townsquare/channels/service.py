@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,21 @@ def _clean_handle(handle: str) -> str:
     if any(ch.isspace() for ch in clean):
         raise ValidationError(f"handle {handle!r} contains spaces: remove them", field="handle")
     return clean
+
+
+def channel_label(channel: Any, gettext: Callable[[str], str] | None = None) -> str:
+    """How a channel is told apart in menus: its name with the network and the handle
+    (two channels may share a name, never a network and a handle). ``gettext`` translates
+    the network's label ("Web page")."""
+    try:
+        network = get_network(channel.network).label
+    except ValidationError:
+        network = channel.network
+    if gettext is not None:
+        network = gettext(network)
+    if channel.display_name and channel.display_name != channel.handle:
+        return f"{channel.display_name} ({network} · {channel.handle})"
+    return f"{channel.handle} ({network})"
 
 
 def _clean_name(display_name: str | None) -> str | None:

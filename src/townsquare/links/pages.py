@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from townsquare.errors import TownsquareError, ValidationError
 from townsquare.links import qr, service, stats, urls
 from townsquare.links.models import Link
+from townsquare.web import flash
 from townsquare.web.deps import AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
@@ -73,22 +74,31 @@ def _post_id(value: str) -> int | None:
 def _recent_posts(
     session: Session, access: WorkspaceAccess, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """The workspace's latest posts, to attach a link to the post it is shared in."""
+    """The workspace's latest posts, to attach a link to the post it is shared in: each
+    named by its date, its channel and the start of its text (an id alone says nothing)."""
     from sqlalchemy import select
 
     from townsquare.analytics.models import Post
+    from townsquare.channels.models import Channel
+    from townsquare.channels.service import channel_label
 
-    rows = session.scalars(
-        select(Post)
-        .where(Post.workspace_id == access.workspace_id)
+    rows = session.execute(
+        select(Post, Channel)
+        .join(Channel, Channel.id == Post.channel_id)
+        .where(
+            Post.workspace_id == access.workspace_id, Channel.workspace_id == access.workspace_id
+        )
         .order_by(Post.published_at.desc().nulls_last(), Post.id.desc())
         .limit(limit)
     )
     posts = []
-    for post in rows:
+    for post, channel in rows:
         when = post.published_at.strftime("%Y-%m-%d") if post.published_at else ""
-        text = " ".join((post.text or post.external_id).split())[:60]
-        posts.append({"id": post.id, "label": f"{when} {text}".strip()})
+        text = " ".join((post.text or "").split())
+        if len(text) > 60:
+            text = text[:59].rstrip() + "…"
+        parts = [when, channel_label(channel), text or post.external_id]
+        posts.append({"id": post.id, "label": " · ".join(part for part in parts if part)})
     return posts
 
 
@@ -96,12 +106,37 @@ def _base(access: WorkspaceAccess) -> str:
     return f"/w/{access.workspace.slug}"
 
 
+MIN_CHART_DAYS = 14  # a chart of fewer days would draw each day as a wide block
+
+
 def _chart_spec(by_day: list[dict[str, Any]], human: str, bot: str) -> dict[str, Any]:
-    """A Vega-Lite stacked bar chart of human and bot clicks per day."""
+    """A Vega-Lite stacked bar chart of human and bot clicks per day.
+
+    The time axis spans at least ``MIN_CHART_DAYS`` days, ending on the last day with
+    clicks, so one day of clicks is one narrow bar and not the chart's whole width; its
+    labels are dates that never overlap, its counts whole numbers.
+    """
+    from datetime import date as date_type
+    from datetime import timedelta
+
     values = []
     for day in by_day:
         values.append({"date": day["date"], "kind": human, "clicks": day["human"]})
         values.append({"date": day["date"], "kind": bot, "clicks": day["bot"]})
+    days = sorted(date_type.fromisoformat(str(day["date"])[:10]) for day in by_day)
+    x_scale: dict[str, Any] = {}
+    if days:
+        first, last = days[0], days[-1]
+        if (last - first).days + 1 < MIN_CHART_DAYS:
+            first = last - timedelta(days=MIN_CHART_DAYS - 1)
+        # From the first day's start to the end of the last day: every bar drawn whole.
+        end = last + timedelta(days=1)
+        x_scale = {
+            "domain": [
+                {"year": first.year, "month": first.month, "date": first.day, "utc": True},
+                {"year": end.year, "month": end.month, "date": end.day, "utc": True},
+            ]
+        }
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "width": "container",
@@ -114,8 +149,16 @@ def _chart_spec(by_day: list[dict[str, Any]], human: str, bot: str) -> dict[str,
                 "type": "temporal",
                 "timeUnit": "utcyearmonthdate",
                 "title": None,
+                "scale": x_scale,
+                "axis": {"format": "%e %b", "labelOverlap": "greedy", "labelAngle": 0},
             },
-            "y": {"field": "clicks", "type": "quantitative", "stack": True, "title": None},
+            "y": {
+                "field": "clicks",
+                "type": "quantitative",
+                "stack": True,
+                "title": None,
+                "axis": {"format": ",d", "tickMinStep": 1},
+            },
             "color": {
                 "field": "kind",
                 "type": "nominal",
@@ -212,7 +255,11 @@ async def links_create(
         session.rollback()
         form.pop("password", None)
         return _list_page(request, session, access, settings, error=error, form=form)
-    return RedirectResponse(f"{_base(access)}/links/{link.slug}", status_code=303)
+    return flash.redirect(
+        f"{_base(access)}/links/{link.slug}",
+        "link.created",
+        url=service.short_url(settings, link.slug),
+    )
 
 
 @router.get("/w/{slug}/links/preview")
@@ -335,13 +382,13 @@ async def link_edit(
 @router.post("/w/{slug}/links/{link_slug}/disable")
 def link_disable(link_slug: str, session: DbSession, access: PageAccess) -> Response:
     link = service.set_enabled(session, access, link_slug, False)
-    return RedirectResponse(f"{_base(access)}/links/{link.slug}", status_code=303)
+    return flash.redirect(f"{_base(access)}/links/{link.slug}", "link.disabled", slug=link.slug)
 
 
 @router.post("/w/{slug}/links/{link_slug}/enable")
 def link_enable(link_slug: str, session: DbSession, access: PageAccess) -> Response:
     link = service.set_enabled(session, access, link_slug, True)
-    return RedirectResponse(f"{_base(access)}/links/{link.slug}", status_code=303)
+    return flash.redirect(f"{_base(access)}/links/{link.slug}", "link.enabled", slug=link.slug)
 
 
 @router.post("/w/{slug}/links/{link_slug}/delete")

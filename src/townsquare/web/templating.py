@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from townsquare import __version__
+from townsquare.channels.service import channel_label
+from townsquare.web import flash
 from townsquare.web.i18n import LANGUAGES, translations
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -35,6 +37,8 @@ environment = Environment(
 )
 environment.globals["version"] = __version__
 environment.globals["languages"] = LANGUAGES
+# "Brand (Mastodon · @brand@mastodon.social)": channel menus tell same-named channels apart.
+environment.globals["channel_label"] = channel_label
 # Suggestions for every time-zone field (the _forms.html timezone_field datalist).
 environment.globals["timezones"] = sorted(
     zone for zone in available_timezones() if "/" in zone or zone == "UTC"
@@ -62,7 +66,15 @@ def render(
         "gettext": gettext.gettext,
         "ngettext": gettext.ngettext,
     }
+    # A success message left by the redirect that brought the reader here (web/flash.py),
+    # shown once on the next whole page (not on an htmx fragment, which has no place for it).
+    waiting = None if request.headers.get("hx-request") else flash.pending(request)
+    if waiting is not None:
+        values["flash_notice"] = flash.text(gettext.gettext, *waiting)
     values.update(context or {})
     template = environment.get_template(name)
     html = template.render(values)
-    return HTMLResponse(html, status_code=status_code, headers=headers)
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    if waiting is not None:
+        flash.clear(response)
+    return response

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from townsquare.errors import TownsquareError
+from townsquare.web import flash
 from townsquare.web.deps import CurrentUser, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
@@ -51,7 +52,7 @@ def workspaces_create(
             },
             status_code=status_for(error),
         )
-    return RedirectResponse(f"/w/{workspace.slug}/", status_code=303)
+    return flash.redirect(f"/w/{workspace.slug}/", "workspace.created", name=workspace.name)
 
 
 @router.get("/w/{slug}/")
@@ -120,18 +121,23 @@ def members_add(
             error,
             {"email": email, "role": role, "display_name": display_name},
         )
-    return RedirectResponse(f"/w/{access.workspace.slug}/members", status_code=303)
+    return flash.redirect(
+        f"/w/{access.workspace.slug}/members", "member.added", email=email.strip().lower()
+    )
 
 
 @router.post("/w/{slug}/members/{user_id}/remove")
 def members_remove(
     request: Request, session: DbSession, access: PageAccess, user_id: int
 ) -> Response:
+    emails = {member.user_id: member.email for member in service.list_members(session, access)}
     try:
         service.remove_member(session, access, user_id=user_id)
     except TownsquareError as error:
         return _members(request, session, access, error)
-    return RedirectResponse(f"/w/{access.workspace.slug}/members", status_code=303)
+    return flash.redirect(
+        f"/w/{access.workspace.slug}/members", "member.removed", email=emails.get(user_id, "")
+    )
 
 
 @router.post("/w/{slug}/members/{user_id}/role")
@@ -143,10 +149,10 @@ def members_role(
     role: Annotated[str, Form()] = "viewer",
 ) -> Response:
     try:
-        service.set_member_role(session, access, user_id=user_id, role=role)
+        member = service.set_member_role(session, access, user_id=user_id, role=role)
     except TownsquareError as error:
         return _members(request, session, access, error)
-    return RedirectResponse(f"/w/{access.workspace.slug}/members", status_code=303)
+    return flash.redirect(f"/w/{access.workspace.slug}/members", "member.role", email=member.email)
 
 
 @router.get("/w/{slug}/settings")
