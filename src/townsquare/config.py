@@ -88,6 +88,14 @@ class Settings(BaseSettings):
     smtp_from: str = Field(
         default="townsquare <townsquare@localhost>", description="Sender of townsquare's e-mail."
     )
+    handles_base_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Handle checks: base URL of a platform instead of its public one, as JSON, "
+        'e.g. {"github": "https://github.example.com/api/v3"} (keys in docs/handles.md).',
+    )
+    handles_timeout: float = Field(
+        default=8.0, gt=0, le=60, description="Handle checks: seconds to wait for each platform."
+    )
     log_level: str = "INFO"
 
     @field_validator(

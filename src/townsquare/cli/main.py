@@ -34,6 +34,11 @@ app.add_typer(links.app, name="links")
 links.register(app)
 serve_links.register(app)
 
+from townsquare.cli import handles, maturity  # noqa: E402
+
+app.add_typer(handles.app, name="handles")
+app.add_typer(maturity.app, name="maturity")
+
 
 def _version(value: bool) -> None:
     if value:

@@ -10,6 +10,8 @@ MODEL_MODULES = (
     "townsquare.channels.models",
     "townsquare.links.models",
     "townsquare.analytics.models",
+    "townsquare.handles.models",
+    "townsquare.maturity.models",
 )
 
 

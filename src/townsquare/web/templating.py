@@ -23,6 +23,8 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "channels" / "templates",
     PACKAGE_DIR / "analytics" / "templates",
     PACKAGE_DIR / "links" / "templates",
+    PACKAGE_DIR / "handles" / "templates",
+    PACKAGE_DIR / "maturity" / "templates",
 ]
 
 environment = Environment(
