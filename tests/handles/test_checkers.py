@@ -125,3 +125,13 @@ def test_bad_input_is_refused_before_asking(platforms: Platforms) -> None:
 )
 def test_profile_pages_are_read_cautiously(code: int, url: str, html: str, status: str) -> None:
     assert checkers.interpret_profile("tiktok", code, url, html, "acme")[0] == status
+
+
+def test_bluesky_custom_domain(platforms: Platforms) -> None:
+    results = check_name(platforms.settings, "zebra", ["bluesky"], bluesky_domain="Acme.com")
+    assert [(r["handle"], r["status"]) for r in results[:2]] == [
+        ("zebra.bsky.social", "available"),
+        ("acme.com", "taken"),
+    ]
+    with pytest.raises(ValidationError, match="not a domain name"):
+        check_name(platforms.settings, "zebra", ["bluesky"], bluesky_domain="not a domain")

@@ -51,6 +51,9 @@ def check(
         help=f"Variants to try where the name is taken (0 to {service.MAX_VARIANTS}).",
     ),
     save: bool = typer.Option(True, "--save/--no-save", help="With --workspace: keep the check."),
+    domain: str | None = typer.Option(
+        None, "--domain", help="Custom domain to check as a Bluesky handle (default NAME.com)."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Check NAME on each platform: available, taken, invalid (the rule broken) or unknown."""
@@ -64,10 +67,13 @@ def check(
                 network,
                 variants=variants,
                 save=save,
+                bluesky_domain=domain,
             )
             saved_id = record.id if record else None
     else:
-        results = service.check_name(settings(), name, network, variants=variants)
+        results = service.check_name(
+            settings(), name, network, variants=variants, bluesky_domain=domain
+        )
         saved_id = None
     if as_json:
         print_json(results)

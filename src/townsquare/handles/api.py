@@ -26,6 +26,9 @@ class CheckRequest(BaseModel):
     networks: list[str] = Field(default_factory=list, description="Default: every network")
     variants: int = Field(default=service.DEFAULT_VARIANTS, description="Variants to try if taken")
     save: bool = Field(default=True, description="Keep the check to re-check it later")
+    bluesky_domain: str | None = Field(
+        default=None, description="Custom domain checked as a Bluesky handle; default NAME.com"
+    )
 
 
 class ResultOut(BaseModel):
@@ -56,6 +59,7 @@ def api_check(
         body.networks,
         variants=body.variants,
         save=body.save,
+        bluesky_domain=body.bluesky_domain,
     )
     if record is not None:
         response.headers["Location"] = f"/api/v1{PREFIX}/checks/{record.id}".replace(

@@ -7,6 +7,7 @@ so no platform is asked about a handle it cannot have.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
@@ -68,6 +69,21 @@ def parse_networks(networks: Iterable[str] | None) -> list[str]:
             f"unknown network {unknown[0]!r}: choose among {', '.join(NETWORKS)}", field="network"
         )
     return [n for n in NETWORKS if n in chosen] if chosen else list(NETWORKS)
+
+
+DOMAIN = re.compile(r"(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def parse_domain(domain: str | None) -> str | None:
+    """A custom domain for a Bluesky handle (``acme.fr``), lower-cased; None when not given."""
+    if domain is None or not domain.strip():
+        return None
+    text = domain.strip().lower().rstrip(".")
+    if DOMAIN.fullmatch(text) is None:
+        raise ValidationError(
+            f"{domain.strip()!r} is not a domain name: write it as acme.fr", field="domain"
+        )
+    return text
 
 
 def parse_instance(url: str) -> str:

@@ -96,11 +96,13 @@ def check_name(
 ) -> list[dict[str, str]]:
     """``[{"network", "handle", "status", "reason", "url"}, …]`` for ``name``, then its variants.
 
+    Bluesky's custom domain is ``bluesky_domain`` (default ``NAME.com``).
     Variants (``NAME_fr``, ``NAMEofficiel``, ``getNAME``, …) are checked on the networks
     where the name itself is taken (on Mastodon, on the instances where it is taken).
     """
     clean = planning.parse_name(name)
     chosen = planning.parse_networks(networks)
+    bluesky_domain = planning.parse_domain(bluesky_domain)
     count = _variant_count(variants)
     instance_list = list(instances) if instances is not None else mastodon_instances(None)
     items = planning.plan(clean, chosen, instances=instance_list, bluesky_domain=bluesky_domain)
@@ -129,6 +131,7 @@ def check(
     *,
     variants: int | bool = True,
     save: bool = True,
+    bluesky_domain: str | None = None,
 ) -> tuple[HandleCheck | None, list[dict[str, str]]]:
     """Check ``name`` with the workspace's instances; ``save`` keeps it to re-check later."""
     access.require(Role.CONTRIBUTOR, "check handles")
@@ -140,6 +143,7 @@ def check(
         chosen,
         instances=mastodon_instances(access.workspace),
         variants=variants,
+        bluesky_domain=bluesky_domain,
     )
     if not save:
         return None, results
