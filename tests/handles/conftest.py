@@ -82,6 +82,11 @@ def platforms_app(taken: set[str]) -> Starlette:
     async def linkedin_wall(request: Request) -> Response:
         return HTMLResponse("<title>Sign Up | LinkedIn</title>")
 
+    async def linkedin_open(request: Request) -> Response:
+        if is_taken(request.path_params["name"]):
+            return HTMLResponse("<title>Acme Corp | LinkedIn</title>")
+        return HTMLResponse("<title>Page not found | LinkedIn</title>", status_code=404)
+
     async def slow(request: Request) -> Response:
         await asyncio.sleep(3)
         return Response("late")
@@ -101,6 +106,9 @@ def platforms_app(taken: set[str]) -> Starlette:
             Route("/x/{name}", x_profile),
             Route("/linkedin/company/{name}", linkedin),
             Route("/linkedin/authwall", linkedin_wall),
+            # X and LinkedIn when they do show profiles to visitors without an account.
+            Route("/x-open/{name}", profile("X")),
+            Route("/linkedin-open/company/{name}", linkedin_open),
             Route("/slow/users/{name}", slow),
         ]
     )

@@ -135,3 +135,16 @@ def test_bluesky_custom_domain(platforms: Platforms) -> None:
     ]
     with pytest.raises(ValidationError, match="not a domain name"):
         check_name(platforms.settings, "zebra", ["bluesky"], bluesky_domain="not a domain")
+
+
+def test_x_and_linkedin_tell_when_they_show_profiles(platforms: Platforms) -> None:
+    urls = base_urls(platforms.url)
+    urls["x"] = f"{platforms.url}/x-open"
+    urls["linkedin"] = f"{platforms.url}/linkedin-open"
+    settings = platforms.settings.model_copy(update={"handles_base_urls": urls})
+    for name, status in (("acmeofficiel", "taken"), ("zebrafree", "available")):
+        results = check_name(settings, name, ["x", "linkedin"], variants=0)
+        assert [(r["network"], r["status"]) for r in results] == [
+            ("x", status),
+            ("linkedin", status),
+        ]

@@ -17,7 +17,7 @@ How each answer is read (``interpret_*``, pure functions):
 - Domains by RDAP ``GET {base}/domain/NAME.TLD``: 200 → registered (taken), 404 → free.
 - Closed platforms (Instagram, X, TikTok, Facebook, LinkedIn, YouTube, Threads) by their
   public profile page: 404/410 → available; 200 whose page title names the ``@handle``, or
-  200 on YouTube (which answers 404 for a free handle) → taken; a login wall, a
+  200 on YouTube or LinkedIn (which answer 404 for a free handle) → taken; a login wall, a
   challenge, a refusal or a page that does not name the handle → unknown.
 """
 
@@ -69,8 +69,8 @@ PROFILE_PATHS: dict[str, str] = {
     "youtube": "/@{}",
 }
 # Platforms whose profile page answers 404 for a free handle and 200 for a taken one,
-# without needing to read the page.
-STATUS_TELLS = frozenset({"youtube"})
+# without needing to read the page (when they show it at all, not a login wall).
+STATUS_TELLS = frozenset({"youtube", "linkedin"})
 LOGIN_PATH = re.compile(r"login|signin|sign-in|authwall|checkpoint|challenge|consent|signup", re.I)
 TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 MAX_CONCURRENCY = 16

@@ -77,7 +77,8 @@ def _index(
             "instances": current,
             "instances_text": instances_text if instances_text is not None else "\n".join(current),
             "error": error,
-            "form": form or {"name": "", "networks": [], "save": True, "variants": True},
+            "form": form
+            or {"name": "", "networks": [], "domain": "", "save": True, "variants": True},
             "format_datetime": _date_formatter(request, access),
         },
         status_code=status_for(error) if error else 200,
@@ -96,8 +97,15 @@ async def handles_check(
     data = await request.form()
     name = str(data.get("name") or "")
     networks = [str(value) for value in data.getlist("networks")]
+    domain = str(data.get("domain") or "")
     save, variants = data.get("save") == "on", data.get("variants") == "on"
-    form = {"name": name, "networks": networks, "save": save, "variants": variants}
+    form = {
+        "name": name,
+        "networks": networks,
+        "domain": domain,
+        "save": save,
+        "variants": variants,
+    }
     try:
         record, results = service.check(
             session,
@@ -107,6 +115,7 @@ async def handles_check(
             networks,
             variants=service.DEFAULT_VARIANTS if variants else 0,
             save=save,
+            bluesky_domain=domain or None,
         )
     except TownsquareError as error:
         session.rollback()
