@@ -171,6 +171,8 @@ PATH_PARAMS: dict[str, Filler] = {
     "preset": _name("generic"),
     "import_id": _name("1"),
     "upload_id": _name("1"),
+    "check_id": _object("handle_check"),
+    "assessment_id": _object("assessment"),
 }
 
 # Values for required query parameters and body fields (by name, else by type).
@@ -288,7 +290,9 @@ def _annotations(endpoint: Endpoint) -> dict[str, Any]:
 def _seed(database: Database, settings: Settings) -> World:
     from townsquare.analytics.models import ChannelSnapshot, ImportProfile, Post
     from townsquare.analytics.models import PostMetricSnapshot as Snapshot
+    from townsquare.handles.models import HandleCheck
     from townsquare.links.models import Link, LinkClick, LinkTag
+    from townsquare.maturity.models import MaturityAssessment
 
     world = World()
     box = CredentialsBox(settings.resolved_credentials_key())
@@ -354,9 +358,28 @@ def _seed(database: Database, settings: Settings) -> World:
             click_date=now.date(),
             referrer_domain="bravo-target-marker.example",
         )
-        session.add_all([tag, click])
+        handle_check = HandleCheck(
+            workspace_id=bravo.id,
+            name=B_HANDLE,
+            networks=[],
+            with_variants=True,
+            results=[
+                {"network": "x", "handle": B_HANDLE, "status": "taken", "reason": "", "url": ""}
+            ],
+            checked_at=now,
+        )
+        assessment = MaturityAssessment(
+            workspace_id=bravo.id,
+            taken_at=now,
+            version="2026-12",
+            answers={},
+            competencies=[{"id": "strategy", "score": 50.0, "stage": "early"}],
+        )
+        session.add_all([tag, click, handle_check, assessment])
         session.commit()
         world.ids = {
+            "handle_check": handle_check.id,
+            "assessment": assessment.id,
             "member": carol.id,
             "owner": bob.id,
             "channel": channel.id,
@@ -446,7 +469,10 @@ def world(
     database: Database, db_settings: Settings
 ) -> Iterator[tuple[World, ServerThread, FastAPI]]:
     world = _seed(database, db_settings)
-    app = create_app(db_settings, database=database)
+    # Handle checks (POST …/handles/check) ask real platforms: a short timeout keeps each
+    # attempt under the clients' own, whatever the network (or its absence) does.
+    settings = db_settings.model_copy(update={"handles_timeout": 1.0})
+    app = create_app(settings, database=database)
     with ServerThread(app) as server:
         yield world, server, app
 

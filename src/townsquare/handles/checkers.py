@@ -2,7 +2,7 @@
 
 The checkers never touch the database: :func:`check_all` takes plain data (the targets and
 the base URL of each platform) and returns plain results. Every request goes through the
-SSRF rule (``netguard.safe_async_http_client``) and runs concurrently with the others,
+SSRF rule (``netguard.check_url``, on every redirect hop too) and runs concurrently with the others,
 each with its own timeout; a platform that cannot be asked answers ``unknown`` with the
 reason, never a guess.
 
@@ -36,7 +36,7 @@ import httpx
 from townsquare.config import Settings
 from townsquare.errors import TownsquareError
 from townsquare.handles import reasons as R
-from townsquare.netguard import safe_async_http_client
+from townsquare.netguard import USER_AGENT, check_url
 
 AVAILABLE = "available"
 TAKEN = "taken"
@@ -178,6 +178,35 @@ def interpret_profile(
 # --- asking (I/O) ------------------------------------------------------------------------
 
 
+class ConcurrentGuardedTransport(httpx.AsyncBaseTransport):
+    """The SSRF rule of ``netguard`` on every request (so every redirect hop), with the host
+    name resolved in a worker thread: ``netguard.AsyncGuardedTransport`` resolves on the
+    event loop, which would ask the platforms one after the other."""
+
+    def __init__(self, settings: Settings, resolver: ThreadPoolExecutor) -> None:
+        self.settings = settings
+        self.resolver = resolver
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.resolver, check_url, str(request.url), self.settings)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _client(settings: Settings, timeout: float, resolver: ThreadPoolExecutor) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=ConcurrentGuardedTransport(settings, resolver),
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=True,
+        max_redirects=5,
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json, */*"},
+    )
+
+
 def _unknown(target: Target, url: str, reason: str) -> Result:
     return Result(target.network, target.handle, UNKNOWN, reason, url)
 
@@ -244,8 +273,9 @@ async def _ask_safely(
     where = _where(target, urls)
     async with limit:
         try:
-            return await _ask(client, target, urls)
-        except httpx.TimeoutException:
+            # The whole question, host name lookup included, within the timeout.
+            return await asyncio.wait_for(_ask(client, target, urls), timeout)
+        except (httpx.TimeoutException, TimeoutError):
             return _unknown(target, where, R.TIMEOUT.format(seconds=f"{timeout:g}"))
         except httpx.TooManyRedirects:
             return _unknown(target, where, R.REDIRECT_LOOP)
@@ -265,14 +295,18 @@ async def check_all_async(
     urls = urls or base_urls(settings)
     timeout = settings.handles_timeout
     limit = asyncio.Semaphore(MAX_CONCURRENCY)
-    async with safe_async_http_client(
-        settings, timeout=httpx.Timeout(timeout), headers={"Accept": "application/json, */*"}
-    ) as client:
-        return list(
-            await asyncio.gather(
-                *(_ask_safely(client, target, urls, limit, timeout) for target in targets)
+    # One resolver thread per concurrent request: every host name is looked up at once. A
+    # lookup that outlives the timeout is left to finish on its own (not waited for).
+    resolver = ThreadPoolExecutor(max_workers=MAX_CONCURRENCY)
+    try:
+        async with _client(settings, timeout, resolver) as client:
+            return list(
+                await asyncio.gather(
+                    *(_ask_safely(client, target, urls, limit, timeout) for target in targets)
+                )
             )
-        )
+    finally:
+        resolver.shutdown(wait=False, cancel_futures=True)
 
 
 def check_all(
