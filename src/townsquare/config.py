@@ -94,6 +94,14 @@ class Settings(BaseSettings):
     reddit_base_url: str = Field(
         default="https://www.reddit.com", description="Reddit, for its search.json."
     )
+    handles_base_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Handle checks: base URL of a platform instead of its public one, as JSON, "
+        'e.g. {"github": "https://github.example.com/api/v3"} (keys in docs/handles.md).',
+    )
+    handles_timeout: float = Field(
+        default=8.0, gt=0, le=60, description="Handle checks: seconds to wait for each platform."
+    )
     log_level: str = "INFO"
 
     @field_validator(

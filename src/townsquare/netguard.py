@@ -13,6 +13,7 @@ not covered by this layer; deployments that fear it put an egress proxy in front
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from typing import Any
@@ -111,7 +112,8 @@ class AsyncGuardedTransport(httpx.AsyncBaseTransport):
         self.inner = httpx.AsyncHTTPTransport(**transport_options)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        check_url(str(request.url), self.settings)
+        # Resolving the host blocks: in a thread, so concurrent requests do not wait in turn.
+        await asyncio.to_thread(check_url, str(request.url), self.settings)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:

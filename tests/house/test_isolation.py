@@ -171,6 +171,10 @@ PATH_PARAMS: dict[str, Filler] = {
     "preset": _name("generic"),
     "import_id": _name("1"),
     "upload_id": _name("1"),
+    "check_id": _object("handle_check"),
+    "assessment_id": _object("assessment"),
+    "watch_id": _object("watch"),
+    "source_id": _object("source"),
 }
 
 # Values for required query parameters and body fields (by name, else by type).
@@ -288,7 +292,10 @@ def _annotations(endpoint: Endpoint) -> dict[str, Any]:
 def _seed(database: Database, settings: Settings) -> World:
     from townsquare.analytics.models import ChannelSnapshot, ImportProfile, Post
     from townsquare.analytics.models import PostMetricSnapshot as Snapshot
+    from townsquare.handles.models import HandleCheck
     from townsquare.links.models import Link, LinkClick, LinkTag
+    from townsquare.listening.models import Source, Watch
+    from townsquare.maturity.models import MaturityAssessment
 
     world = World()
     box = CredentialsBox(settings.resolved_credentials_key())
@@ -354,9 +361,32 @@ def _seed(database: Database, settings: Settings) -> World:
             click_date=now.date(),
             referrer_domain="bravo-target-marker.example",
         )
-        session.add_all([tag, click])
+        handle_check = HandleCheck(
+            workspace_id=bravo.id,
+            name=B_HANDLE,
+            networks=[],
+            with_variants=True,
+            results=[
+                {"network": "x", "handle": B_HANDLE, "status": "taken", "reason": "", "url": ""}
+            ],
+            checked_at=now,
+        )
+        assessment = MaturityAssessment(
+            workspace_id=bravo.id,
+            taken_at=now,
+            version="2026-12",
+            answers={},
+            competencies=[{"id": "strategy", "score": 50.0, "stage": "early"}],
+        )
+        watch = Watch(workspace_id=bravo.id, name=B_NAME, kind="brand", query=B_HANDLE)
+        source = Source(workspace_id=bravo.id, type="rss", target="https://bravo.example/feed")
+        session.add_all([tag, click, handle_check, assessment, watch, source])
         session.commit()
         world.ids = {
+            "watch": watch.id,
+            "source": source.id,
+            "handle_check": handle_check.id,
+            "assessment": assessment.id,
             "member": carol.id,
             "owner": bob.id,
             "channel": channel.id,
@@ -446,7 +476,28 @@ def world(
     database: Database, db_settings: Settings
 ) -> Iterator[tuple[World, ServerThread, FastAPI]]:
     world = _seed(database, db_settings)
-    app = create_app(db_settings, database=database)
+    # Handle checks (POST …/handles/check) must not ask the real platforms: every checker's
+    # base URL (and every Mastodon instance) is on loopback, which the SSRF rule refuses, so
+    # each platform answers "unknown" without a packet sent; the short timeout bounds it.
+    loopback = "http://127.0.0.1:9"
+    platforms = ("bluesky", "github", "rdap_fr", "rdap_com", "instagram", "threads", "x")
+    platforms += ("tiktok", "facebook", "linkedin", "youtube")
+    with database.session() as session:
+        from townsquare.workspaces.models import Workspace
+
+        for workspace in session.scalars(sa.select(Workspace)):
+            workspace.settings = {
+                **(workspace.settings or {}),
+                "handles": {"mastodon_instances": [loopback]},
+            }
+        session.commit()
+    settings = db_settings.model_copy(
+        update={
+            "handles_timeout": 1.0,
+            "handles_base_urls": dict.fromkeys(platforms, loopback),
+        }
+    )
+    app = create_app(settings, database=database)
     with ServerThread(app) as server:
         yield world, server, app
 

@@ -14,7 +14,8 @@ from townsquare.listening.models import Source
 from townsquare.networks.items import FoundItem
 from townsquare.workspaces.service import WorkspaceAccess, get_workspace
 
-NOW = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
+# A minute ago: the page counts up to the present, so the burst must not lie in the future.
+NOW = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
 
 
 def _store(database: Database, items: list[FoundItem]) -> WorkspaceAccess:

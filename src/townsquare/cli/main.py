@@ -39,6 +39,11 @@ app.add_typer(listen.listen_app, name="listen")
 app.add_typer(listen.mentions_app, name="mentions")
 app.add_typer(listen.alert_app, name="alert")
 
+from townsquare.cli import handles, maturity  # noqa: E402
+
+app.add_typer(handles.app, name="handles")
+app.add_typer(maturity.app, name="maturity")
+
 
 def _version(value: bool) -> None:
     if value:

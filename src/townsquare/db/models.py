@@ -11,6 +11,8 @@ MODEL_MODULES = (
     "townsquare.links.models",
     "townsquare.analytics.models",
     "townsquare.listening.models",
+    "townsquare.handles.models",
+    "townsquare.maturity.models",
 )
 
 

@@ -76,6 +76,7 @@ def api_create_watch(body: WatchCreate, session: DbSession, access: ApiAccess) -
 def api_match(
     documents: list[MatchDocument], session: DbSession, access: ApiAccess
 ) -> list[MatchResult]:
+    service.require_tester(access)
     index, names = service.workspace_index(session, access)
     inputs = [service.MatchInput(**document.model_dump()) for document in documents]
     return [

@@ -180,6 +180,7 @@ def try_text(
 
 @router.post("/w/{slug}/listen/try")
 async def listen_try(request: Request, session: DbSession, access: PageAccess) -> Response:
+    service.require_tester(access)
     form = await _form(request, "text", "query")
     try:
         result = try_text(session, access, form["text"], form["query"])

@@ -169,6 +169,11 @@ def workspace_index(session: Session, access: WorkspaceAccess) -> tuple[WatchInd
     return index, {watch.id: watch.name for watch in watches}
 
 
+def require_tester(access: WorkspaceAccess) -> None:
+    """Trying texts against the watches is for those who write them (not clients)."""
+    access.require(Role.CONTRIBUTOR, "try texts against the watches")
+
+
 def match_documents(
     index: WatchIndex, names: dict[int, str], documents: Iterable[MatchInput]
 ) -> Iterator[tuple[object, list[str]]]:

@@ -278,6 +278,7 @@ def poll(
     With ``box`` (the key of stored secrets), the instant alerts of the workspace are sent
     right after, and counted in the report.
     """
+    access.require(Role.EDITOR, "poll sources")
     started = now()
     if source_id is not None:
         sources = [get_source(session, access, source_id)]

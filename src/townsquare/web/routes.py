@@ -24,3 +24,9 @@ def include_routes(app: FastAPI) -> None:
     analytics_routes.include(app)
     links_routes.include(app)
     listening_routes.include(app)
+
+    from townsquare.handles import routes as handles_routes
+    from townsquare.maturity import routes as maturity_routes
+
+    handles_routes.include(app)
+    maturity_routes.include(app)

@@ -26,6 +26,8 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "analytics" / "templates",
     PACKAGE_DIR / "links" / "templates",
     PACKAGE_DIR / "listening" / "templates",
+    PACKAGE_DIR / "handles" / "templates",
+    PACKAGE_DIR / "maturity" / "templates",
 ]
 
 environment = Environment(

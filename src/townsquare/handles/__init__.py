@@ -1,0 +1,1 @@
+"""Handle availability: is a name free on every platform a brand may want to be on?"""

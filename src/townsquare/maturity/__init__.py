@@ -1,0 +1,1 @@
+"""Community maturity: a self-assessment over eight competencies and four stages."""

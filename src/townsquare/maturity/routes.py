@@ -1,0 +1,13 @@
+"""HTTP routes of Maturity: the REST API (api.py) and the pages under Settings (pages.py)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from townsquare.maturity import api, pages
+
+
+def include(app: FastAPI) -> None:
+    """Add Maturity's routers to the app."""
+    app.include_router(pages.router)
+    app.include_router(api.router, prefix="/api/v1")
