@@ -75,12 +75,36 @@ class Settings(BaseSettings):
         default=None,
         description="Header set by a trusted proxy with the visitor's country, e.g. CF-IPCountry.",
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses or CIDRs of the reverse proxies whose X-Forwarded-For and "
+        "country header are believed, e.g. '127.0.0.1, 10.0.0.0/8'. Empty: none (the peer "
+        "address is the client).",
+    )
+    max_upload_mb: int = Field(
+        default=50,
+        ge=1,
+        le=100_000,
+        description="Largest upload accepted (import files), in megabytes; larger ones get 413.",
+    )
     log_level: str = "INFO"
 
     @field_validator("database_url", "queue_url", "links_host", "secret_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        from townsquare.proxies import parse_networks
+
+        parse_networks(value)  # a bad entry is refused at start-up, naming it
+        return value
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -19,6 +19,8 @@ from townsquare import __version__
 from townsquare.config import Settings, get_settings
 from townsquare.db import Database
 from townsquare.errors import TownsquareError
+from townsquare.proxies import ClientResolver
+from townsquare.ratelimit import counter_for
 from townsquare.web import errors as web_errors
 from townsquare.web.deps import LoginRequired, SetupRequired
 from townsquare.web.i18n import choose_language
@@ -68,6 +70,9 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.shutdown_hooks = []
+    # The one place forwarded headers are believed, and the one attempt counter.
+    app.state.client_resolver = ClientResolver.from_settings(settings)
+    app.state.rate_counter = counter_for(settings, database.engine)
 
     app.add_exception_handler(TownsquareError, web_errors.townsquare_error_handler)
     app.add_exception_handler(RequestValidationError, web_errors.request_validation_handler)

@@ -76,10 +76,15 @@ async def verify_csrf(request: Request) -> None:
     """Refuse an unsafe request from a browser unless it carries the CSRF token.
 
     Double-submit: the token in the ``ts_csrf`` cookie must come back in the form field
-    ``csrf_token`` or the ``X-CSRF-Token`` header (HTMX sends the header). Requests
-    authenticated by a bearer token carry no ambient credentials and are exempt.
+    ``csrf_token`` or the ``X-CSRF-Token`` header (HTMX sends the header).
+
+    No header exempts a request: pages authenticate by the session cookie only, and a
+    browser adds an ``Authorization`` header by itself (HTTP Basic behind a proxy). The
+    only exemption is the API's: a request authenticated by a valid bearer token, with no
+    cookie session used, carries no ambient credentials; ``deps.api_identity`` then does
+    not call this at all.
     """
-    if request.method in SAFE_METHODS or request.headers.get("authorization"):
+    if request.method in SAFE_METHODS:
         return
     expected = request.cookies.get(CSRF_COOKIE, "")
     supplied = request.headers.get(CSRF_HEADER, "")

@@ -193,12 +193,21 @@ def account_password(
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     from townsquare.errors import ValidationError
+    from townsquare.web import limits
     from townsquare.web.pages import _open_session
 
     try:
         if new != confirm:
             raise ValidationError("the two new passwords differ", field="confirm")
-        service.change_password(session, user, current=current, new=new)
+        service.change_password(
+            session,
+            user,
+            current=current,
+            new=new,
+            client=limits.client_key(request),
+            policy=limits.login_policy(request.app.state.settings),
+            counter=limits.rate_counter(request),
+        )
     except TownsquareError as error:
         return render(
             request,
