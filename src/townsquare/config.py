@@ -5,6 +5,7 @@ Nothing else in townsquare reads ``os.environ``: everything goes through :class:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from functools import lru_cache
@@ -117,8 +118,8 @@ class Settings(BaseSettings):
         return self.sqlalchemy_url.startswith("sqlite")
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return self.data_dir
+        """The data directory, private to its owner (0700; an older, looser one is tightened)."""
+        return make_private_dir(self.data_dir)
 
     def resolved_secret_key(self) -> str:
         """The cookie-signing secret: from settings, else generated once into the data dir."""
@@ -134,6 +135,31 @@ class Settings(BaseSettings):
 
         path = self.ensure_data_dir() / "credentials.key"
         return _read_or_create_key(path, Fernet.generate_key().decode())
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` readable by its owner only (0700), or tighten it if it exists."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _tighten(path, 0o700)
+    return path
+
+
+def ensure_private_file(path: Path) -> Path:
+    """Create ``path`` empty and 0600 if missing (SQLite's -wal and -shm files then take
+    the same mode), or tighten it; whatever the umask."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    _tighten(path, 0o600)
+    for companion in ("-wal", "-shm", "-journal"):
+        sibling = path.with_name(path.name + companion)
+        if sibling.exists():
+            _tighten(sibling, 0o600)
+    return path
+
+
+def _tighten(path: Path, mode: int) -> None:
+    with contextlib.suppress(OSError):  # not ours to change (a shared mount): leave it
+        if path.stat().st_mode & 0o077:
+            path.chmod(mode)
 
 
 def _read_or_create_key(path: Path, new_value: str) -> str:

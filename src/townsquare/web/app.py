@@ -24,6 +24,7 @@ from townsquare.ratelimit import counter_for
 from townsquare.web import errors as web_errors
 from townsquare.web.deps import LoginRequired, SetupRequired
 from townsquare.web.i18n import choose_language
+from townsquare.web.limits import BodyLimitMiddleware
 from townsquare.web.security import (
     CSRF_COOKIE,
     LANGUAGE_COOKIE,
@@ -80,6 +81,12 @@ def create_app(
     app.add_exception_handler(DataError, web_errors.database_data_error_handler)
     app.add_exception_handler(LoginRequired, _login_redirect)
     app.add_exception_handler(SetupRequired, _setup_redirect)
+
+    # Request bodies (uploads) are bounded while they stream in: a 413 as soon as one passes
+    # TOWNSQUARE_MAX_UPLOAD_MB (the slack is for a form's other fields and boundaries).
+    # Added first, so it is the innermost layer: the route that reads the body sees the
+    # refusal itself (not wrapped by the middleware below), and its handler answers.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes + 64 * 1024)
 
     @app.middleware("http")
     async def language_and_csrf(request: Request, call_next: Any) -> Response:
