@@ -12,6 +12,7 @@ from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.schemas import ChannelCreate, ChannelOut, ChannelUpdate, channel_out
 from townsquare.errors import TownsquareError
 from townsquare.networks import known_networks
+from townsquare.validation import DbId
 from townsquare.web.deps import ApiAccess, AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
@@ -91,7 +92,7 @@ def channels_add(
 
 @pages.post("/w/{slug}/channels/{channel_id}/delete")
 def channels_delete(
-    request: Request, session: DbSession, access: PageAccess, channel_id: int
+    request: Request, session: DbSession, access: PageAccess, channel_id: DbId
 ) -> Response:
     try:
         service.delete_channel(session, access, channel_id)
@@ -123,13 +124,13 @@ def api_add_channel(
 
 
 @api.get("/workspaces/{workspace}/channels/{channel_id}", response_model=ChannelOut)
-def api_channel(channel_id: int, session: DbSession, access: ApiAccess) -> ChannelOut:
+def api_channel(channel_id: DbId, session: DbSession, access: ApiAccess) -> ChannelOut:
     return channel_out(service.get_channel(session, access, channel_id))
 
 
 @api.patch("/workspaces/{workspace}/channels/{channel_id}", response_model=ChannelOut)
 def api_update_channel(
-    channel_id: int, body: ChannelUpdate, session: DbSession, access: ApiAccess, box: Box
+    channel_id: DbId, body: ChannelUpdate, session: DbSession, access: ApiAccess, box: Box
 ) -> ChannelOut:
     channel = service.update_channel(
         session,
@@ -145,6 +146,6 @@ def api_update_channel(
 
 
 @api.delete("/workspaces/{workspace}/channels/{channel_id}", status_code=204)
-def api_delete_channel(channel_id: int, session: DbSession, access: ApiAccess) -> Response:
+def api_delete_channel(channel_id: DbId, session: DbSession, access: ApiAccess) -> Response:
     service.delete_channel(session, access, channel_id)
     return Response(status_code=204)

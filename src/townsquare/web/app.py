@@ -79,6 +79,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, web_errors.request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, web_errors.http_exception_handler)
     app.add_exception_handler(DataError, web_errors.database_data_error_handler)
+    app.add_exception_handler(OverflowError, web_errors.overflow_error_handler)
     app.add_exception_handler(LoginRequired, _login_redirect)
     app.add_exception_handler(SetupRequired, _setup_redirect)
 

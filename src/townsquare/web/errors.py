@@ -121,6 +121,19 @@ async def database_data_error_handler(request: Request, exc: Exception) -> Respo
     return await townsquare_error_handler(request, error)
 
 
+async def overflow_error_handler(request: Request, exc: Exception) -> Response:
+    """A number or date past what Python, the driver or the database can hold.
+
+    Ids are bounded where they are parsed (``validation.DbId``) and dates where they are
+    read; this is the safety net for the rest: bad input (422), not a crash.
+    """
+    error = errors.ValidationError(
+        "a number or date is out of range (ids go up to 2⁶³-1, dates up to year 9999): "
+        "check the input"
+    )
+    return await townsquare_error_handler(request, error)
+
+
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     message = str(exc.detail)

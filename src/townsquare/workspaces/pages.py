@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from townsquare.errors import TownsquareError
+from townsquare.validation import DbId
 from townsquare.web.deps import CurrentUser, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
@@ -125,7 +126,7 @@ def members_add(
 
 @router.post("/w/{slug}/members/{user_id}/remove")
 def members_remove(
-    request: Request, session: DbSession, access: PageAccess, user_id: int
+    request: Request, session: DbSession, access: PageAccess, user_id: DbId
 ) -> Response:
     try:
         service.remove_member(session, access, user_id=user_id)
@@ -139,7 +140,7 @@ def members_role(
     request: Request,
     session: DbSession,
     access: PageAccess,
-    user_id: int,
+    user_id: DbId,
     role: Annotated[str, Form()] = "viewer",
 ) -> Response:
     try:
@@ -279,7 +280,7 @@ def tokens_create(
 
 @router.post("/settings/tokens/{token_id}/revoke")
 def tokens_revoke(
-    request: Request, session: DbSession, user: CurrentUser, token_id: int
+    request: Request, session: DbSession, user: CurrentUser, token_id: DbId
 ) -> Response:
     tokens.revoke_token(session, user, token_id)
     return RedirectResponse("/settings/tokens", status_code=303)
