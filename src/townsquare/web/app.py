@@ -112,6 +112,7 @@ def create_app(
 
     app.add_middleware(SecureHeadersMiddleware, hsts=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _secure_headers_on_server_errors(app, hsts=settings.secure_cookies)
 
     from townsquare.web.routes import include_routes
 
@@ -127,6 +128,21 @@ def create_app(
 
         mount_on_paths(app, settings, database)
     return app
+
+
+def _secure_headers_on_server_errors(app: FastAPI, *, hsts: bool) -> None:
+    """A 500 carries the same secure headers as every page.
+
+    Starlette's ServerErrorMiddleware is always the outermost layer and sends its 500
+    itself, past every middleware added to the app: one more layer outside it adds the
+    headers to 5xx answers only (the others already have them).
+    """
+    build_stack = app.build_middleware_stack
+
+    def build_middleware_stack() -> Any:
+        return SecureHeadersMiddleware(build_stack(), hsts=hsts, only_errors=True)
+
+    app.build_middleware_stack = build_middleware_stack  # type: ignore[method-assign]
 
 
 async def _login_redirect(request: Request, exc: Exception) -> Response:
