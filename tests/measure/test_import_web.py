@@ -43,6 +43,7 @@ def test_api_imports_a_preset_file(import_target: ImportTarget, live_server: Ser
             "imported": 500,
             "updated": 0,
             "duplicates_skipped": 0,
+            "encoding": "utf-8",
             "errors": [],
         }
         again = client.post(

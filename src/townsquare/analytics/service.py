@@ -27,6 +27,18 @@ from townsquare.workspaces.service import WorkspaceAccess
 GROUPINGS = ("format", "weekday", "hour", "month", "paid")
 PAID_FILTERS = ("all", "organic", "paid")
 DEFAULT_SEED = 20140101
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: int) -> None:
+    """The bootstrap's random generator takes seeds 0 to 2⁶³-1 (numpy refuses negatives)."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ValidationError(
+            f"seed must be between 0 and 2⁶³-1 (got {seed}): e.g. --seed {DEFAULT_SEED}",
+            field="seed",
+        )
+
+
 DEFAULT_RESAMPLES = 2000
 
 
@@ -228,6 +240,7 @@ def measure_formats(
     resamples: int = DEFAULT_RESAMPLES,
 ) -> dict[str, Any]:
     """``{"metric", "groups": [...], "test": {...}, "pairwise": [...]}``."""
+    check_seed(seed)
     kpi = kpis.get_kpi(metric, per_post=True)
     scope = _Scope(session, access, channel_handle, date_from, date_to, paid)
     frame = scope.load(kpis.required_inputs(kpi, scope.components), {"format", "paid"})
@@ -251,6 +264,7 @@ def measure_best_times(
     min_posts: int = analyses.MIN_SLOT_POSTS,
 ) -> dict[str, Any]:
     """``{"metric", "timezone", "cells": [...], "recommended": [...], ...}``."""
+    check_seed(seed)
     kpi = kpis.get_kpi(metric, per_post=True)
     if min_posts < 1:
         raise ValidationError("--min-posts must be at least 1", field="min_posts")
