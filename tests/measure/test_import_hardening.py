@@ -121,3 +121,41 @@ def test_a_non_text_codec_through_the_import_options(
         with pytest.raises(ValidationError, match="is not a text encoding"):
             import_target.run(path, encoding=codec)
     assert import_target.count(Post) == 0
+
+
+def test_far_future_dates_behind_utc_are_problems_not_crashes(
+    import_target: ImportTarget, tmp_path: Path
+) -> None:
+    from townsquare.channels.service import add_channel
+    from townsquare.workspaces.service import WorkspaceAccess, get_workspace
+
+    with import_target.database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, import_target.seed.workspace))
+        add_channel(session, access, network="facebook", handle="west", timezone="America/Lima")
+    import_target.channel = "west"
+    path = write(
+        tmp_path,
+        (
+            HEADER
+            + "p1,2024-01-01 10:00,photo,1,fine\n"
+            + "p2,9999-12-31 23:59,photo,2,far\n"
+            + "p3,9999-12-31 20:30:00,photo,3,far\n"
+        ).encode(),
+    )
+    body = import_target.run(path).as_json()
+    assert [e["line"] for e in body["errors"]] == [3, 4]
+    assert all("out of range" in e["message"] for e in body["errors"])
+    assert body["imported"] == 0
+    assert import_target.count(Post) == 0
+
+
+def test_far_future_dates_in_measure_filters_and_link_expiry() -> None:
+    from townsquare.analytics.service import parse_date
+    from townsquare.links.service import parse_expiry
+
+    with pytest.raises(ValidationError, match="too far in the future"):
+        parse_date("9999-12-31", field="date_to")
+    for value in ("9999-12-31", "9999-12-31T23:59"):
+        with pytest.raises(ValidationError, match="too far in the future") as caught:
+            parse_expiry(value, timezone="America/Lima")
+        assert caught.value.field == "expires_at"
