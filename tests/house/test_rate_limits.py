@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -57,7 +58,10 @@ def in_parallel(count: int, call: Callable[[int], httpx.Response]) -> list[int]:
 
 
 def login(
-    server: ServerThread, email: str, password: str, headers: dict[str, str] | None = None
+    server: ServerThread | SimpleNamespace,
+    email: str,
+    password: str,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     return httpx.post(
         server.url + "/login",
@@ -244,3 +248,26 @@ def test_a_bad_trusted_proxy_is_refused_naming_it(data_dir: Path) -> None:
 
     with pytest.raises(ValidationError, match=r"'10\.0\.0\.0/33' is not an IP address or CIDR"):
         make_settings(data_dir, trusted_proxies="127.0.0.1, 10.0.0.0/33")
+
+
+def test_the_serve_process_ignores_forwarded_for_from_loopback(tmp_path: Path) -> None:
+    """The real ``townsquare serve`` (uvicorn would believe X-Forwarded-For from 127.0.0.1
+    by default): rotating the header does not escape the per-address limit."""
+    from tests.conftest import free_port
+    from tests.house.test_cli_serve import healthy, running, townsquare_env, wait_for
+
+    data_dir = tmp_path / "data"
+    database = Database.from_settings(make_settings(data_dir))
+    database.upgrade()
+    emails = [make_user(database) for _ in range(LIMIT + 2)]
+    database.dispose()
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with running(["serve", "--port", str(port), "--no-worker"], townsquare_env(data_dir), log):
+        server = SimpleNamespace(url=f"http://127.0.0.1:{port}")
+        wait_for(lambda: healthy(server.url), "serve to answer", log)
+        statuses = [
+            login(server, email, "wrong", {"X-Forwarded-For": f"198.51.100.{n}"}).status_code
+            for n, email in enumerate(emails)
+        ]
+    assert statuses == [401] * LIMIT + [429] * 2
