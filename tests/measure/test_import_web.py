@@ -17,7 +17,7 @@ from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.web.app import create_app
 
-REPORT_KEYS = {"rows_read", "imported", "updated", "duplicates_skipped", "errors"}
+REPORT_KEYS = {"rows_read", "imported", "updated", "duplicates_skipped", "encoding", "errors"}
 BAD_CSV = (
     "id,published_at,format,reach\n"
     "p1,04-11-18 10:00,photo,1\n"
