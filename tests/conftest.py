@@ -217,6 +217,7 @@ class ServerThread:
             port=self.port,
             log_level="warning",  # type: ignore[arg-type]
             lifespan="on",
+            proxy_headers=False,  # as `serve` does: townsquare.proxies reads them
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

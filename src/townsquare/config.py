@@ -5,6 +5,7 @@ Nothing else in townsquare reads ``os.environ``: everything goes through :class:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from functools import lru_cache
@@ -102,6 +103,18 @@ class Settings(BaseSettings):
     handles_timeout: float = Field(
         default=8.0, gt=0, le=60, description="Handle checks: seconds to wait for each platform."
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses or CIDRs of the reverse proxies whose X-Forwarded-For and "
+        "country header are believed, e.g. '127.0.0.1, 10.0.0.0/8'. Empty: none (the peer "
+        "address is the client).",
+    )
+    max_upload_mb: int = Field(
+        default=50,
+        ge=1,
+        le=100_000,
+        description="Largest upload accepted (import files), in megabytes; larger ones get 413.",
+    )
     log_level: str = "INFO"
 
     @field_validator(
@@ -110,6 +123,18 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        from townsquare.proxies import parse_networks
+
+        parse_networks(value)  # a bad entry is refused at start-up, naming it
+        return value
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -122,8 +147,8 @@ class Settings(BaseSettings):
         return self.sqlalchemy_url.startswith("sqlite")
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return self.data_dir
+        """The data directory, private to its owner (0700; an older, looser one is tightened)."""
+        return make_private_dir(self.data_dir)
 
     def resolved_secret_key(self) -> str:
         """The cookie-signing secret: from settings, else generated once into the data dir."""
@@ -139,6 +164,31 @@ class Settings(BaseSettings):
 
         path = self.ensure_data_dir() / "credentials.key"
         return _read_or_create_key(path, Fernet.generate_key().decode())
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` readable by its owner only (0700), or tighten it if it exists."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _tighten(path, 0o700)
+    return path
+
+
+def ensure_private_file(path: Path) -> Path:
+    """Create ``path`` empty and 0600 if missing (SQLite's -wal and -shm files then take
+    the same mode), or tighten it; whatever the umask."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    _tighten(path, 0o600)
+    for companion in ("-wal", "-shm", "-journal"):
+        sibling = path.with_name(path.name + companion)
+        if sibling.exists():
+            _tighten(sibling, 0o600)
+    return path
+
+
+def _tighten(path: Path, mode: int) -> None:
+    with contextlib.suppress(OSError):  # not ours to change (a shared mount): leave it
+        if path.stat().st_mode & 0o077:
+            path.chmod(mode)
 
 
 def _read_or_create_key(path: Path, new_value: str) -> str:

@@ -11,6 +11,7 @@ layer maps each kind to an HTTP status (``web/errors.py``) and the CLI to an exi
     ├── AuthenticationError  who are you? wrong password, expired token (HTTP 401, exit 5)
     ├── PermissionDenied     known user, role too low (HTTP 403, exit 6)
     ├── RateLimited          too many attempts; ``retry_after`` seconds (HTTP 429, exit 7)
+    ├── TooLarge             an upload past TOWNSQUARE_MAX_UPLOAD_MB (HTTP 413, exit 2)
     └── NetworkError         a network (Mastodon, …) failed or refused (HTTP 502, exit 8)
 """
 
@@ -66,6 +67,10 @@ class RateLimited(TownsquareError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class TooLarge(ValidationError):
+    """An upload (or a request body) larger than the configured limit; nothing was kept."""
 
 
 class NetworkError(TownsquareError):

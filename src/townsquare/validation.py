@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import Field
 
 from townsquare.errors import ValidationError
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
+
+# Every database id (SQLite and PostgreSQL BIGINT hold 64-bit signed integers): a bigger
+# one is a 422 naming the parameter, never an overflow in the driver.
+MAX_ID = 2**63 - 1
+DbId = Annotated[int, Field(ge=1, le=MAX_ID, description="A database id (1 to 2⁶³-1)")]
+"""The one type of every id parameter: path, query, form and JSON body fields."""
+
+
+def parse_id(value: str, *, field: str, what: str) -> int:
+    """An id typed in a form field (a ``<select>``'s value): 1 to 2⁶³-1, else ValidationError."""
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_ID:
+        raise ValidationError(f"invalid {what} {value!r}: choose one in the list", field=field)
+    return number
 
 
 def workspace_slug(value: str) -> str:

@@ -63,3 +63,32 @@ def test_error_messages_are_escaped(owner_client: TestClient) -> None:
     response = owner_client.get("/w/<script>alert(1)</script>/")
     assert response.status_code == 404
     assert "<script>alert(1)" not in response.text
+
+
+def test_a_500_carries_the_secure_headers_of_every_page(
+    settings: Settings, sqlite_database: Database
+) -> None:
+    from fastapi import APIRouter
+
+    app = create_app(settings, database=sqlite_database)
+    router = APIRouter()
+
+    @router.get("/_test/crash")
+    def crash() -> None:
+        raise RuntimeError("an unexpected failure")
+
+    app.include_router(router)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        page = client.get("/login")
+        failure = client.get("/_test/crash")
+    assert failure.status_code == 500
+    assert "an unexpected failure" not in failure.text
+    for name in (
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+        "permissions-policy",
+        "cross-origin-opener-policy",
+        "content-security-policy",
+    ):
+        assert failure.headers.get(name) == page.headers[name], name

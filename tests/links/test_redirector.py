@@ -318,6 +318,13 @@ def test_same_visitor_same_day_has_one_hash(served: Served) -> None:
 
 def test_country_only_from_the_trusted_proxy_header(shared_env: LinksEnv) -> None:
     for served in serve(shared_env, trusted_proxy_country_header="CF-IPCountry"):
+        # The header is configured but the peer is no trusted proxy: not believed.
+        served.create(slug="geo-untrusted")
+        served.get("/geo-untrusted", headers={"cf-ipcountry": "fr", "user-agent": CHROME})
+        assert [c.country for c in served.clicks("geo-untrusted")] == [None]
+    for served in serve(
+        shared_env, trusted_proxy_country_header="CF-IPCountry", trusted_proxies="127.0.0.1"
+    ):
         served.create(slug="geo")
         served.get("/geo", headers={"cf-ipcountry": "fr", "user-agent": CHROME})
         served.get("/geo", headers={"cf-ipcountry": "XX", "user-agent": CHROME})

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import data_file, seed_workspace
 from townsquare.db import Database
 
-REPORT_KEYS = {"rows_read", "imported", "updated", "duplicates_skipped", "errors"}
+REPORT_KEYS = {"rows_read", "imported", "updated", "duplicates_skipped", "encoding", "errors"}
 
 
 class Cli:

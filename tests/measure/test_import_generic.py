@@ -68,6 +68,7 @@ def test_semicolon_latin1_with_mapping(import_target: ImportTarget, tmp_path: Pa
         "imported": 2,
         "updated": 0,
         "duplicates_skipped": 0,
+        "encoding": "cp1252",
         "errors": [],
     }
     posts = posts_by_id(import_target)
@@ -239,6 +240,7 @@ def test_dry_run_writes_nothing(import_target: ImportTarget, tmp_path: Path) -> 
         "imported": 1,
         "updated": 0,
         "duplicates_skipped": 0,
+        "encoding": "utf-8",
         "errors": [],
     }
     assert import_target.count(Post) == 0

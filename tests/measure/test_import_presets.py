@@ -50,6 +50,7 @@ def test_uci_facebook_metrics_imports_exactly(import_target: ImportTarget) -> No
         "imported": 500,
         "updated": 0,
         "duplicates_skipped": 0,
+        "encoding": "utf-8",
         "errors": [],
     }
     assert import_target.count(Post) == 500
@@ -139,6 +140,7 @@ def test_uci_reimport_is_idempotent(import_target: ImportTarget) -> None:
         "imported": 0,
         "updated": 500,
         "duplicates_skipped": 0,
+        "encoding": "utf-8",
         "errors": [],
     }
     assert first.channel_snapshots_written > 0 and again.channel_snapshots_written == 0
@@ -165,6 +167,7 @@ def test_facebook_live_sellers_imports_exactly(import_target: ImportTarget) -> N
         "imported": 6997,
         "updated": 2,
         "duplicates_skipped": 51,
+        "encoding": "utf-8-sig",
         "errors": [],
     }
     rows = _live_rows()

@@ -17,7 +17,7 @@ from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.web.app import create_app
 
-REPORT_KEYS = {"rows_read", "imported", "updated", "duplicates_skipped", "errors"}
+REPORT_KEYS = {"rows_read", "imported", "updated", "duplicates_skipped", "encoding", "errors"}
 BAD_CSV = (
     "id,published_at,format,reach\n"
     "p1,04-11-18 10:00,photo,1\n"
@@ -43,6 +43,7 @@ def test_api_imports_a_preset_file(import_target: ImportTarget, live_server: Ser
             "imported": 500,
             "updated": 0,
             "duplicates_skipped": 0,
+            "encoding": "utf-8",
             "errors": [],
         }
         again = client.post(

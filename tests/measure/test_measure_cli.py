@@ -124,6 +124,8 @@ def _townsquare(world: MeasureWorld, *args: str) -> subprocess.CompletedProcess[
         (("kpis", "--workspace", "acme", "--channel", "nope"), 3, "no channel 'nope'"),
         (("kpis", "--workspace", "nowhere", "--channel", "brand"), 3, "nowhere"),
         (("best-times", *BASE, "--metric", "audience_growth_rate"), 2, "not a per-post"),
+        (("formats", *BASE, "--seed", "-1"), 2, "seed must be between 0 and 2⁶³-1"),
+        (("best-times", *BASE, "--seed", "-1"), 2, "seed must be between 0 and 2⁶³-1"),
     ],
 )
 def test_bad_input_errors(

@@ -13,11 +13,6 @@ problems.
 
 from __future__ import annotations
 
-import contextlib
-import re
-import secrets
-import shutil
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,10 +20,10 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
+from townsquare.analytics import uploads
 from townsquare.analytics.importers import profiles, service
 from townsquare.analytics.importers.fields import FIELDS
 from townsquare.analytics.importers.presets import PRESET_INFO
-from townsquare.analytics.importers.source import XLSX_MAGIC
 from townsquare.channels.models import Channel
 from townsquare.channels.service import get_channel_by_handle, list_channels
 from townsquare.config import Settings
@@ -43,47 +38,23 @@ from townsquare.workspaces.service import WorkspaceAccess
 pages = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 api = APIRouter(tags=["imports"])
 
-TOKEN = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx)$")
-CHUNK = 1 << 20
-UPLOAD_LIFETIME = 24 * 3600  # seconds an upload waits between the wizard's steps
-
 
 # --- uploads -----------------------------------------------------------------------------
 
 
 def _upload_dir(settings: Settings, access: WorkspaceAccess) -> Path:
-    path = settings.ensure_data_dir() / "imports" / str(access.workspace_id)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return uploads.upload_dir(settings, access.workspace_id)
 
 
-def _prune_uploads(folder: Path) -> None:
-    """Forget uploads abandoned in the wizard for more than a day."""
-    limit = time.time() - UPLOAD_LIFETIME
-    for old in folder.iterdir():
-        with contextlib.suppress(OSError):  # another request may remove it first
-            if TOKEN.match(old.name) and old.stat().st_mtime < limit:
-                old.unlink()
-
-
-def save_upload(upload: UploadFile, folder: Path) -> Path:
-    """Copy an upload to ``folder`` under a random name; CSV or XLSX told by content."""
-    head = upload.file.read(len(XLSX_MAGIC))
-    if not head:
-        raise ValidationError("the file is empty: choose a CSV or XLSX export", field="file")
-    suffix = ".xlsx" if head == XLSX_MAGIC else ".csv"
-    _prune_uploads(folder)
-    path = folder / f"{secrets.token_hex(16)}{suffix}"
-    with path.open("wb") as out:
-        out.write(head)
-        shutil.copyfileobj(upload.file, out, CHUNK)
-    return path
+def save_upload(upload: UploadFile, folder: Path, settings: Settings) -> Path:
+    """Copy an upload to ``folder``; TooLarge (413) past TOWNSQUARE_MAX_UPLOAD_MB."""
+    return uploads.save(upload.file, folder, settings)
 
 
 def _uploaded(settings: Settings, access: WorkspaceAccess, token: str) -> Path:
     """The file of an earlier step; the token is checked so no other path can be named."""
     path = _upload_dir(settings, access) / token
-    if not TOKEN.match(token) or not path.exists():
+    if not uploads.TOKEN.match(token) or not path.exists():
         raise NotFound(
             "this upload is no longer available (already imported or expired): upload the "
             "file again",
@@ -221,7 +192,7 @@ def import_upload(
         )
         if file is None or not file.filename:
             raise ValidationError("choose a CSV or XLSX file to import", field="file")
-        path = save_upload(file, _upload_dir(settings, access))
+        path = save_upload(file, _upload_dir(settings, access), settings)
         try:
             return _preview_page(
                 request,
@@ -378,7 +349,7 @@ def api_import(
     if profile:
         options = profiles.apply_profile(profiles.get_profile(session, access, profile), options)
     service.check_options(options)
-    path = save_upload(file, _upload_dir(settings, access))
+    path = save_upload(file, _upload_dir(settings, access), settings)
     try:
         report = service.run_import(session, access, target, path, options)
     finally:

@@ -27,6 +27,19 @@ from townsquare.workspaces.service import WorkspaceAccess
 GROUPINGS = ("format", "weekday", "hour", "month", "paid")
 PAID_FILTERS = ("all", "organic", "paid")
 DEFAULT_SEED = 20140101
+LAST_DATE = date(9999, 12, 29)  # + 1 day, in any zone, still fits in a datetime
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: int) -> None:
+    """The bootstrap's random generator takes seeds 0 to 2⁶³-1 (numpy refuses negatives)."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ValidationError(
+            f"seed must be between 0 and 2⁶³-1 (got {seed}): e.g. --seed {DEFAULT_SEED}",
+            field="seed",
+        )
+
+
 DEFAULT_RESAMPLES = 2000
 
 
@@ -37,17 +50,27 @@ def kpi_glossary() -> list[dict[str, Any]]:
 
 def parse_date(value: date | str | None, *, field: str) -> date | None:
     """A ``YYYY-MM-DD`` date (from a flag or a query parameter), or None."""
-    if value is None or isinstance(value, date):
+    if value is None:
         return value
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
+    if isinstance(value, date):
+        parsed = value
+    else:
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            parsed = date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(
+                f"'{value}' is not a date: write it as YYYY-MM-DD, e.g. 2014-03-31", field=field
+            ) from None
+    if parsed > LAST_DATE:
+        # The period ends the next day at 00:00 local, then in UTC: year 10000 cannot be.
         raise ValidationError(
-            f"'{value}' is not a date: write it as YYYY-MM-DD, e.g. 2014-03-31", field=field
-        ) from None
+            f"'{value}' is too far in the future: dates go up to {LAST_DATE.isoformat()}",
+            field=field,
+        )
+    return parsed
 
 
 def _check_choice(value: str | None, choices: tuple[str, ...], field: str) -> str | None:
@@ -228,6 +251,7 @@ def measure_formats(
     resamples: int = DEFAULT_RESAMPLES,
 ) -> dict[str, Any]:
     """``{"metric", "groups": [...], "test": {...}, "pairwise": [...]}``."""
+    check_seed(seed)
     kpi = kpis.get_kpi(metric, per_post=True)
     scope = _Scope(session, access, channel_handle, date_from, date_to, paid)
     frame = scope.load(kpis.required_inputs(kpi, scope.components), {"format", "paid"})
@@ -251,6 +275,7 @@ def measure_best_times(
     min_posts: int = analyses.MIN_SLOT_POSTS,
 ) -> dict[str, Any]:
     """``{"metric", "timezone", "cells": [...], "recommended": [...], ...}``."""
+    check_seed(seed)
     kpi = kpis.get_kpi(metric, per_post=True)
     if min_posts < 1:
         raise ValidationError("--min-posts must be at least 1", field="min_posts")

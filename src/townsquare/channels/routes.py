@@ -12,6 +12,7 @@ from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.schemas import ChannelCreate, ChannelOut, ChannelUpdate, channel_out
 from townsquare.errors import NotFound, PermissionDenied, TownsquareError
 from townsquare.networks import known_networks
+from townsquare.validation import DbId
 from townsquare.web import flash
 from townsquare.web.deps import ApiAccess, AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
@@ -116,7 +117,7 @@ def _edit_page(
 
 @pages.get("/w/{slug}/channels/{channel_id}")
 def channels_edit_page(
-    request: Request, session: DbSession, access: PageAccess, channel_id: int
+    request: Request, session: DbSession, access: PageAccess, channel_id: DbId
 ) -> Response:
     access.require(Role.ADMIN, "change channels")
     channel = service.get_channel(session, access, channel_id)
@@ -129,7 +130,7 @@ def channels_edit(
     request: Request,
     session: DbSession,
     access: PageAccess,
-    channel_id: int,
+    channel_id: DbId,
     display_name: Annotated[str, Form()] = "",
     timezone: Annotated[str, Form()] = "",
 ) -> Response:
@@ -152,7 +153,7 @@ def channels_edit(
 
 @pages.post("/w/{slug}/channels/{channel_id}/delete")
 def channels_delete(
-    request: Request, session: DbSession, access: PageAccess, channel_id: int
+    request: Request, session: DbSession, access: PageAccess, channel_id: DbId
 ) -> Response:
     try:
         name = channel_name(service.get_channel(session, access, channel_id))
@@ -185,13 +186,13 @@ def api_add_channel(
 
 
 @api.get("/workspaces/{workspace}/channels/{channel_id}", response_model=ChannelOut)
-def api_channel(channel_id: int, session: DbSession, access: ApiAccess) -> ChannelOut:
+def api_channel(channel_id: DbId, session: DbSession, access: ApiAccess) -> ChannelOut:
     return channel_out(service.get_channel(session, access, channel_id))
 
 
 @api.patch("/workspaces/{workspace}/channels/{channel_id}", response_model=ChannelOut)
 def api_update_channel(
-    channel_id: int, body: ChannelUpdate, session: DbSession, access: ApiAccess, box: Box
+    channel_id: DbId, body: ChannelUpdate, session: DbSession, access: ApiAccess, box: Box
 ) -> ChannelOut:
     channel = service.update_channel(
         session,
@@ -207,6 +208,6 @@ def api_update_channel(
 
 
 @api.delete("/workspaces/{workspace}/channels/{channel_id}", status_code=204)
-def api_delete_channel(channel_id: int, session: DbSession, access: ApiAccess) -> Response:
+def api_delete_channel(channel_id: DbId, session: DbSession, access: ApiAccess) -> Response:
     service.delete_channel(session, access, channel_id)
     return Response(status_code=204)

@@ -85,7 +85,9 @@ def _migration_lock(database: Database) -> Iterator[None]:
         return
     import fcntl
 
-    with Path(f"{path}.migrate-lock").open("a") as handle:
+    from townsquare.config import ensure_private_file
+
+    with ensure_private_file(Path(f"{path}.migrate-lock")).open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -100,6 +100,11 @@ def posts(
             f"{report.duplicates_skipped} duplicate row(s) of {report.rows_read} read"
             + (" (dry run: nothing written)" if dry_run else "")
         )
+        if report.encoding and report.encoding not in ("utf-8", "utf-8-sig", "ascii"):
+            console.print(
+                f"read as {report.encoding} (not UTF-8): if some accents look wrong, import "
+                "again with --encoding"
+            )
         if save_profile and not dry_run:
             console.print(f"saved profile {escape(save_profile)!r}")
     else:

@@ -50,7 +50,7 @@ def serve(
         port=bind_port,
         log_config=_log_config_without_addresses(),
         log_level=config.log_level.lower(),
-        proxy_headers=True,
+        proxy_headers=False,  # forwarded headers: townsquare.proxies (TRUSTED_PROXIES)
         server_header=False,
     )
 

@@ -68,7 +68,7 @@ def serve_links(
         port=bind_port,
         log_level=config.log_level.lower(),
         access_log=False,  # one log line per redirect would cost more than the redirect
-        proxy_headers=True,
+        proxy_headers=False,  # forwarded headers: townsquare.proxies (TRUSTED_PROXIES)
         server_header=False,
         lifespan="on",
     )

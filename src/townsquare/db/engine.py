@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from townsquare.config import Settings
+from townsquare.config import Settings, ensure_private_file
 
 
 def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -48,6 +49,9 @@ class Database:
     def from_settings(cls, settings: Settings) -> Database:
         if settings.is_sqlite:
             settings.ensure_data_dir()
+            path = make_url(settings.sqlalchemy_url).database
+            if path and path != ":memory:" and not path.startswith("file:"):
+                ensure_private_file(Path(path))  # 0600, and so its -wal and -shm files
         return cls(settings.sqlalchemy_url)
 
     @property

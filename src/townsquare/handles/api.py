@@ -15,6 +15,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from townsquare.handles import service
+from townsquare.validation import DbId
 from townsquare.web.deps import ApiAccess, AppSettings, DbSession
 
 router = APIRouter(tags=["handles"])
@@ -74,19 +75,19 @@ def api_checks(session: DbSession, access: ApiAccess) -> list[dict[str, Any]]:
 
 
 @router.get(PREFIX + "/checks/{check_id}")
-def api_saved_check(check_id: int, session: DbSession, access: ApiAccess) -> dict[str, Any]:
+def api_saved_check(check_id: DbId, session: DbSession, access: ApiAccess) -> dict[str, Any]:
     return service.check_json(service.get_check(session, access, check_id))
 
 
 @router.post(PREFIX + "/checks/{check_id}/recheck")
 def api_recheck(
-    check_id: int, session: DbSession, access: ApiAccess, settings: AppSettings
+    check_id: DbId, session: DbSession, access: ApiAccess, settings: AppSettings
 ) -> dict[str, Any]:
     return service.check_json(service.recheck(session, access, settings, check_id))
 
 
 @router.delete(PREFIX + "/checks/{check_id}", status_code=204)
-def api_delete_check(check_id: int, session: DbSession, access: ApiAccess) -> Response:
+def api_delete_check(check_id: DbId, session: DbSession, access: ApiAccess) -> Response:
     service.delete_check(session, access, check_id)
     return Response(status_code=204)
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from townsquare.errors import TownsquareError
 from townsquare.handles import plan, reasons, service
 from townsquare.handles.models import HandleCheck
+from townsquare.validation import DbId
 from townsquare.web.deps import AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.i18n import translations
@@ -140,7 +141,7 @@ async def handles_instances(
 
 @router.get("/w/{slug}/settings/handles/{check_id}")
 def handles_saved(
-    check_id: int, request: Request, session: DbSession, access: PageAccess
+    check_id: DbId, request: Request, session: DbSession, access: PageAccess
 ) -> Response:
     record = service.get_check(session, access, check_id)
     data = service.check_json(record)
@@ -158,13 +159,13 @@ def handles_saved(
 
 @router.post("/w/{slug}/settings/handles/{check_id}/recheck")
 def handles_recheck(
-    check_id: int, session: DbSession, access: PageAccess, settings: AppSettings
+    check_id: DbId, session: DbSession, access: PageAccess, settings: AppSettings
 ) -> Response:
     service.recheck(session, access, settings, check_id)
     return RedirectResponse(f"{_base(access)}/{check_id}", status_code=303)
 
 
 @router.post("/w/{slug}/settings/handles/{check_id}/delete")
-def handles_delete(check_id: int, session: DbSession, access: PageAccess) -> Response:
+def handles_delete(check_id: DbId, session: DbSession, access: PageAccess) -> Response:
     service.delete_check(session, access, check_id)
     return RedirectResponse(_base(access), status_code=303)

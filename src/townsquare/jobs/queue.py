@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+from pathlib import Path
 from typing import Any
 
 from huey import Huey
 from huey.consumer import Consumer
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
-from townsquare.config import Settings
+from townsquare.config import Settings, ensure_private_file
 from townsquare.db import Database
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def make_storage(settings: Settings) -> Any:
             field="queue_url",
         )
     path = url.removeprefix("sqlite:///") if url else str(settings.ensure_data_dir() / "queue.db")
+    ensure_private_file(Path(path))  # 0600, and so its -wal and -shm files
     return SqliteStorage(name="townsquare", filename=path)
 
 

@@ -12,7 +12,8 @@ logger = logging.getLogger(__name__)
 
 
 def prune_expired_sessions_now() -> int:
-    """Delete expired browser sessions and old failed-login records; returns rows deleted."""
+    """Delete expired browser sessions, old attempt counters and abandoned import uploads;
+    returns how many."""
     settings = task_settings()
     policy = sessions.LoginPolicy(
         max_failures=settings.login_max_failures,
@@ -22,7 +23,14 @@ def prune_expired_sessions_now() -> int:
     with task_database().session() as session:
         deleted = sessions.prune(session, policy=policy)
     logger.info("pruned %d expired sessions and login attempts", deleted)
-    return deleted
+    # Uploads abandoned in the import wizard (a workspace nobody imports into again would
+    # otherwise keep them for ever).
+    from townsquare.analytics import uploads
+
+    abandoned = uploads.prune_abandoned(settings)
+    if abandoned:
+        logger.info("pruned %d abandoned import uploads", abandoned)
+    return deleted + abandoned
 
 
 def prune_due(moment: datetime) -> bool:

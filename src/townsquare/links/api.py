@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from townsquare.errors import ValidationError
 from townsquare.links import qr, service, stats
+from townsquare.validation import DbId
 from townsquare.web.deps import ApiAccess, AppSettings, DbSession
 
 router = APIRouter(tags=["links"])
@@ -59,7 +60,7 @@ class LinkCreate(BaseModel):
     utm_content: str | None = None
     tags: list[str] = Field(default_factory=list)
     campaign: str | None = None
-    post_id: int | None = None
+    post_id: DbId | None = None
     title: str | None = None
     expires_at: str | None = Field(
         default=None, description="YYYY-MM-DD (end of day, workspace time) or ISO date-time"
@@ -81,7 +82,7 @@ class LinkUpdate(BaseModel):
     utm_content: str | None = None
     tags: list[str] | None = None
     campaign: str | None = None
-    post_id: int | None = None
+    post_id: DbId | None = None
     title: str | None = None
     expires_at: str | None = None
     max_clicks: int | None = None

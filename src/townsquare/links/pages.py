@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from townsquare import validation
 from townsquare.errors import TownsquareError, ValidationError
 from townsquare.links import qr, service, stats, urls
 from townsquare.links.models import Link
@@ -63,12 +64,7 @@ async def _form(request: Request) -> dict[str, str]:
 def _post_id(value: str) -> int | None:
     if not value.strip():
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationError(
-            f"invalid post {value!r}: choose one in the list", field="post_id"
-        ) from None
+    return validation.parse_id(value, field="post_id", what="post")
 
 
 def _recent_posts(

@@ -31,8 +31,10 @@ from urllib.parse import parse_qs
 
 import anyio.to_thread
 
+from townsquare import ratelimit
 from townsquare.config import Settings
 from townsquare.db import Database
+from townsquare.errors import RateLimited
 from townsquare.links.cache import (
     DEFAULT_TTL,
     LinkCache,
@@ -48,6 +50,8 @@ from townsquare.links.clicks import (
     clean_country,
     visitor_hash,
 )
+from townsquare.proxies import ClientResolver
+from townsquare.ratelimit import counter_for
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +60,8 @@ MAX_FORM_BYTES = 8192
 # How long past its TTL an entry may still answer while its refresh runs (see cache.py).
 STALE_GRACE = 1.0
 MAX_HEADER_KEPT = 512  # bytes of User-Agent and Referer kept per click
-PASSWORD_MAX_FAILURES = 10
+PASSWORD_MAX_FAILURES = 10  # wrong passwords of one link from one visitor address
+PASSWORD_LINK_MAX_FAILURES = 50  # wrong passwords per link (all visitors)
 PASSWORD_WINDOW = 15 * 60.0
 
 Scope = dict[str, Any]
@@ -97,8 +102,9 @@ class Redirector:
         self.settings = settings
         self.database = database
         self.secret_key = settings.resolved_secret_key()
-        header = settings.trusted_proxy_country_header
-        self.country_header = header.strip().lower().encode("latin-1") if header else None
+        # Forwarded headers (X-Forwarded-For, the country) only from trusted proxies.
+        self.clients = ClientResolver.from_settings(settings)
+        self.attempts = counter_for(settings, database.engine)
         self.cache = LinkCache(database, ttl=cache_ttl)
         options: dict[str, Any] = {}
         if max_buffer is not None:
@@ -117,7 +123,6 @@ class Redirector:
             self.listener = RedisInvalidationListener(self.cache, settings.queue_url)
         self._started = False
         self._closed = False
-        self._password_failures: dict[str, tuple[int, float]] = {}
         self._loading: dict[str, asyncio.Future[ResolvedLink | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -255,8 +260,7 @@ class Redirector:
 
     def _record(self, scope: Scope, link: ResolvedLink, now: float, is_head: bool) -> None:
         user_agent, referrer, country = self._headers(scope)
-        client = scope.get("client")
-        address = client[0] if client else ""
+        address = self.clients.client_address(scope)
         self.recorder.record(
             Click(
                 link.id,
@@ -272,20 +276,17 @@ class Redirector:
 
     def _headers(self, scope: Scope) -> tuple[str, str, str | None]:
         user_agent = referrer = b""
-        country: bytes | None = None
-        wanted = self.country_header
         for name, value in scope["headers"]:
             if name == b"user-agent":
                 user_agent = value
             elif name == b"referer":
                 referrer = value
-            elif wanted is not None and name == wanted:
-                country = value
+        country = self.clients.country(scope)
         # Truncated: what a click holds in the buffer stays small (see clicks.py).
         return (
             user_agent[:MAX_HEADER_KEPT].decode("latin-1"),
             referrer[:MAX_HEADER_KEPT].decode("latin-1"),
-            clean_country(country.decode("latin-1")) if country is not None else None,
+            clean_country(country) if country is not None else None,
         )
 
     # password-protected links ------------------------------------------------------------
@@ -302,25 +303,40 @@ class Redirector:
                 break
         fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         password = (fields.get("password") or [""])[0]
-        client = scope.get("client")
-        key = link.slug + ":" + visitor_hash(self.secret_key, now, client[0] if client else "", "")
-        failures, since = self._password_failures.get(key, (0, now))
-        if now - since > PASSWORD_WINDOW:
-            failures, since = 0, now
-        if failures >= PASSWORD_MAX_FAILURES:
-            return self._password_form(scope, 429, _THROTTLED_TEXT)
         if not password:
             return self._password_form(scope, 400, _EMPTY_PASSWORD_TEXT)
+        address = ratelimit.digest(self.secret_key, self.clients.client_address(scope))
+        try:
+            # Counted per link and per address BEFORE the hash is computed, atomically.
+            counted = await anyio.to_thread.run_sync(
+                lambda: ratelimit.attempt(
+                    self.attempts,
+                    [f"link-client:{link.id}:{address}"],
+                    limit=PASSWORD_MAX_FAILURES,
+                    window=PASSWORD_WINDOW,
+                    message=_THROTTLED_TEXT,
+                )
+            )
+            counted.keys += (
+                await anyio.to_thread.run_sync(
+                    lambda: ratelimit.attempt(
+                        self.attempts,
+                        [f"link:{link.id}"],
+                        limit=PASSWORD_LINK_MAX_FAILURES,
+                        window=PASSWORD_WINDOW,
+                        message=_THROTTLED_TEXT,
+                    )
+                )
+            ).keys
+        except RateLimited:
+            return self._password_form(scope, 429, _THROTTLED_TEXT)
         from townsquare.workspaces.passwords import verify_password
 
         assert link.password_hash is not None
         ok = await anyio.to_thread.run_sync(verify_password, link.password_hash, password)
         if not ok:
-            if len(self._password_failures) > 10_000:
-                self._password_failures.clear()
-            self._password_failures[key] = (failures + 1, since)
             return self._password_form(scope, 403, _WRONG_PASSWORD_TEXT)
-        self._password_failures.pop(key, None)
+        await anyio.to_thread.run_sync(counted.succeeded)
         if not self.recorder.has_room():
             await self.recorder.wait_for_room()
         self._record(scope, link, now, False)

@@ -123,7 +123,23 @@ def parse_expiry(
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    zone = ZoneInfo(timezone)
+    try:
+        moment = _expiry_moment(value, ZoneInfo(timezone))
+    except OverflowError:
+        raise ValidationError(
+            f"the expiry date {value} is too far in the future: choose one before 9999-12-30",
+            field="expires_at",
+        ) from None
+    if moment <= (now or utcnow()):
+        raise ValidationError(
+            f"the expiry date {value} is already past: choose a date in the future",
+            field="expires_at",
+        )
+    return moment
+
+
+def _expiry_moment(value: str | date | datetime, zone: ZoneInfo) -> datetime:
+    """The UTC moment of an expiry; OverflowError past year 9999 (in UTC)."""
     moment: datetime
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=zone)
@@ -144,13 +160,7 @@ def parse_expiry(
                 "YYYY-MM-DDTHH:MM, e.g. 2026-12-31",
                 field="expires_at",
             ) from None
-    moment = moment.astimezone(UTC)
-    if moment <= (now or utcnow()):
-        raise ValidationError(
-            f"the expiry date {value} is already past: choose a date in the future",
-            field="expires_at",
-        )
-    return moment
+    return moment.astimezone(UTC)
 
 
 def expiry_day(expires_at: datetime | None, *, timezone: str = "UTC") -> str:

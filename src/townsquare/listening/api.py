@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from townsquare.listening import service
 from townsquare.listening.models import Watch
+from townsquare.validation import DbId
 from townsquare.web.deps import ApiAccess, AppSettings, DbSession
 
 router = APIRouter(tags=["listen"])
@@ -86,13 +87,13 @@ def api_match(
 
 
 @router.get(PREFIX + "/watches/{watch_id}", response_model=WatchOut)
-def api_watch(watch_id: int, session: DbSession, access: ApiAccess) -> WatchOut:
+def api_watch(watch_id: DbId, session: DbSession, access: ApiAccess) -> WatchOut:
     return _out(service.get_watch(session, access, watch_id))
 
 
 @router.patch(PREFIX + "/watches/{watch_id}", response_model=WatchOut)
 def api_update_watch(
-    watch_id: int, body: WatchUpdate, session: DbSession, access: ApiAccess
+    watch_id: DbId, body: WatchUpdate, session: DbSession, access: ApiAccess
 ) -> WatchOut:
     watch = service.update_watch(
         session, access, watch_id, name=body.name, query=body.query, kind=body.kind
@@ -101,7 +102,7 @@ def api_update_watch(
 
 
 @router.delete(PREFIX + "/watches/{watch_id}", status_code=204)
-def api_delete_watch(watch_id: int, session: DbSession, access: ApiAccess) -> Response:
+def api_delete_watch(watch_id: DbId, session: DbSession, access: ApiAccess) -> Response:
     service.delete_watch(session, access, watch_id)
     return Response(status_code=204)
 
@@ -191,7 +192,7 @@ def api_poll(
 
 
 @router.delete(PREFIX + "/sources/{source_id}", status_code=204)
-def api_delete_source(source_id: int, session: DbSession, access: ApiAccess) -> Response:
+def api_delete_source(source_id: DbId, session: DbSession, access: ApiAccess) -> Response:
     from townsquare.listening import sources
 
     sources.delete_source(session, access, source_id)

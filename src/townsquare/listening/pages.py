@@ -24,6 +24,7 @@ from townsquare.listening.matching import matched_spans, matches
 from townsquare.listening.models import WATCH_KINDS, Watch
 from townsquare.listening.query import parse
 from townsquare.listening.text import TEXT_OFFSET, WORD_RE, Document, clean
+from townsquare.validation import DbId
 from townsquare.web.deps import DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
@@ -110,13 +111,15 @@ def _watch_page(
 
 
 @router.get("/w/{slug}/listen/watches/{watch_id}")
-def watch_page(request: Request, watch_id: int, session: DbSession, access: PageAccess) -> Response:
+def watch_page(
+    request: Request, watch_id: DbId, session: DbSession, access: PageAccess
+) -> Response:
     return _watch_page(request, session, access, service.get_watch(session, access, watch_id))
 
 
 @router.post("/w/{slug}/listen/watches/{watch_id}/edit")
 async def watch_edit(
-    request: Request, watch_id: int, session: DbSession, access: PageAccess
+    request: Request, watch_id: DbId, session: DbSession, access: PageAccess
 ) -> Response:
     form = await _form(request, "name", "query", "kind")
     try:
@@ -131,7 +134,7 @@ async def watch_edit(
 
 
 @router.post("/w/{slug}/listen/watches/{watch_id}/delete")
-def watch_delete(watch_id: int, session: DbSession, access: PageAccess) -> Response:
+def watch_delete(watch_id: DbId, session: DbSession, access: PageAccess) -> Response:
     watch = service.get_watch(session, access, watch_id)
     name = watch.name
     service.delete_watch(session, access, watch_id)

@@ -86,7 +86,9 @@ def list_watches(session: Session, access: WorkspaceAccess) -> list[Watch]:
 def get_watch(session: Session, access: WorkspaceAccess, name_or_id: str | int) -> Watch:
     """The watch with this id, or this name (the CLI's ``--watch N``)."""
     query = select(Watch).where(Watch.workspace_id == access.workspace_id)
-    if isinstance(name_or_id, int) or str(name_or_id).isdigit():
+    if (isinstance(name_or_id, int) or str(name_or_id).isdigit()) and (
+        int(name_or_id) <= validation.MAX_ID
+    ):
         by_id = session.scalar(query.where(Watch.id == int(name_or_id)))
         if by_id is not None:
             return by_id

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from townsquare.errors import NotFound
 from townsquare.maturity import service
+from townsquare.validation import DbId
 from townsquare.web.deps import ApiAccess, CurrentApiIdentity, DbSession
 
 router = APIRouter(tags=["maturity"])
@@ -53,7 +54,7 @@ def api_latest(session: DbSession, access: ApiAccess) -> dict[str, Any]:
 
 
 @router.get(PREFIX + "/assessments/{assessment_id}")
-def api_assessment(assessment_id: int, session: DbSession, access: ApiAccess) -> dict[str, Any]:
+def api_assessment(assessment_id: DbId, session: DbSession, access: ApiAccess) -> dict[str, Any]:
     record = service.get(session, access, assessment_id)
     return service.assessment_json(record, access.workspace.slug)
 

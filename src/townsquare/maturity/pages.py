@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from townsquare.errors import TownsquareError, ValidationError
 from townsquare.maturity import charts, questionnaire, scoring, service
+from townsquare.validation import DbId
 from townsquare.web.deps import DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.i18n import translations
@@ -134,7 +135,7 @@ def maturity_compare(request: Request, session: DbSession, access: PageAccess) -
 
 @router.get("/w/{slug}/settings/maturity/{assessment_id}")
 def maturity_result(
-    assessment_id: int, request: Request, session: DbSession, access: PageAccess
+    assessment_id: DbId, request: Request, session: DbSession, access: PageAccess
 ) -> Response:
     record = service.get(session, access, assessment_id)
     data = service.assessment_json(record, access.workspace.slug)

@@ -19,9 +19,12 @@ from townsquare import __version__
 from townsquare.config import Settings, get_settings
 from townsquare.db import Database
 from townsquare.errors import TownsquareError
+from townsquare.proxies import ClientResolver
+from townsquare.ratelimit import counter_for
 from townsquare.web import errors as web_errors
 from townsquare.web.deps import LoginRequired, SetupRequired
 from townsquare.web.i18n import choose_language
+from townsquare.web.limits import BodyLimitMiddleware
 from townsquare.web.security import (
     CSRF_COOKIE,
     LANGUAGE_COOKIE,
@@ -68,13 +71,23 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.shutdown_hooks = []
+    # The one place forwarded headers are believed, and the one attempt counter.
+    app.state.client_resolver = ClientResolver.from_settings(settings)
+    app.state.rate_counter = counter_for(settings, database.engine)
 
     app.add_exception_handler(TownsquareError, web_errors.townsquare_error_handler)
     app.add_exception_handler(RequestValidationError, web_errors.request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, web_errors.http_exception_handler)
     app.add_exception_handler(DataError, web_errors.database_data_error_handler)
+    app.add_exception_handler(OverflowError, web_errors.overflow_error_handler)
     app.add_exception_handler(LoginRequired, _login_redirect)
     app.add_exception_handler(SetupRequired, _setup_redirect)
+
+    # Request bodies (uploads) are bounded while they stream in: a 413 as soon as one passes
+    # TOWNSQUARE_MAX_UPLOAD_MB (the slack is for a form's other fields and boundaries).
+    # Added first, so it is the innermost layer: the route that reads the body sees the
+    # refusal itself (not wrapped by the middleware below), and its handler answers.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes + 64 * 1024)
 
     @app.middleware("http")
     async def language_and_csrf(request: Request, call_next: Any) -> Response:
@@ -99,6 +112,7 @@ def create_app(
 
     app.add_middleware(SecureHeadersMiddleware, hsts=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _secure_headers_on_server_errors(app, hsts=settings.secure_cookies)
 
     from townsquare.web.routes import include_routes
 
@@ -114,6 +128,21 @@ def create_app(
 
         mount_on_paths(app, settings, database)
     return app
+
+
+def _secure_headers_on_server_errors(app: FastAPI, *, hsts: bool) -> None:
+    """A 500 carries the same secure headers as every page.
+
+    Starlette's ServerErrorMiddleware is always the outermost layer and sends its 500
+    itself, past every middleware added to the app: one more layer outside it adds the
+    headers to 5xx answers only (the others already have them).
+    """
+    build_stack = app.build_middleware_stack
+
+    def build_middleware_stack() -> Any:
+        return SecureHeadersMiddleware(build_stack(), hsts=hsts, only_errors=True)
+
+    app.build_middleware_stack = build_middleware_stack  # type: ignore[method-assign]
 
 
 async def _login_redirect(request: Request, exc: Exception) -> Response:

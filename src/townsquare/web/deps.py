@@ -141,11 +141,21 @@ async def api_identity(
     session: DbSession,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> ApiIdentity:
-    """A bearer token, or the browser's session cookie (then unsafe methods need CSRF)."""
+    """A bearer token, or the browser's session cookie (then unsafe methods need CSRF).
+
+    Only a valid bearer token skips the CSRF check. Another scheme (a browser sends HTTP
+    Basic by itself behind a proxy that asks for it) is no authentication here: the session
+    cookie, with its CSRF check, decides.
+    """
     header = request.headers.get("authorization", "")
-    if header:
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() != "bearer" or not credentials.strip():
+    key = request.cookies.get(SESSION_COOKIE)
+    scheme, _, credentials = header.partition(" ")
+    if header and scheme.lower() != "bearer" and not key:
+        raise AuthenticationError(
+            "unsupported Authorization header: send 'Authorization: Bearer tsq_…'"
+        )
+    if scheme.lower() == "bearer":
+        if not credentials.strip():
             raise AuthenticationError(
                 "unsupported Authorization header: send 'Authorization: Bearer tsq_…'"
             )
@@ -153,7 +163,6 @@ async def api_identity(
         request.state.user = identity.user
         _set_language(request, identity.user)
         return ApiIdentity(identity.user, identity.workspace_id, identity.expires_at)
-    key = request.cookies.get(SESSION_COOKIE)
     user = sessions.user_for_session(session, key) if key else None
     if user is None:
         raise AuthenticationError(

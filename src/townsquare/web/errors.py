@@ -16,6 +16,7 @@ from townsquare import errors
 logger = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[errors.TownsquareError], int] = {
+    errors.TooLarge: 413,
     errors.ValidationError: 422,
     errors.NotFound: 404,
     errors.Conflict: 409,
@@ -26,6 +27,7 @@ STATUS_CODES: dict[type[errors.TownsquareError], int] = {
 }
 
 ERROR_TYPES: dict[type[errors.TownsquareError], str] = {
+    errors.TooLarge: "too_large",
     errors.ValidationError: "validation_error",
     errors.NotFound: "not_found",
     errors.Conflict: "conflict",
@@ -119,9 +121,27 @@ async def database_data_error_handler(request: Request, exc: Exception) -> Respo
     return await townsquare_error_handler(request, error)
 
 
+async def overflow_error_handler(request: Request, exc: Exception) -> Response:
+    """A number or date past what Python, the driver or the database can hold.
+
+    Ids are bounded where they are parsed (``validation.DbId``) and dates where they are
+    read; this is the safety net for the rest: bad input (422), not a crash.
+    """
+    error = errors.ValidationError(
+        "a number or date is out of range (ids go up to 2⁶³-1, dates up to year 9999): "
+        "check the input"
+    )
+    return await townsquare_error_handler(request, error)
+
+
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     message = str(exc.detail)
+    if exc.status_code == 413:
+        # The app's body limit (TOWNSQUARE_MAX_UPLOAD_MB), hit while the body streamed in.
+        from townsquare.analytics.uploads import too_large_message
+
+        message = too_large_message(request.app.state.settings)
     if wants_json(request):
         if exc.status_code == 404:
             message = f"no route {request.url.path}: see /api/docs for the API's routes"

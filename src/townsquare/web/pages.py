@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,6 +11,7 @@ from sqlalchemy import text
 
 from townsquare import validation
 from townsquare.errors import Conflict, TownsquareError, ValidationError
+from townsquare.web import limits
 from townsquare.web.deps import (
     AppSettings,
     DbSession,
@@ -29,11 +29,6 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 # Sections of the product shown in the navigation before they are built.
 UPCOMING_SECTIONS = {"publish": "Publish", "reports": "Reports"}
-
-
-def _client_key(request: Request, secret: str) -> str:
-    address = request.client.host if request.client else "unknown"
-    return sessions.client_hash(address, secret)
 
 
 def _safe_next(next_url: str | None) -> str:
@@ -133,17 +128,13 @@ def _open_session(
     password: str,
     next_url: str = "/",
 ) -> Response:
-    policy = sessions.LoginPolicy(
-        max_failures=settings.login_max_failures,
-        window=timedelta(minutes=settings.login_window_minutes),
-        session_lifetime=timedelta(days=settings.session_days),
-    )
     _, key = sessions.login(
         session,
         email=email,
         password=password,
-        client=_client_key(request, settings.resolved_secret_key()),
-        policy=policy,
+        client=limits.client_key(request),
+        policy=limits.login_policy(settings),
+        counter=limits.rate_counter(request),
     )
     response = RedirectResponse(_safe_next(next_url), status_code=303)
     response.set_cookie(

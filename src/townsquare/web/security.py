@@ -33,11 +33,16 @@ SECURE_HEADERS = {
 
 
 class SecureHeadersMiddleware:
-    """Adds secure headers to every response that does not set its own."""
+    """Adds secure headers to every response that does not set its own.
 
-    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+    ``only_errors``: only to 5xx answers (the layer outside Starlette's error middleware,
+    whose 500s pass no other middleware; see ``create_app``).
+    """
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = False, only_errors: bool = False) -> None:
         self.app = app
         self.hsts = hsts
+        self.only_errors = only_errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,7 +50,9 @@ class SecureHeadersMiddleware:
             return
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and (
+                not self.only_errors or message["status"] >= 500
+            ):
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 for name, value in SECURE_HEADERS.items():
@@ -60,7 +67,7 @@ class SecureHeadersMiddleware:
                     headers.append((b"cache-control", b"no-store"))
                 if b"content-security-policy" not in present:
                     headers.append((b"content-security-policy", DEFAULT_CSP.encode()))
-                if self.hsts:
+                if self.hsts and b"strict-transport-security" not in present:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
                 message["headers"] = headers
             await send(message)
@@ -76,10 +83,15 @@ async def verify_csrf(request: Request) -> None:
     """Refuse an unsafe request from a browser unless it carries the CSRF token.
 
     Double-submit: the token in the ``ts_csrf`` cookie must come back in the form field
-    ``csrf_token`` or the ``X-CSRF-Token`` header (HTMX sends the header). Requests
-    authenticated by a bearer token carry no ambient credentials and are exempt.
+    ``csrf_token`` or the ``X-CSRF-Token`` header (HTMX sends the header).
+
+    No header exempts a request: pages authenticate by the session cookie only, and a
+    browser adds an ``Authorization`` header by itself (HTTP Basic behind a proxy). The
+    only exemption is the API's: a request authenticated by a valid bearer token, with no
+    cookie session used, carries no ambient credentials; ``deps.api_identity`` then does
+    not call this at all.
     """
-    if request.method in SAFE_METHODS or request.headers.get("authorization"):
+    if request.method in SAFE_METHODS:
         return
     expected = request.cookies.get(CSRF_COOKIE, "")
     supplied = request.headers.get(CSRF_HEADER, "")

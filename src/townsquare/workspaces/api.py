@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from townsquare.errors import PermissionDenied
+from townsquare.validation import DbId
 from townsquare.web.deps import ApiAccess, CurrentApiIdentity, DbSession
 from townsquare.workspaces import audit, service, tokens
 from townsquare.workspaces.roles import Role
@@ -139,7 +140,7 @@ def api_add_member(body: MemberCreate, session: DbSession, access: ApiAccess) ->
 
 @router.patch("/workspaces/{workspace}/members/{user_id}", response_model=MemberOut)
 def api_update_member(
-    user_id: int, body: MemberUpdate, session: DbSession, access: ApiAccess
+    user_id: DbId, body: MemberUpdate, session: DbSession, access: ApiAccess
 ) -> MemberOut:
     member = service.set_member_role(session, access, user_id=user_id, role=body.role)
     return MemberOut(
@@ -151,7 +152,7 @@ def api_update_member(
 
 
 @router.delete("/workspaces/{workspace}/members/{user_id}", status_code=204)
-def api_remove_member(user_id: int, session: DbSession, access: ApiAccess) -> Response:
+def api_remove_member(user_id: DbId, session: DbSession, access: ApiAccess) -> Response:
     service.remove_member(session, access, user_id=user_id)
     return Response(status_code=204)
 
@@ -191,6 +192,6 @@ def api_create_token(
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def api_revoke_token(token_id: int, session: DbSession, identity: CurrentApiIdentity) -> Response:
+def api_revoke_token(token_id: DbId, session: DbSession, identity: CurrentApiIdentity) -> Response:
     tokens.revoke_token(session, identity.user, token_id, identity.scope)
     return Response(status_code=204)

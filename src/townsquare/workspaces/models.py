@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Double, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from townsquare.db.base import Base, TimestampMixin, UTCDateTime
@@ -104,6 +104,18 @@ class LoginAttempt(Base):
     # A hash of the client address, never the address itself.
     client_hash: Mapped[str] = mapped_column(String(64), index=True)
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RateLimit(Base):
+    """One attempt counter of ``townsquare.ratelimit`` (a fixed window per key)."""
+
+    __tablename__ = "rate_limits"
+
+    # e.g. "login:email:<digest>": never an e-mail or an address in clear.
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hits: Mapped[int] = mapped_column(default=0)
+    # Unix time (seconds) at which the window ends.
+    expires_at: Mapped[float] = mapped_column(Double(), index=True)
 
 
 class AuditEvent(Base):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from townsquare.errors import TownsquareError
+from townsquare.validation import DbId
 from townsquare.web import flash
 from townsquare.web.deps import CurrentUser, DbSession, PageAccess
 from townsquare.web.errors import status_for
@@ -128,7 +129,7 @@ def members_add(
 
 @router.post("/w/{slug}/members/{user_id}/remove")
 def members_remove(
-    request: Request, session: DbSession, access: PageAccess, user_id: int
+    request: Request, session: DbSession, access: PageAccess, user_id: DbId
 ) -> Response:
     emails = {member.user_id: member.email for member in service.list_members(session, access)}
     try:
@@ -145,7 +146,7 @@ def members_role(
     request: Request,
     session: DbSession,
     access: PageAccess,
-    user_id: int,
+    user_id: DbId,
     role: Annotated[str, Form()] = "viewer",
 ) -> Response:
     try:
@@ -199,12 +200,21 @@ def account_password(
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     from townsquare.errors import ValidationError
+    from townsquare.web import limits
     from townsquare.web.pages import _open_session
 
     try:
         if new != confirm:
             raise ValidationError("the two new passwords differ", field="confirm")
-        service.change_password(session, user, current=current, new=new)
+        service.change_password(
+            session,
+            user,
+            current=current,
+            new=new,
+            client=limits.client_key(request),
+            policy=limits.login_policy(request.app.state.settings),
+            counter=limits.rate_counter(request),
+        )
     except TownsquareError as error:
         return render(
             request,
@@ -276,7 +286,7 @@ def tokens_create(
 
 @router.post("/settings/tokens/{token_id}/revoke")
 def tokens_revoke(
-    request: Request, session: DbSession, user: CurrentUser, token_id: int
+    request: Request, session: DbSession, user: CurrentUser, token_id: DbId
 ) -> Response:
     tokens.revoke_token(session, user, token_id)
     return RedirectResponse("/settings/tokens", status_code=303)

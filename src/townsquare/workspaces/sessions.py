@@ -7,11 +7,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from townsquare import ratelimit
 from townsquare.db.base import utcnow
-from townsquare.errors import AuthenticationError, RateLimited
+from townsquare.errors import AuthenticationError
 from townsquare.workspaces.models import LoginAttempt, User, WebSession
 from townsquare.workspaces.passwords import hash_password, needs_rehash, verify_password
 
@@ -40,11 +42,14 @@ def login(
     client: str,
     policy: LoginPolicy,
     now: datetime | None = None,
+    counter: ratelimit.Counter | None = None,
 ) -> tuple[User, str]:
     """Check the password and open a session; returns the user and the cookie key.
 
-    After ``policy.max_failures`` failures for one e-mail or one client within the window,
-    further attempts are refused with RateLimited until the oldest failure leaves it.
+    Each attempt is counted (atomically, see ``townsquare.ratelimit``) against the e-mail and
+    against the client BEFORE the password hash is computed: past ``policy.max_failures``
+    failures for either within the window, attempts are refused with RateLimited without
+    being evaluated. A successful login gives its counts back and clears the e-mail's.
     """
     now = now or utcnow()
     address = email.strip().lower()
@@ -52,28 +57,22 @@ def login(
         # No account has such an e-mail; refused before any query (PostgreSQL cannot even
         # compare text with NUL in it).
         raise AuthenticationError("wrong e-mail or password", field="password")
-    since = now - policy.window
-    recent = session.execute(
-        select(func.count(), func.min(LoginAttempt.attempted_at)).where(
-            LoginAttempt.attempted_at > since,
-            or_(LoginAttempt.email == address, LoginAttempt.client_hash == client),
-        )
-    ).one()
-    failures, oldest = recent
-    if failures >= policy.max_failures and oldest is not None:
-        retry_after = max(1, int((oldest + policy.window - now).total_seconds()) + 1)
-        raise RateLimited(
-            f"too many failed logins: try again in {retry_after // 60 + 1} minutes",
-            retry_after=retry_after,
-        )
+    counter = counter or ratelimit.DatabaseCounter(_engine(session))
+    email_key = "login:email:" + ratelimit.digest(address)
+    counted = ratelimit.attempt(
+        counter,
+        [email_key, "login:client:" + client],
+        limit=policy.max_failures,
+        window=policy.window.total_seconds(),
+        message="too many failed logins: try again in {minutes} minutes",
+        now=now.timestamp(),
+    )
     user = session.scalar(select(User).where(User.email == address))
     if (
         not verify_password(user.password_hash if user else None, password)
         or user is None
         or not user.is_active
     ):
-        session.add(LoginAttempt(email=address, client_hash=client, attempted_at=now))
-        session.commit()
         raise AuthenticationError("wrong e-mail or password", field="password")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -88,7 +87,37 @@ def login(
     )
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == address))
     session.commit()
+    counted.succeeded(reset=[email_key])
     return user, key
+
+
+def check_current_password(
+    session: Session,
+    user: User,
+    password: str,
+    *,
+    client: str | None,
+    policy: LoginPolicy,
+    counter: ratelimit.Counter | None = None,
+) -> None:
+    """The same limiter as logins, for a password change's "current password" (per user
+    and per client): AuthenticationError when wrong, RateLimited past the limit."""
+    counter = counter or ratelimit.DatabaseCounter(_engine(session))
+    counted = ratelimit.attempt(
+        counter,
+        [f"password:user:{user.id}"] + (["login:client:" + client] if client else []),
+        limit=policy.max_failures,
+        window=policy.window.total_seconds(),
+        message="too many wrong passwords: try again in {minutes} minutes",
+    )
+    if not verify_password(user.password_hash, password):
+        raise AuthenticationError("current password is wrong: type it again", field="current")
+    counted.succeeded()
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
 
 
 def user_for_session(session: Session, key: str, *, now: datetime | None = None) -> User | None:
@@ -119,4 +148,9 @@ def prune(session: Session, *, policy: LoginPolicy, now: datetime | None = None)
         delete(LoginAttempt).where(LoginAttempt.attempted_at <= now - policy.window)
     )
     session.commit()
-    return int(sessions_deleted.rowcount or 0) + int(attempts_deleted.rowcount or 0)  # type: ignore[attr-defined]
+    counters = ratelimit.DatabaseCounter(_engine(session)).prune(now.timestamp())
+    return (
+        int(sessions_deleted.rowcount or 0)  # type: ignore[attr-defined]
+        + int(attempts_deleted.rowcount or 0)  # type: ignore[attr-defined]
+        + counters
+    )

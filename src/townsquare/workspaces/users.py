@@ -9,11 +9,13 @@ from sqlalchemy.orm import Session
 from townsquare import validation
 from townsquare.db.base import utcnow
 from townsquare.errors import Conflict, NotFound, ValidationError
+from townsquare.ratelimit import Counter
 from townsquare.workspaces import audit
 from townsquare.workspaces.access import access_for, get_workspace
 from townsquare.workspaces.models import Membership, User
-from townsquare.workspaces.passwords import hash_password, verify_password
+from townsquare.workspaces.passwords import hash_password
 from townsquare.workspaces.roles import Role
+from townsquare.workspaces.sessions import LoginPolicy, check_current_password
 
 SUPPORTED_LANGUAGES = ("en", "fr")
 
@@ -102,11 +104,21 @@ def get_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == address))
 
 
-def change_password(session: Session, user: User, *, current: str, new: str) -> None:
-    from townsquare.errors import AuthenticationError
-
-    if not verify_password(user.password_hash, current):
-        raise AuthenticationError("current password is wrong: type it again", field="current")
+def change_password(
+    session: Session,
+    user: User,
+    *,
+    current: str,
+    new: str,
+    client: str | None = None,
+    policy: LoginPolicy | None = None,
+    counter: Counter | None = None,
+) -> None:
+    """Change a user's password. The current one is checked through the login limiter
+    (per user, and per ``client`` when given), before its hash is computed."""
+    check_current_password(
+        session, user, current, client=client, policy=policy or LoginPolicy(), counter=counter
+    )
     validation.password(new)
     if current == new:
         raise ValidationError("the new password must differ from the current one", field="new")

@@ -190,6 +190,17 @@ class DateReader:
         return any(len(self.evidence.get(form, {})) == 1 for form in self.refused)
 
     def read(self, raw: object, line: int = 0) -> tuple[Stamp | None, str | None]:
+        """(stamp, None) or (None, problem): a date past what UTC can hold (9999-12-31
+        23:59 in a zone behind UTC is in year 10000 there) is a problem, not a crash."""
+        try:
+            return self._read(raw, line)
+        except OverflowError:
+            return None, (
+                f"{self.column}: {str(raw).strip()!r} is out of range: dates must fall before "
+                "year 10000 once converted to UTC"
+            )
+
+    def _read(self, raw: object, line: int = 0) -> tuple[Stamp | None, str | None]:
         # Fast path for the commonest export form, 2018-04-22[ 06:00[:00]] (a million-row
         # import spends its time here).
         if (

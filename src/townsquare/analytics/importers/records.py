@@ -79,6 +79,7 @@ class ImportReport:
     snapshots_written: int = 0
     channel_snapshots_written: int = 0
     notes: list[str] = field(default_factory=list)
+    encoding: str | None = None  # the text encoding the CSV was read with (None: XLSX)
     # Largest followers count per local date, for channel snapshots.
     followers: dict[date, int] = field(default_factory=dict)
 
@@ -92,5 +93,6 @@ class ImportReport:
             "imported": self.imported,
             "updated": self.updated,
             "duplicates_skipped": self.duplicates_skipped,
+            "encoding": self.encoding,
             "errors": self.problems.as_list(),
         }

@@ -7,8 +7,7 @@ file is imported whole or not at all.
 
 from __future__ import annotations
 
-import codecs
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ from townsquare.analytics.importers.generic import GenericConverter
 from townsquare.analytics.importers.pipeline import BackgroundWriter
 from townsquare.analytics.importers.presets import PRESETS
 from townsquare.analytics.importers.records import ImportReport, PostRecord, Problems
-from townsquare.analytics.importers.source import Table, open_table
+from townsquare.analytics.importers.source import Table, open_table, text_encoding
 from townsquare.analytics.importers.writer import PostWriter, existing_posts
 from townsquare.channels.models import Channel
 from townsquare.db.base import utcnow
@@ -79,13 +78,7 @@ def check_options(options: ImportOptions) -> None:
     if options.separator is not None and len(options.separator) != 1:
         raise ValidationError("the separator must be one character, e.g. ';'", field="separator")
     if options.encoding:
-        try:
-            codecs.lookup(options.encoding)
-        except LookupError:
-            raise ValidationError(
-                f"unknown encoding {options.encoding!r}: use e.g. utf-8, latin-1, cp1252",
-                field="encoding",
-            ) from None
+        text_encoding(options.encoding)
 
 
 def make_converter(
@@ -149,7 +142,7 @@ def run_import(
     learned: DateOrders | None = None
     while True:
         converter = make_converter(options, table, zone, learned.orders if learned else None)
-        report = ImportReport(dry_run=options.dry_run)
+        report = ImportReport(dry_run=options.dry_run, encoding=table.encoding)
         problems = report.problems
         for message in converter.header_problems():
             problems.add(1, message)
@@ -173,6 +166,9 @@ def run_import(
         break
     if problems or options.dry_run:
         session.rollback()
+        if problems:
+            # Nothing was written (nor would be): a failed import imported nothing.
+            report.imported = report.updated = report.duplicates_skipped = 0
         return report
     report.channel_snapshots_written = writer.write_channel_snapshots(report.followers)
     report.snapshots_written = writer.snapshots_written
@@ -215,6 +211,21 @@ def _read_and_write(
     return writer
 
 
+def _rows_until_unreadable(table: Table, problems: Problems) -> Iterator[tuple[int, list[Any]]]:
+    """The table's rows; a row the CSV reader cannot read (an unterminated quote) ends the
+    pass as a problem on its line, like any other problem of the file."""
+    try:
+        yield from table.rows()
+    except ValidationError as error:
+        if not error.problems:
+            raise
+        for item in error.problems:
+            line = item.get("line")
+            problems.add(
+                int(line) if isinstance(line, int) else 1, error.message.split(": ", 1)[-1]
+            )
+
+
 def _read_rows(
     table: Table,
     converter: Converter,
@@ -229,7 +240,7 @@ def _read_rows(
     seen_ids: set[str] = set()
     followers = report.followers
     batch: list[PostRecord] = []
-    for count, (line, cells) in enumerate(table.rows(), start=1):
+    for count, (line, cells) in enumerate(_rows_until_unreadable(table, problems), start=1):
         report.rows_read += 1
         fingerprint = hash(tuple(cells))
         if fingerprint in seen_rows:

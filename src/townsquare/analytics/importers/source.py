@@ -53,7 +53,10 @@ class Table:
         with self.path.open("rb") as raw:
             self._position = raw.tell
             text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
-            reader = csv.reader(text, delimiter=self.separator)
+            # strict: a quote left open is an error at the end of the file, instead of the
+            # rest of the file silently becoming one text cell.
+            reader = csv.reader(text, delimiter=self.separator, strict=True)
+            last = 0
             try:
                 next(reader, None)  # the header
                 last = reader.line_num
@@ -70,8 +73,18 @@ class Table:
                     field="file",
                 ) from None
             except csv.Error as error:
+                start = last + 1  # the line where the row that failed begins
+                if "unexpected end of data" in str(error):
+                    raise ValidationError(
+                        f'line {start}: a quoted field is never closed (a " with no closing '
+                        '"): close it, or double the quote ("") inside a quoted field',
+                        field="file",
+                        problems=[{"line": start, "message": "unterminated quoted field"}],
+                    ) from None
                 raise ValidationError(
-                    f"line {reader.line_num}: the CSV cannot be read ({error})", field="file"
+                    f"line {start}: the CSV cannot be read ({error})",
+                    field="file",
+                    problems=[{"line": start, "message": str(error)}],
                 ) from None
             finally:
                 self._position = None
@@ -121,8 +134,103 @@ def _open_workbook(path: Path) -> Any:
         ) from None
 
 
+# Codecs whose name asks for a byte-order mark to tell the byte order.
+_NEEDS_BOM = {"utf_16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE),
+              "utf_32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)}  # fmt: skip
+# A guess below this plausibility (see _plausibility) is refused: pass --encoding instead.
+MIN_PLAUSIBILITY = 0.98
+_FALLBACKS = ("cp1252", "latin-1")
+
+
+def text_encoding(name: str) -> str:
+    """``name`` if it is a text codec (bytes → str), else ValidationError saying why.
+
+    ``zlib``, ``base64``, ``hex``, ``uu_codec``, ``rot13``… exist in Python but turn bytes
+    into bytes (or str into str): they cannot read a CSV.
+    """
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        raise ValidationError(
+            f"unknown encoding {name!r}: use e.g. utf-8, latin-1, cp1252", field="encoding"
+        ) from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise ValidationError(
+            f"{name!r} is not a text encoding (it encodes bytes, not text): use e.g. utf-8, "
+            "latin-1, cp1252",
+            field="encoding",
+        )
+    return name
+
+
+def _check_bom(sample: bytes, encoding: str) -> None:
+    boms = _NEEDS_BOM.get(codecs.lookup(encoding).name.replace("-", "_"))
+    if boms and not sample.startswith(boms):
+        raise ValidationError(
+            f"the file has no byte-order mark, so {encoding} cannot tell its byte order: "
+            f"give {encoding}-le or {encoding}-be instead",
+            field="encoding",
+        )
+
+
+def _plausibility(text: str) -> float:
+    """Share of characters a human text plausibly holds: letters (accented ones too),
+    digits, punctuation and spaces; not C0/C1 controls, not odd symbols such as the
+    ``Ã©``-style pairs a wrong single-byte guess produces."""
+    if not text:
+        return 1.0
+    plausible = 0
+    previous_upper_accent = False
+    for char in text:
+        if char in "\r\n\t" or (char.isascii() and char.isprintable()):
+            plausible += 1
+            previous_upper_accent = False
+            continue
+        code = ord(char)
+        odd = code < 0x20 or 0x7F <= code < 0xA0 or not (char.isalpha() or char.isprintable())
+        # "Ã" or "Â" followed by another non-ASCII character: UTF-8 read as cp1252/latin-1.
+        mojibake = previous_upper_accent and not char.isascii()
+        if not odd and not mojibake:
+            plausible += 1
+        previous_upper_accent = char in "ÃÂ"
+    return plausible / len(text)
+
+
+@dataclass(frozen=True)
+class EncodingGuess:
+    encoding: str
+    plausibility: float
+
+
+def guess_single_byte(sample: bytes) -> EncodingGuess:
+    """cp1252, latin-1 or the detector's guess: whichever decodes into the most plausible
+    text (ties to the first, cp1252 being what spreadsheets write on Windows)."""
+    candidates: list[str] = list(_FALLBACKS)
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is not None and best.encoding not in candidates:
+        candidates.append(str(best.encoding))
+    guesses: list[EncodingGuess] = []
+    for candidate in candidates:
+        try:
+            text = codecs.getincrementaldecoder(candidate)().decode(sample, final=False)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        guesses.append(EncodingGuess(candidate, _plausibility(text)))
+    if not guesses:
+        raise ValidationError(
+            "cannot tell the file's text encoding: give it with --encoding (e.g. cp1252) or "
+            "save the file as UTF-8 CSV",
+            field="file",
+        )
+    return max(guesses, key=lambda guess: guess.plausibility)
+
+
 def detect_encoding(sample: bytes) -> str:
-    """The encoding of a file from its first bytes: BOMs, then UTF-8, then charset-normalizer."""
+    """The encoding of a file from its first bytes: BOMs, then UTF-8, then the most
+    plausible of cp1252, latin-1 and charset-normalizer's guess; ValidationError asking
+    for ``--encoding`` when even that one is not plausible enough."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -133,14 +241,15 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(sample).best()
-    if best is None:
+    guess = guess_single_byte(sample)
+    if guess.plausibility < MIN_PLAUSIBILITY:
         raise ValidationError(
-            "cannot tell the file's text encoding: save it as UTF-8 CSV", field="file"
+            f"the file is not UTF-8 and its encoding is unclear (best guess {guess.encoding}, "
+            f"{guess.plausibility:.0%} plausible text): give it with --encoding (e.g. "
+            "cp1252, latin-1, utf-16-le) or save the file as UTF-8 CSV",
+            field="encoding",
         )
-    return str(best.encoding)
+    return guess.encoding
 
 
 def detect_separator(header_line: str) -> str:
@@ -162,6 +271,8 @@ def open_table(path: Path, *, separator: str | None = None, encoding: str | None
         raise ValidationError(f"{path.name} is empty: nothing to import", field="file")
     if sample.startswith(XLSX_MAGIC):
         return _open_xlsx(path)
+    if encoding:
+        _check_bom(sample, text_encoding(encoding))
     encoding = encoding or detect_encoding(sample)
     text = _decode_sample(sample, encoding)
     first_line = text.splitlines()[0] if text else ""
