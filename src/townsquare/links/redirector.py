@@ -109,7 +109,11 @@ class Redirector:
             options["interval"] = flush_interval
         recorder_class = NaiveRecorder if naive_clicks else ClickRecorder
         self.recorder: ClickRecorder = recorder_class(
-            database, on_written=self.cache.add_human_clicks, **options
+            database,
+            journal_dir=settings.data_dir / "click-journal",
+            journal_max_bytes=settings.links_journal_max_mb << 20,
+            on_written=self.cache.add_human_clicks,
+            **options,
         )
         configure_invalidation(settings.queue_url)
         self.listener: RedisInvalidationListener | None = None
