@@ -41,6 +41,9 @@ def serve(
     upgrade_database(database)
     app = create_app(config, database=database, run_worker=not no_worker)
     bind_host, bind_port = host or config.host, port or config.port
+    from townsquare.cli.serve_links import tune_for_redirects
+
+    tune_for_redirects()  # short links answer here too (links/redirector.py)
     console.print(
         f"townsquare serving on http://{bind_host}:{bind_port} (data: {config.data_dir.resolve()})"
     )
