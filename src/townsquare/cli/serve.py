@@ -39,8 +39,10 @@ def serve(
     config.resolved_credentials_key()
     database = Database.from_settings(config)
     upgrade_database(database)
-    app = create_app(config, database=database, run_worker=not no_worker)
     bind_host, bind_port = host or config.host, port or config.port
+    # The address really served: short links refuse targets pointing back at it (loops).
+    config = config.model_copy(update={"host": bind_host, "port": bind_port})
+    app = create_app(config, database=database, run_worker=not no_worker)
     from townsquare.cli.serve_links import tune_for_redirects
 
     tune_for_redirects()  # short links answer here too (links/redirector.py)

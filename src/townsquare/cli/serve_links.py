@@ -52,8 +52,9 @@ def serve_links(
     )
     database = Database.from_settings(config)
     upgrade_database(database)  # the same lock as serve and worker: they may start together
-    app = Redirector(config, database, cache_ttl=cache_ttl, naive_clicks=naive_clicks)
     bind_host, bind_port = host or config.host, port or config.port
+    config = config.model_copy(update={"host": bind_host, "port": bind_port})
+    app = Redirector(config, database, cache_ttl=cache_ttl, naive_clicks=naive_clicks)
     tune_for_redirects()
     console.print(f"townsquare short links on http://{bind_host}:{bind_port}")
     uvicorn.run(

@@ -27,12 +27,13 @@ import logging
 import re
 import time
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import anyio.to_thread
 
 from townsquare.config import Settings
 from townsquare.db import Database
+from townsquare.links import urls
 from townsquare.links.cache import (
     DEFAULT_TTL,
     LinkCache,
@@ -119,6 +120,13 @@ class Redirector:
         self.listener: RedisInvalidationListener | None = None
         if settings.queue_url and settings.queue_url.startswith(("redis://", "rediss://")):
             self.listener = RedisInvalidationListener(self.cache, settings.queue_url)
+        from townsquare.links.service import redirector_origins
+
+        # Where this redirector answers (configured names, the address it is bound to):
+        # a link whose destination is one of them would loop (see _loops).
+        self.origins = redirector_origins(settings)
+        self._targets: dict[bytes, tuple[str, int] | None] = {}
+        self._hosts: dict[tuple[bytes, str], tuple[str, int | None]] = {}
         self._started = False
         self._closed = False
         self._password_failures: dict[str, tuple[int, float]] = {}
@@ -217,8 +225,14 @@ class Redirector:
         reason = link.unavailable_reason(now)
         if reason is not None:
             if link.fallback_url:
-                return 302, [(b"location", location_header(link.fallback_url)), _ZERO], b""
+                fallback = location_header(link.fallback_url)
+                if self._loops(scope, fallback):
+                    return self.page(scope, 508, "Link loops", _LOOP_TEXT)
+                return 302, [(b"location", fallback), _ZERO], b""
             return self.page(scope, 410, "Link unavailable", _GONE_TEXT[reason])
+        if self._loops(scope, link.location):
+            # Refused before any click is counted: following it would come straight back.
+            return self.page(scope, 508, "Link loops", _LOOP_TEXT)
 
         if link.password_hash:
             if method == "POST":
@@ -232,6 +246,60 @@ class Redirector:
             await self.recorder.wait_for_room()
         self._record(scope, link, now, method == "HEAD")
         return link.redirect_status, [(b"location", link.location), _ZERO, _REDIRECT_CACHE], b""
+
+    def _loops(self, scope: Scope, location: bytes) -> bool:
+        """Whether redirecting to ``location`` would bring the visitor back here.
+
+        Checked on every redirect, whatever was checked when the link was saved (links made
+        before a rule existed, another spelling of this host, a port only known now): the
+        destination's canonical host and port (links/urls.py) against the Host the request
+        came with, the address its connection arrived on, and every configured or bound
+        origin. Only destinations that are a short-link path (``/{slug}``) count: a link to
+        one of the web app's own pages at the same address does not loop.
+        """
+        if location in self._targets:
+            target = self._targets[location]
+        else:
+            target = _short_link_target(location)
+            if len(self._targets) > 10_000:
+                self._targets.clear()
+            self._targets[location] = target
+        if target is None:
+            return False
+        host, port = target
+        scheme = scope.get("scheme", "http")
+        for name, value in scope["headers"]:
+            if name == b"host":
+                own_host, own_port = self._request_host(value, scheme)
+                if host == own_host and (port == own_port or own_port is None):
+                    return True
+                break
+        server = scope.get("server")
+        if server and server[1] == port:
+            own = urls.canonical_host(str(server[0]))
+            if host == own or (urls.is_loopback(own) and urls.is_loopback(host)):
+                return True
+        return any(origin.matches(host, port) for origin in self.origins)
+
+    def _request_host(self, value: bytes, scheme: str) -> tuple[str, int | None]:
+        """Canonical host and port of a Host header (None: no port given, so whichever
+        port a proxy in front received it on: 80 or 443 both count)."""
+        known = self._hosts.get((value, scheme))
+        if known is None:
+            text = value.decode("latin-1").strip()
+            port: int | None = None
+            if text.startswith("["):
+                address, _, rest = text[1:].partition("]")
+                host, port_text = f"[{address}]", rest.removeprefix(":")
+            else:
+                host, _, port_text = text.rpartition(":") if ":" in text else (text, "", "")
+            if port_text.isdigit():
+                port = int(port_text)
+            known = (urls.canonical_host(host), port)
+            if len(self._hosts) > 1_000:
+                self._hosts.clear()
+            self._hosts[(value, scheme)] = known
+        return known
 
     async def _load(self, slug: str) -> ResolvedLink | None:
         """Read ``slug`` in a worker thread; concurrent misses share one query."""
@@ -377,6 +445,20 @@ class Redirector:
 
 _ZERO = (b"content-length", b"0")
 
+
+def _short_link_target(location: bytes) -> tuple[str, int] | None:
+    """(canonical host, port) of a redirect destination whose path is a short-link path
+    (``/{slug}``), else None: only those can arrive back at a redirector."""
+    try:
+        parts = urlsplit(location.decode("latin-1"))
+        port = parts.port or urls.DEFAULT_PORTS.get(parts.scheme.lower(), 80)
+    except ValueError:
+        return None
+    path = parts.path.rstrip("/")
+    if not path.startswith("/") or not SLUG_PATTERN.fullmatch(path, 1):
+        return None
+    return urls.canonical_host(parts.hostname or ""), port
+
 # English source strings; French in web/locales/fr/LC_MESSAGES/redirector.po.
 _HOME_TEXT = "This address serves short links. Open a short link to be taken to its page."
 _NOT_FOUND_TEXT = (
@@ -395,6 +477,10 @@ _PROTECTED_TEXT = "This link is protected by a password. Enter it to continue."
 _WRONG_PASSWORD_TEXT = "Wrong password. Check it and try again."  # noqa: S105
 _EMPTY_PASSWORD_TEXT = "Enter the password to continue."  # noqa: S105
 _THROTTLED_TEXT = "Too many wrong passwords. Wait 15 minutes, then try again."
+_LOOP_TEXT = (
+    "This short link leads back to the short-link service itself, which would go round in "
+    "circles. Its owner must change its destination."
+)
 
 _PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
