@@ -48,6 +48,33 @@ def test_short_links_answer_after_every_route_of_the_app(links_env: LinksEnv) ->
     assert clicks == 1
 
 
+def test_short_links_skip_the_app_middleware_but_app_routes_still_win(
+    links_env: LinksEnv,
+) -> None:
+    """/{slug} is dispatched before the app's stack (no session, CSRF or page layers)."""
+    settings = make_settings(links_env.settings.data_dir, links_env.database.url)
+    with links_env.database.session() as session:
+        service.create_link(
+            session,
+            links_env.access(session),
+            settings,
+            target_url="https://example.com/fast",
+            slug="fast",
+        )
+    app = create_app(settings, database=links_env.database)
+    with ServerThread(app) as server, httpx.Client(follow_redirects=False) as client:
+        redirect = client.get(server.url + "/fast", headers={"user-agent": CHROME})
+        assert redirect.status_code == 302
+        # The app's middleware would have set its CSRF cookie on this non-API path.
+        assert "set-cookie" not in redirect.headers
+        page = client.get(server.url + "/login")
+        assert page.status_code in (200, 303)
+        assert "set-cookie" in page.headers  # the app's own routes keep their stack
+        # A slug-shaped path one of the app's routes answers stays the app's.
+        assert "This short link does not exist" not in client.get(server.url + "/setup").text
+        assert client.delete(server.url + "/fast").status_code == 405
+
+
 def test_serve_access_log_keeps_no_client_address() -> None:
     access = _log_config_without_addresses()["formatters"]["access"]
     formatter = AccessFormatter(fmt=access["fmt"], use_colors=False)

@@ -459,6 +459,7 @@ def _short_link_target(location: bytes) -> tuple[str, int] | None:
         return None
     return urls.canonical_host(parts.hostname or ""), port
 
+
 # English source strings; French in web/locales/fr/LC_MESSAGES/redirector.po.
 _HOME_TEXT = "This address serves short links. Open a short link to be taken to its page."
 _NOT_FOUND_TEXT = (
