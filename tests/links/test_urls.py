@@ -237,7 +237,10 @@ def test_bound_to_every_address_means_every_address_of_this_machine() -> None:
     import socket
 
     origins = urls.redirector_origins(
-        links_host=None, links_base_url=None, base_url=None, listen=[("0.0.0.0", 8821)]  # noqa: S104
+        links_host=None,
+        links_base_url=None,
+        base_url=None,
+        listen=[("0.0.0.0", 8821)],  # noqa: S104
     )
     for host in ("127.0.0.1", "localhost", "0.0.0.0", socket.gethostname().lower()):  # noqa: S104
         with pytest.raises(ValidationError, match="loop"):
