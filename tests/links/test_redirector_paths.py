@@ -73,6 +73,16 @@ def test_short_links_skip_the_app_middleware_but_app_routes_still_win(
         # A slug-shaped path one of the app's routes answers stays the app's.
         assert "This short link does not exist" not in client.get(server.url + "/setup").text
         assert client.delete(server.url + "/fast").status_code == 405
+    # `serve` keeps short links out of its access log (as serve-links), not its pages.
+    access = app.state.links_access_filter
+
+    def logged(path: str) -> bool:
+        args = ("-", "GET", path, "1.1", 302)
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, "%s", args, None)
+        return bool(access.filter(record))
+
+    assert not logged("/fast?utm_source=x")
+    assert logged("/login") and logged("/api/v1/nope")
 
 
 def test_serve_access_log_keeps_no_client_address() -> None:

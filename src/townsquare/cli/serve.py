@@ -43,6 +43,9 @@ def serve(
     # The address really served: short links refuse targets pointing back at it (loops).
     config = config.model_copy(update={"host": bind_host, "port": bind_port})
     app = create_app(config, database=database, run_worker=not no_worker)
+    access_filter = getattr(app.state, "links_access_filter", None)
+    if access_filter is not None:
+        logging.getLogger("uvicorn.access").addFilter(access_filter)
     from townsquare.cli.serve_links import tune_for_redirects
 
     tune_for_redirects()  # short links answer here too (links/redirector.py)

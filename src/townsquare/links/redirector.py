@@ -553,11 +553,18 @@ class LinksPathDispatch:
 
     MAX_CACHED = 10_000
 
-    def __init__(self, app: Any, *, routes: Any, redirector: Redirector) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        routes: Any,
+        redirector: Redirector,
+        decisions: dict[str, bool] | None = None,
+    ) -> None:
         self.app = app
         self.routes = routes  # the app's router.routes, read at the first request
         self.redirector = redirector
-        self._is_link: dict[str, bool] = {}
+        self._is_link: dict[str, bool] = {} if decisions is None else decisions
 
     def _belongs_to_link(self, scope: Scope, path: str) -> bool:
         decided = self._is_link.get(path)
@@ -588,6 +595,21 @@ class LinksPathDispatch:
         await self.app(scope, receive, send)
 
 
+class ShortLinkAccessFilter(logging.Filter):
+    """Keeps short links out of ``serve``'s access log (``uvicorn.access``), as
+    ``serve-links`` does: one log line per redirect would cost more than the redirect."""
+
+    def __init__(self, decisions: dict[str, bool]) -> None:
+        super().__init__()
+        self.decisions = decisions  # LinksPathDispatch's: path -> answered by the redirector
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            return not self.decisions.get(args[2].partition("?")[0], False)
+        return True
+
+
 def mount_on_paths(app: Any, settings: Settings, database: Database) -> Redirector:
     """Serve short links at ``/{slug}`` of the web app itself (``create_app``).
 
@@ -605,7 +627,12 @@ def mount_on_paths(app: Any, settings: Settings, database: Database) -> Redirect
     app.router.routes.append(
         Route("/{slug}", endpoint=redirector, methods=["GET", "HEAD", "POST"], name="short_link")
     )
-    app.add_middleware(LinksPathDispatch, routes=app.router.routes, redirector=redirector)
+    decisions: dict[str, bool] = {}
+    app.add_middleware(
+        LinksPathDispatch, routes=app.router.routes, redirector=redirector, decisions=decisions
+    )
+    # `serve` adds it to uvicorn's access logger (cli/serve.py).
+    app.state.links_access_filter = ShortLinkAccessFilter(decisions)
     app.state.shutdown_hooks.append(redirector.shutdown)
     app.state.links_redirector = redirector
     return redirector
