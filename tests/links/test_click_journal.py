@@ -309,3 +309,12 @@ def test_a_living_process_replays_the_journal_of_a_killed_neighbour(
         recorded = _wait_for_clicks(links_env.database, link, received, timeout=30)
         assert received <= recorded <= received + in_flight, (received, recorded, in_flight)
         assert survivor.poll() is None
+
+
+def test_a_journal_that_cannot_be_written_refuses_the_click(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the journal directory should be")
+    journal = ClickJournal(blocked, database_key="k", max_bytes=1 << 20)
+    assert journal.append(b"line\n") is False  # the caller counts it dropped, and says so
+    assert journal.bytes_on_disk == 0
+    journal.close()

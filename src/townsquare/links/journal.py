@@ -121,6 +121,7 @@ class ClickJournal:
         self._known: set[str] = set()
         self._directory_dirty = False
         self._closed = False
+        self._last_error_log = 0.0
         self._sync_thread: threading.Thread | None = None
         self._sync_wake = threading.Event()
 
@@ -137,7 +138,10 @@ class ClickJournal:
                     segment = self._rotate()
                 written = os.write(segment.fd, line)
             except OSError:
-                logger.exception("could not append to the click journal in %s", self.directory)
+                now = time.monotonic()
+                if now - self._last_error_log > 5:  # once per 5 s, not once per click
+                    self._last_error_log = now
+                    logger.exception("could not append to the click journal in %s", self.directory)
                 return False
             segment.size += written
             self.bytes_on_disk += written
