@@ -228,7 +228,7 @@ def start_server(mode: str, url: str, data_dir: Path) -> tuple[subprocess.Popen[
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # `serve` takes long to start on a busy machine
     while True:
         try:
             if httpx.get(base + "/healthz", timeout=2).status_code == 200:
