@@ -5,9 +5,12 @@
     python benchmarks/bench_links.py --duration 10 --connections 32 --backends sqlite
 
 For each database (SQLite in a temporary data directory; PostgreSQL in a fresh database on
-TOWNSQUARE_TEST_POSTGRES_URL's server, dropped afterwards) and each click mode (the real
-one: buffered, written in batches by a thread; ``naive``: one synchronous INSERT per click
-on the request path, ``serve-links --naive-clicks``), it:
+TOWNSQUARE_TEST_POSTGRES_URL's server, dropped afterwards) and each mode — ``batched``
+(``serve-links``: clicks journaled, written in batches by a thread), ``serve`` (the whole web
+app, short links at its own ``/{slug}``), ``sigkill`` (``serve-links`` killed with SIGKILL
+half-way through the load, then started again: it replays the journal; lost clicks = 302
+responses received without a stored click, goal 0 — issue #7) and ``naive`` (one
+synchronous INSERT per click on the request path, ``serve-links --naive-clicks``) — it:
 
 1. migrates, creates a workspace and one link, starts ``townsquare serve-links`` (uvicorn,
    httptools and uvloop when installed, access log off);
@@ -20,8 +23,9 @@ on the request path, ``serve-links --naive-clicks``), it:
 
 Printed per run: redirects/s (302 responses / click window), p50 and p99 latency from wrk
 ``--latency`` (the whole run, the short health-check tail included), clicks recorded vs
-responses, and the batched/naive ratio. Goal (issue #4): ≥ 5,000 redirects/s with p99 under
-20 ms on a 2-core machine. The figures are only as good as the machine is quiet: wrk and
+responses, and the batched/naive ratio. Goals: ≥ 5,000 redirects/s with p99 under 20 ms on
+a 2-core machine (issue #4); ``serve`` at ≥ 80% of ``serve-links``' rate with the same p99
+goal, and 0 clicks lost to SIGKILL (issue #7). The figures are only as good as the machine is quiet: wrk and
 the server share its cores, hence the /healthz "floor" printed first.
 
 What profiling (py-spy under wrk) showed and what was done about it: the event loop's own

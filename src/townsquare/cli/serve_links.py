@@ -4,7 +4,7 @@ No login, no other routes: only short links, ``/`` and ``/healthz``. Run any num
 them against PostgreSQL (behind a load balancer); each migrates the database first, under
 the lock ``serve`` uses (cli/common.py), so that processes starting together do not race.
 SIGTERM stops accepting connections, finishes the requests in flight, then writes every
-buffered click.
+journaled click (a killed process's clicks are replayed at the next start).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The redirector: a lean ASGI app answering ``GET /{slug}`` (and HEAD) with a redirect.
 
 It is raw ASGI on purpose, not FastAPI: the redirect path is a dict lookup (links/cache.py),
-a deque append (links/clicks.py) and two ``send`` calls — no routing table, no request
-object, no middleware stack, no synchronous database write. It runs:
+a journal append (links/clicks.py, links/journal.py) and two ``send`` calls — no routing
+table, no request object, no middleware stack, no synchronous database write. It runs:
 
 - alone: ``townsquare serve-links`` (cli/serve_links.py), any number against PostgreSQL;
 - inside ``townsquare serve`` when ``TOWNSQUARE_LINKS_HOST`` is set: requests whose Host is
@@ -144,7 +144,7 @@ class Redirector:
             self.listener.start()
 
     async def shutdown(self) -> None:
-        """Write every buffered click; the lifespan shutdown (SIGTERM) awaits this."""
+        """Write every journaled click; the lifespan shutdown (SIGTERM) awaits this."""
         if self._closed:
             return
         self._closed = True
@@ -353,7 +353,7 @@ class Redirector:
                 referrer = value
             elif wanted is not None and name == wanted:
                 country = value
-        # Truncated: what a click holds in the buffer stays small (see clicks.py).
+        # Truncated: a click's journal line stays small (see clicks.py).
         return (
             user_agent[:MAX_HEADER_KEPT].decode("latin-1"),
             referrer[:MAX_HEADER_KEPT].decode("latin-1"),
@@ -530,7 +530,7 @@ class LinksHostDispatch:
 def mount_on_host(app: Any, settings: Settings, database: Database) -> Redirector:
     """Serve short links from ``settings.links_host`` inside the web app (``create_app``).
 
-    Clicks still buffered when the app stops are written by the app's shutdown hooks.
+    Clicks still journaled when the app stops are written by the app's shutdown hooks.
     """
     assert settings.links_host
     redirector = Redirector(settings, database)
