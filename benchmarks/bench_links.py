@@ -25,8 +25,8 @@ Printed per run: redirects/s (302 responses / click window), p50 and p99 latency
 ``--latency`` (the whole run, the short health-check tail included), clicks recorded vs
 responses, and the batched/naive ratio. Goals: ≥ 5,000 redirects/s with p99 under 20 ms on
 a 2-core machine (issue #4); ``serve`` at ≥ 80% of ``serve-links``' rate with the same p99
-goal, and 0 clicks lost to SIGKILL (issue #7). The figures are only as good as the machine is quiet: wrk and
-the server share its cores, hence the /healthz "floor" printed first.
+goal, and 0 clicks lost to SIGKILL (issue #7). The figures are only as good as the machine
+is quiet: wrk and the server share its cores, hence the /healthz "floor" printed first.
 
 What profiling (py-spy under wrk) showed and what was done about it: the event loop's own
 work is mostly uvicorn writing to the socket; the rest of the time went to the click
