@@ -13,6 +13,7 @@ from tests.links.conftest import LinksEnv
 from townsquare.cli.serve import _log_config_without_addresses
 from townsquare.links import service
 from townsquare.links.models import LinkClick
+from townsquare.links.redirector import front_door
 from townsquare.web.app import create_app
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0"
@@ -62,7 +63,8 @@ def test_short_links_skip_the_app_middleware_but_app_routes_still_win(
             slug="fast",
         )
     app = create_app(settings, database=links_env.database)
-    with ServerThread(app) as server, httpx.Client(follow_redirects=False) as client:
+    # What `serve` runs: the dispatch in front of the whole app (cli/serve.py).
+    with ServerThread(front_door(app)) as server, httpx.Client(follow_redirects=False) as client:
         redirect = client.get(server.url + "/fast", headers={"user-agent": CHROME})
         assert redirect.status_code == 302
         # The app's middleware would have set its CSRF cookie on this non-API path.

@@ -47,13 +47,14 @@ def serve(
     if access_filter is not None:
         logging.getLogger("uvicorn.access").addFilter(access_filter)
     from townsquare.cli.serve_links import tune_for_redirects
+    from townsquare.links.redirector import front_door
 
     tune_for_redirects()  # short links answer here too (links/redirector.py)
     console.print(
         f"townsquare serving on http://{bind_host}:{bind_port} (data: {config.data_dir.resolve()})"
     )
     uvicorn.run(
-        app,
+        front_door(app),  # short links before the app's layers (links/redirector.py)
         host=bind_host,
         port=bind_port,
         log_config=_log_config_without_addresses(),

@@ -636,3 +636,23 @@ def mount_on_paths(app: Any, settings: Settings, database: Database) -> Redirect
     app.state.shutdown_hooks.append(redirector.shutdown)
     app.state.links_redirector = redirector
     return redirector
+
+
+def front_door(app: Any) -> Any:
+    """The ASGI app ``serve`` runs: short links are dispatched in front of the whole web app,
+    before even its outermost (error-handling) layer, so a redirect inside ``serve`` costs
+    what it costs in ``serve-links``. Everything else, lifespan included, goes to ``app``.
+    (The same dispatch also sits inside the app's stack, for any other server given the
+    app itself.)"""
+    redirector = getattr(app.state, "links_redirector", None)
+    if redirector is None:
+        return app
+    links_host = redirector.settings.links_host
+    if links_host:
+        return LinksHostDispatch(app, links_host=links_host, redirector=redirector)
+    return LinksPathDispatch(
+        app,
+        routes=app.router.routes,
+        redirector=redirector,
+        decisions=app.state.links_access_filter.decisions,
+    )
