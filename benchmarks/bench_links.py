@@ -45,6 +45,8 @@ Last ``--full`` run (30 s each, machine load average ≈ 9 from other work on 2 
     postgres  naive          250 redirects/s  p50  81.30 ms  p99 374.63 ms    7,494 = 7,494
 
 Short runs at quieter moments gave 12,000–16,500 redirects/s with p99 14–19 ms on both.
+(Those figures are from before the click journal; the journal's runs — serve, sigkill —
+are in docs/links.md: 8 s runs, ``--duration 8 --no-naive``, 0 clicks lost to SIGKILL.)
 """
 
 from __future__ import annotations
