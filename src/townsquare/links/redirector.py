@@ -33,6 +33,7 @@ import anyio.to_thread
 
 from townsquare.config import Settings
 from townsquare.db import Database
+from townsquare.errors import TownsquareError
 from townsquare.links import urls
 from townsquare.links.cache import (
     DEFAULT_TTL,
@@ -124,7 +125,11 @@ class Redirector:
 
         # Where this redirector answers (configured names, the address it is bound to):
         # a link whose destination is one of them would loop (see _loops).
-        self.origins = redirector_origins(settings)
+        try:
+            self.origins = redirector_origins(settings)
+        except TownsquareError as exc:  # a malformed LINKS_HOST: links can't be saved either
+            logger.warning("loop check without configured hosts: %s", exc)
+            self.origins = []
         self._targets: dict[bytes, tuple[str, int] | None] = {}
         self._hosts: dict[tuple[bytes, str], tuple[str, int | None]] = {}
         self._started = False
