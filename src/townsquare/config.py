@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     links_base_url: str | None = Field(
         default=None, description="Public base URL of short links, e.g. https://go.example.com"
     )
+    links_journal_max_mb: int = Field(
+        default=512,
+        ge=1,
+        description="Disk space (MB) the click journal of one process may take while the "
+        "database catches up; when full, redirects wait up to 2 s for room, then drop clicks.",
+    )
     worker_threads: int = Field(default=2, ge=1, le=64)
     prune_interval_minutes: int = Field(
         default=30,

@@ -132,6 +132,10 @@ def _click(link: Link, agent: str = "Mozilla/5.0 (X11; Linux x86_64) Firefox/125
     return Click(link.id, link.workspace_id, time.time(), agent, "", None, "0" * 64, False)
 
 
+def _journal(env: LinksEnv) -> Path:
+    return env.settings.data_dir / "click-journal"
+
+
 def _count(database: Database) -> int:
     with database.session() as session:
         return int(session.scalar(sa.select(sa.func.count()).select_from(LinkClick)) or 0)
@@ -142,13 +146,19 @@ def test_a_full_buffer_drops_and_counts_instead_of_growing(
 ) -> None:
     link = _link(links_env, "flood")
     # The writer only wakes hourly or at 1,000 clicks: the buffer fills first.
-    recorder = ClickRecorder(links_env.database, max_buffer=5, batch_size=1000, interval=3600)
+    recorder = ClickRecorder(
+        links_env.database,
+        journal_dir=_journal(links_env),
+        max_buffer=5,
+        batch_size=1000,
+        interval=3600,
+    )
     with caplog.at_level(logging.WARNING, logger="townsquare.links.clicks"):
         accepted = [recorder.record(_click(link)) for _ in range(12)]
     assert accepted == [True] * 5 + [False] * 7
     assert recorder.pending == 5
     assert (recorder.accepted, recorder.dropped) == (5, 7)
-    assert "click buffer full" in caplog.text
+    assert "click journal full" in caplog.text
     recorder.close()
     assert _count(links_env.database) == 5
     assert recorder.written == 5
@@ -166,7 +176,13 @@ def test_waiting_for_room_wakes_the_writer_and_gives_up_after_its_timeout(
     links_env: LinksEnv,
 ) -> None:
     link = _link(links_env, "backpressure")
-    recorder = ClickRecorder(links_env.database, max_buffer=2, batch_size=1000, interval=3600)
+    recorder = ClickRecorder(
+        links_env.database,
+        journal_dir=_journal(links_env),
+        max_buffer=2,
+        batch_size=1000,
+        interval=3600,
+    )
     assert recorder.record(_click(link)) and recorder.record(_click(link))
     assert not recorder.has_room()
     # The writer only wakes hourly by itself: waiting for room must wake it.
@@ -188,7 +204,11 @@ def test_batches_are_written_by_the_thread_with_human_counts(links_env: LinksEnv
     link = _link(links_env, "batched")
     seen: list[dict[int, int]] = []
     recorder = ClickRecorder(
-        links_env.database, batch_size=3, interval=0.02, on_written=seen.append
+        links_env.database,
+        journal_dir=_journal(links_env),
+        batch_size=3,
+        interval=0.02,
+        on_written=seen.append,
     )
     for _ in range(7):
         recorder.record(_click(link))
@@ -211,7 +231,7 @@ def test_batches_are_written_by_the_thread_with_human_counts(links_env: LinksEnv
 
 def test_failed_writes_are_retried_not_lost(links_env: LinksEnv, data_dir: Path) -> None:
     link = _link(links_env, "retry")
-    recorder = ClickRecorder(links_env.database, interval=3600)
+    recorder = ClickRecorder(links_env.database, journal_dir=_journal(links_env), interval=3600)
     real = recorder.database
     recorder.database = Database(f"sqlite:///{data_dir}/missing-dir/none.db")
     recorder.record(_click(link))
@@ -224,7 +244,7 @@ def test_failed_writes_are_retried_not_lost(links_env: LinksEnv, data_dir: Path)
 
 def test_naive_recorder_writes_on_the_spot(links_env: LinksEnv) -> None:
     link = _link(links_env, "naive")
-    recorder = NaiveRecorder(links_env.database)
+    recorder = NaiveRecorder(links_env.database, journal_dir=_journal(links_env))
     recorder.record(_click(link))
     assert _count(links_env.database) == 1
 
@@ -276,7 +296,7 @@ def test_sigterm_flushes_every_buffered_click(links_env: LinksEnv, data_dir: Pat
 
 def test_a_bad_row_does_not_block_the_others(links_env: LinksEnv) -> None:
     link = _link(links_env, "poison")
-    recorder = ClickRecorder(links_env.database, interval=3600)
+    recorder = ClickRecorder(links_env.database, journal_dir=_journal(links_env), interval=3600)
     bad = _click(link)._replace(workspace_id=999_999)  # no such workspace: refused
     for click in (_click(link), bad, _click(link)):
         recorder.record(click)

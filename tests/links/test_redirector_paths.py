@@ -13,6 +13,7 @@ from tests.links.conftest import LinksEnv
 from townsquare.cli.serve import _log_config_without_addresses
 from townsquare.links import service
 from townsquare.links.models import LinkClick
+from townsquare.links.redirector import front_door
 from townsquare.web.app import create_app
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0"
@@ -46,6 +47,44 @@ def test_short_links_answer_after_every_route_of_the_app(links_env: LinksEnv) ->
     with links_env.database.session() as session:
         clicks = session.scalar(sa.select(sa.func.count()).select_from(LinkClick))
     assert clicks == 1
+
+
+def test_short_links_skip_the_app_middleware_but_app_routes_still_win(
+    links_env: LinksEnv,
+) -> None:
+    """/{slug} is dispatched before the app's stack (no session, CSRF or page layers)."""
+    settings = make_settings(links_env.settings.data_dir, links_env.database.url)
+    with links_env.database.session() as session:
+        service.create_link(
+            session,
+            links_env.access(session),
+            settings,
+            target_url="https://example.com/fast",
+            slug="fast",
+        )
+    app = create_app(settings, database=links_env.database)
+    # What `serve` runs: the dispatch in front of the whole app (cli/serve.py).
+    with ServerThread(front_door(app)) as server, httpx.Client(follow_redirects=False) as client:
+        redirect = client.get(server.url + "/fast", headers={"user-agent": CHROME})
+        assert redirect.status_code == 302
+        # The app's middleware would have set its CSRF cookie on this non-API path.
+        assert "set-cookie" not in redirect.headers
+        page = client.get(server.url + "/login")
+        assert page.status_code in (200, 303)
+        assert "set-cookie" in page.headers  # the app's own routes keep their stack
+        # A slug-shaped path one of the app's routes answers stays the app's.
+        assert "This short link does not exist" not in client.get(server.url + "/setup").text
+        assert client.delete(server.url + "/fast").status_code == 405
+    # `serve` keeps short links out of its access log (as serve-links), not its pages.
+    access = app.state.links_access_filter
+
+    def logged(path: str) -> bool:
+        args = ("-", "GET", path, "1.1", 302)
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, "%s", args, None)
+        return bool(access.filter(record))
+
+    assert not logged("/fast?utm_source=x")
+    assert logged("/login") and logged("/api/v1/nope")
 
 
 def test_serve_access_log_keeps_no_client_address() -> None:

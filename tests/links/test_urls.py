@@ -167,3 +167,82 @@ def test_normalize_is_idempotent(host: str, path: str, query: str) -> None:
         return
     assert urls.normalize_url(once) == once
     assert once.isascii()
+
+
+SPELLINGS_OF_LOOPBACK = (
+    "127.0.0.1",
+    "localhost",
+    "LOCALHOST.",
+    "app.localhost",
+    "127.1",
+    "127.0.1",
+    "0x7f000001",
+    "0x7f.0.0.1",
+    "2130706433",
+    "0177.0.0.1",
+    "127.0.0.1.",
+    "127.8.9.10",
+    "[::1]",
+    "[0:0:0:0:0:0:0:1]",
+    "[::ffff:127.0.0.1]",
+    "[::ffff:7f00:1]",
+    "0.0.0.0",  # noqa: S104
+)
+
+
+@pytest.mark.parametrize("host", SPELLINGS_OF_LOOPBACK)
+def test_every_spelling_of_the_served_address_loops(host: str) -> None:
+    # `serve --port 8821`: the real port, on a loopback address (issue #7's probe).
+    origins = urls.redirector_origins(
+        links_host=None, links_base_url=None, base_url=None, listen=[("127.0.0.1", 8821)]
+    )
+    with pytest.raises(ValidationError, match="loop"):
+        urls.validate_target(f"http://{host}:8821/x", origins=origins)
+    # Another port of this machine is another service: allowed.
+    assert urls.validate_target(f"http://{host}:8822/x", origins=origins)
+
+
+def test_hosts_are_compared_in_one_canonical_spelling() -> None:
+    assert urls.canonical_host("0x7f000001") == "127.0.0.1"
+    assert urls.canonical_host("2130706433") == "127.0.0.1"
+    assert urls.canonical_host("[::FFFF:127.0.0.1]") == "127.0.0.1"
+    assert urls.canonical_host("[0:0::1]") == "[::1]"
+    assert urls.canonical_host("Café.FR.") == "xn--caf-dma.fr"
+    assert urls.canonical_host("go.example.com.") == "go.example.com"
+    # Names that only look numeric stay names.
+    assert urls.canonical_host("1e3") == "1e3"
+    assert urls.canonical_host("12.example.com") == "12.example.com"
+    assert urls.parse_ipv4("256.1.1.1") is None
+
+
+def test_configured_hosts_match_in_every_spelling_and_default_port() -> None:
+    origins = urls.redirector_origins(
+        links_host="GO.example.com.",
+        links_base_url="https://s.example.org",
+        base_url="http://localhost:8000",
+    )
+    for target in (
+        "https://go.example.com./abc",
+        "https://s.example.org./x",
+        "https://S.EXAMPLE.ORG:443/x",
+        "http://127.1:8000/abc",
+        "http://[::1]:8000/abc",
+    ):
+        with pytest.raises(ValidationError, match="loop"):
+            urls.validate_target(target, origins=origins)
+    assert urls.validate_target("http://127.1:8001/abc", origins=origins)
+
+
+def test_bound_to_every_address_means_every_address_of_this_machine() -> None:
+    import socket
+
+    origins = urls.redirector_origins(
+        links_host=None,
+        links_base_url=None,
+        base_url=None,
+        listen=[("0.0.0.0", 8821)],  # noqa: S104
+    )
+    for host in ("127.0.0.1", "localhost", "0.0.0.0", socket.gethostname().lower()):  # noqa: S104
+        with pytest.raises(ValidationError, match="loop"):
+            urls.validate_target(f"http://{host}:8821/x", origins=origins)
+    assert urls.validate_target("http://example.com:8821/x", origins=origins)

@@ -39,13 +39,22 @@ def serve(
     config.resolved_credentials_key()
     database = Database.from_settings(config)
     upgrade_database(database)
-    app = create_app(config, database=database, run_worker=not no_worker)
     bind_host, bind_port = host or config.host, port or config.port
+    # The address really served: short links refuse targets pointing back at it (loops).
+    config = config.model_copy(update={"host": bind_host, "port": bind_port})
+    app = create_app(config, database=database, run_worker=not no_worker)
+    access_filter = getattr(app.state, "links_access_filter", None)
+    if access_filter is not None:
+        logging.getLogger("uvicorn.access").addFilter(access_filter)
+    from townsquare.cli.serve_links import tune_for_redirects
+    from townsquare.links.redirector import front_door
+
+    tune_for_redirects()  # short links answer here too (links/redirector.py)
     console.print(
         f"townsquare serving on http://{bind_host}:{bind_port} (data: {config.data_dir.resolve()})"
     )
     uvicorn.run(
-        app,
+        front_door(app),  # short links before the app's layers (links/redirector.py)
         host=bind_host,
         port=bind_port,
         log_config=_log_config_without_addresses(),

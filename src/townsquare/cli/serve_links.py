@@ -4,7 +4,7 @@ No login, no other routes: only short links, ``/`` and ``/healthz``. Run any num
 them against PostgreSQL (behind a load balancer); each migrates the database first, under
 the lock ``serve`` uses (cli/common.py), so that processes starting together do not race.
 SIGTERM stops accepting connections, finishes the requests in flight, then writes every
-buffered click.
+journaled click (a killed process's clicks are replayed at the next start).
 """
 
 from __future__ import annotations
@@ -52,15 +52,10 @@ def serve_links(
     )
     database = Database.from_settings(config)
     upgrade_database(database)  # the same lock as serve and worker: they may start together
-    app = Redirector(config, database, cache_ttl=cache_ttl, naive_clicks=naive_clicks)
     bind_host, bind_port = host or config.host, port or config.port
-    # The click writer thread shares the GIL with the event loop: hand it back every 1 ms
-    # instead of 5 ms, so a batch being written delays a redirect by at most that.
-    sys.setswitchinterval(0.001)
-    # Everything loaded so far lives as long as the process: keep the garbage collector's
-    # full passes from walking it (they would show as latency spikes).
-    gc.collect()
-    gc.freeze()
+    config = config.model_copy(update={"host": bind_host, "port": bind_port})
+    app = Redirector(config, database, cache_ttl=cache_ttl, naive_clicks=naive_clicks)
+    tune_for_redirects()
     console.print(f"townsquare short links on http://{bind_host}:{bind_port}")
     uvicorn.run(
         app,
@@ -72,3 +67,14 @@ def serve_links(
         server_header=False,
         lifespan="on",
     )
+
+
+def tune_for_redirects() -> None:
+    """Interpreter settings for a process answering short links (``serve`` too)."""
+    # The click writer thread shares the GIL with the event loop: hand it back every 1 ms
+    # instead of 5 ms, so a batch being written delays a redirect by at most that.
+    sys.setswitchinterval(0.001)
+    # Everything loaded so far lives as long as the process: keep the garbage collector's
+    # full passes from walking it (they would show as latency spikes).
+    gc.collect()
+    gc.freeze()

@@ -1,28 +1,34 @@
 """Click recording: the request path only appends to a bounded buffer; a thread writes.
 
 Why: a synchronous INSERT per redirect would cap the redirector at the database's commit
-rate and make every visitor wait for it. Instead:
+rate and make every visitor wait for it; a buffer in memory loses its clicks when the
+process is killed. Instead:
 
-- ``ClickRecorder.record`` (on the request path) appends a small tuple to a bounded deque:
-  no lock, no I/O. The raw IP address never enters the buffer: the request path reduces
-  it to ``visitor_hash`` = SHA-256(daily salt, address, user agent) at once, the salt being
-  derived from the secret key and the UTC date (:func:`daily_salt`), so unique visitors are
-  counted per day and addresses cannot be read back from the table.
-- When the buffer is full (more clicks than the database takes), the redirector first
-  holds the request a moment (:meth:`ClickRecorder.wait_for_room`, up to
-  ``FULL_BUFFER_WAIT`` seconds, awaiting, so the event loop and the writer keep going):
-  a sustained rate above what the database writes slows redirects down to that rate
-  instead of losing clicks. Only when no room comes in time (a flood, or the database
-  down) is the click dropped, counted in ``dropped`` and logged: memory stays bounded.
-  A buffered click is a tuple with the visitor hash, the user agent and the referrer (each
-  cut to 512 bytes by the redirector): about 0.5 KB usually, 1.3 KB at worst, so the
-  default 100,000 clicks (several seconds of a flood, or of a database outage) take 50 MB
-  usually, 130 MB at most.
+- ``ClickRecorder.record`` (on the request path) appends one line to the process's click
+  journal (links/journal.py): a plain ``write`` to a file of the data directory, before the
+  redirect is answered, so a killed process loses no click. The raw IP address never
+  reaches the journal: the request path reduces it to ``visitor_hash`` = SHA-256(daily
+  salt, address, user agent) at once, the salt being derived from the secret key and the
+  UTC date (:func:`daily_salt`), so unique visitors are counted per day and addresses
+  cannot be read back from the table.
+- When the journal is full (more clicks than the database takes, for long enough to fill
+  ``TOWNSQUARE_LINKS_JOURNAL_MAX_MB``), the redirector first holds the request a moment
+  (:meth:`ClickRecorder.wait_for_room`, up to ``FULL_BUFFER_WAIT`` seconds, awaiting, so
+  the event loop and the writer keep going): a sustained rate above what the database
+  writes slows redirects down to that rate instead of losing clicks. Only when no room
+  comes in time (the database down for long) is the click dropped, counted in ``dropped``
+  and logged. Memory stays bounded: nothing is queued in memory, the writer reads one
+  batch at a time from the journal.
 - A writer thread wakes every ``interval`` seconds or when ``batch_size`` clicks are
-  waiting, classifies them (device class, OS, browser via ua-parser — cached by user agent
-  string —, bot or human, referrer domain) and writes each batch in one transaction: the
-  ``link_clicks`` rows and ``links.human_clicks += n``.
-- ``close()`` (lifespan shutdown, i.e. SIGTERM) writes everything still buffered.
+  waiting, reads them back from the journal, classifies them (device class, OS, browser via
+  ua-parser — cached by user agent string —, bot or human, referrer domain) and writes each
+  batch in one transaction: the ``link_clicks`` rows, ``links.human_clicks += n`` and the
+  journal's position (``link_click_journal``), so a click is written exactly once even
+  when the process dies between two batches.
+- At start-up (and every ``ADOPT_INTERVAL`` seconds) the writer replays the journals of
+  stopped processes sharing the data directory, from their stored position.
+- ``close()`` (lifespan shutdown, i.e. SIGTERM) writes everything still journaled and
+  deletes the journal.
 
 Bot or human. A click is a bot's when the user agent declares one: ua-parser's "Spider"
 device (Googlebot, bingbot, …) or a known link-preview fetcher (Slackbot,
@@ -41,24 +47,29 @@ import hashlib
 import hmac
 import logging
 import re
+import sqlite3
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from itertools import chain
+from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from townsquare.db import Database
+from townsquare.links.journal import Batch, ClickJournal, Segment, database_key
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_BUFFER = 100_000
+DEFAULT_JOURNAL_BYTES = 512 << 20  # TOWNSQUARE_LINKS_JOURNAL_MAX_MB's default
+# How often the writer looks for the journals of stopped processes to replay.
+ADOPT_INTERVAL = 5.0  # seconds
 # Small, frequent batches: each one holds the GIL for a short while only.
 DEFAULT_BATCH_SIZE = 1_000
 DEFAULT_INTERVAL = 0.05  # seconds
-# How long a redirect may wait for room in a full buffer before its click is dropped.
+# How long a redirect may wait for room in a full journal before its click is dropped.
 FULL_BUFFER_WAIT = 2.0
 
 
@@ -246,16 +257,33 @@ _COLUMNS = (
 )
 
 
-def _statements(mark: str) -> tuple[str, str]:
+def _statements(mark: str) -> tuple[str, str, str]:
     # Built from the constant column list and a placeholder only: no value is interpolated.
     columns, marks = ", ".join(_COLUMNS), ", ".join([mark] * len(_COLUMNS))
     return (
         f"INSERT INTO link_clicks ({columns}) VALUES ({marks})",  # noqa: S608
         f"UPDATE links SET human_clicks = human_clicks + {mark} WHERE id = {mark}",  # noqa: S608
+        # SQLite (3.24+) and PostgreSQL spell the upsert the same way.
+        f"INSERT INTO link_click_journal (name, position) VALUES ({mark}, {mark}) "  # noqa: S608
+        "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
     )
 
 
 _SQL = {"qmark": _statements("?"), "format": _statements("%s")}
+# Rows per multi-row INSERT on SQLite: 12 values each, under its limit of bound values per
+# statement (32,766 since SQLite 3.32, 999 before).
+_SQLITE_ROWS_PER_INSERT = 250 if sqlite3.sqlite_version_info >= (3, 32) else 80
+
+
+@lru_cache(maxsize=8)
+def _sqlite_insert(count: int) -> str:
+    row = "(" + ", ".join(["?"] * len(_COLUMNS)) + ")"
+    # Built from the constant column list and placeholders only: no value is interpolated.
+    return f"INSERT INTO link_clicks ({', '.join(_COLUMNS)}) VALUES " + ", ".join(  # noqa: S608
+        [row] * count
+    )
+
+
 _COPY = f"COPY link_clicks ({', '.join(_COLUMNS)}) FROM STDIN"
 
 
@@ -319,8 +347,14 @@ def click_row(click: Click, *, sqlite: bool) -> tuple[tuple[object, ...], bool]:
     return row, not is_bot
 
 
-def write_clicks(database: Database, clicks: list[Click]) -> dict[int, int]:
-    """Classify and write ``clicks`` in one transaction; returns human clicks per link."""
+def write_clicks(
+    database: Database, clicks: list[Click], *, position: tuple[str, int] | None = None
+) -> dict[int, int]:
+    """Classify and write ``clicks`` in one transaction; returns human clicks per link.
+
+    ``position`` (journal segment name, bytes consumed) is stored in the same transaction,
+    so the clicks and the journal's position are committed together or not at all.
+    """
     sqlite = database.dialect == "sqlite"
     rows: list[tuple[object, ...]] = []
     human: dict[int, int] = {}
@@ -329,11 +363,13 @@ def write_clicks(database: Database, clicks: list[Click]) -> dict[int, int]:
         rows.append(row)
         if is_human:
             human[click.link_id] = human.get(click.link_id, 0) + 1
-    if not rows:
+    if not rows and position is None:
         return human
-    insert, update = _SQL["qmark" if sqlite else "format"]
+    _, update, upsert = _SQL["qmark" if sqlite else "format"]
     with database.engine.begin() as connection:
-        if database.dialect == "postgresql":
+        if not rows:
+            pass
+        elif database.dialect == "postgresql":
             # COPY: psycopg formats each row in C, far less GIL time than executemany's
             # per-row Python (measured with py-spy under wrk; see benchmarks/bench_links.py).
             cursor = connection.connection.cursor()
@@ -344,79 +380,157 @@ def write_clicks(database: Database, clicks: list[Click]) -> dict[int, int]:
             finally:
                 cursor.close()
         else:
-            connection.exec_driver_sql(insert, rows)
+            # Multi-row INSERTs: about 40% less time per row than executemany's one
+            # statement per row (measured; the writer shares the GIL with the redirects).
+            for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
+                part = rows[start : start + _SQLITE_ROWS_PER_INSERT]
+                connection.exec_driver_sql(
+                    _sqlite_insert(len(part)), tuple(chain.from_iterable(part))
+                )
         if human:
             connection.exec_driver_sql(update, [(n, link_id) for link_id, n in human.items()])
+        if position is not None:
+            connection.exec_driver_sql(upsert, position)
     return human
+
+
+def journal_position(database: Database, name: str) -> int | None:
+    """Bytes of journal segment ``name`` already written to the database (None: none)."""
+    mark = "?" if database.dialect == "sqlite" else "%s"
+    with database.engine.connect() as connection:
+        value = connection.exec_driver_sql(
+            f"SELECT position FROM link_click_journal WHERE name = {mark}",  # noqa: S608
+            (name,),
+        ).scalar()
+    return None if value is None else int(value)
+
+
+def forget_journal_position(database: Database, name: str) -> None:
+    """Delete a segment's position once the segment file itself is deleted."""
+    mark = "?" if database.dialect == "sqlite" else "%s"
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"DELETE FROM link_click_journal WHERE name = {mark}",  # noqa: S608
+            (name,),
+        )
+
+
+# --- the journal's line format (links/journal.py) ----------------------------------------
+
+_SEPARATORS = str.maketrans("\t\n\r", "   ")
+# The longest line a click can take: two headers of MAX_HEADER_KEPT latin-1 characters
+# (up to 2 UTF-8 bytes each), a 64-character hash and the numbers.
+MAX_LINE_BYTES = 2 * 2 * 512 + 200
+
+
+def encode_click(click: Click) -> bytes:
+    """One journal line (see links/journal.py for the format)."""
+    agent, referrer = click.user_agent, click.referrer
+    if "\t" in agent or "\n" in agent or "\r" in agent:
+        agent = agent.translate(_SEPARATORS)
+    if "\t" in referrer or "\n" in referrer or "\r" in referrer:
+        referrer = referrer.translate(_SEPARATORS)
+    return (
+        f"{click.link_id}\t{click.workspace_id}\t{click.at:.6f}\t{1 if click.is_head else 0}\t"
+        f"{click.visitor_hash}\t{click.country or ''}\t{agent}\t{referrer}\n"
+    ).encode("utf-8", "replace")
+
+
+def decode_click(line: bytes) -> Click:
+    """The click of a journal line (without its newline); ValueError when it is not one."""
+    link_id, workspace_id, at, head, visitor, country, agent, referrer = line.decode(
+        "utf-8", "replace"
+    ).split("\t", 7)
+    return Click(
+        int(link_id),
+        int(workspace_id),
+        float(at),
+        agent,
+        referrer,
+        country or None,
+        visitor,
+        head == "1",
+    )
 
 
 # --- the recorder -------------------------------------------------------------------------
 
 
 class ClickRecorder:
-    """Bounded buffer + batch writer thread. One per redirector app."""
+    """Journal + batch writer thread. One per redirector app (see the module doc)."""
 
     def __init__(
         self,
         database: Database,
         *,
-        max_buffer: int = DEFAULT_MAX_BUFFER,
+        journal_dir: Path,
+        journal_max_bytes: int = DEFAULT_JOURNAL_BYTES,
+        max_buffer: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         interval: float = DEFAULT_INTERVAL,
         on_written: Callable[[dict[int, int]], None] | None = None,
     ) -> None:
         self.database = database
+        self.journal = ClickJournal(
+            journal_dir, database_key=database_key(database.url), max_bytes=journal_max_bytes
+        )
         self.max_buffer = max_buffer
         self.batch_size = batch_size
         self.interval = interval
         self.on_written = on_written
-        self._buffer: deque[Click] = deque()
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._retry: list[Click] = []
         self._attempts = 0
+        self._consumed = 0  # this process's clicks written or given up on
+        self._last_adoption = 0.0
         self.accepted = 0
         self.dropped = 0
         self.written = 0
+        self.replayed = 0  # written from a dead process's journal
         self.failed = 0
         self._last_drop_log = 0.0
 
     # request path ---------------------------------------------------------------------
     def record(self, click: Click) -> bool:
-        """Buffer ``click``; False (and counted in ``dropped``) when the buffer is full."""
-        buffer = self._buffer
-        if len(buffer) >= self.max_buffer or self._stopping:
+        """Journal ``click``; False (and counted in ``dropped``) when the journal is full."""
+        if (
+            self._stopping
+            or (self.max_buffer is not None and self.accepted - self._consumed >= self.max_buffer)
+            or not self.journal.append(encode_click(click))
+        ):
             self.dropped += 1
             now = time.monotonic()
             if now - self._last_drop_log > 5:
                 self._last_drop_log = now
                 logger.warning(
-                    "click buffer full (%d waiting): %d clicks dropped so far",
-                    len(buffer),
+                    "click journal full (%d clicks, %d bytes waiting): %d clicks dropped so far",
+                    self.pending,
+                    self.journal.bytes_on_disk,
                     self.dropped,
                 )
             return False
-        buffer.append(click)
         self.accepted += 1
         if self._thread is None:
             self.start()
-        elif len(buffer) == self.batch_size:
+        elif self.accepted - self._consumed == self.batch_size:
             self._wake.set()
         return True
 
     def has_room(self) -> bool:
-        return len(self._buffer) < self.max_buffer
+        return (
+            self.max_buffer is None or self.accepted - self._consumed < self.max_buffer
+        ) and self.journal.has_room(MAX_LINE_BYTES)
 
     async def wait_for_room(self, timeout: float = FULL_BUFFER_WAIT) -> bool:
-        """Wait (without blocking the event loop) until the buffer has room; False if it
+        """Wait (without blocking the event loop) until the journal has room; False if it
         still has none after ``timeout`` seconds. See the module doc: backpressure first,
         dropping only when the database cannot catch up at all."""
         deadline = time.monotonic() + timeout
         self._wake.set()
-        while len(self._buffer) >= self.max_buffer and not self._stopping:
+        while not self.has_room() and not self._stopping:
             if time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(0.002)
@@ -424,107 +538,190 @@ class ClickRecorder:
 
     @property
     def pending(self) -> int:
-        return len(self._buffer) + len(self._retry)
+        """This process's clicks in the journal, not yet in the database."""
+        return self.accepted - self._consumed
 
     # lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         with self._start_lock:
             if self._thread is not None:
                 return
+            self.journal.start_syncing()
             self._thread = threading.Thread(
                 target=self._run, name="links-click-writer", daemon=True
             )
             self._thread.start()
 
     def close(self, timeout: float = 60.0) -> None:
-        """Stop accepting clicks and write every buffered one (lifespan shutdown, SIGTERM)."""
+        """Stop accepting clicks and write every journaled one (lifespan shutdown, SIGTERM).
+
+        Segments fully written are deleted; what the database would not take stays in the
+        journal, replayed at the next start.
+        """
         self._stopping = True
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        # Whatever the thread could not finish (or if it never started).
         self.flush(final=True)
+        for segment in self.journal.close():
+            self._forget(segment.name)
+        left = self.pending
         logger.info(
-            "click recorder closed: %d written, %d dropped (buffer full), %d failed",
+            "click recorder closed: %d written, %d dropped (journal full), %d failed%s",
             self.written,
             self.dropped,
             self.failed,
+            f", {left} left in the journal for the next start" if left else "",
         )
 
-    def flush(self, *, final: bool = False) -> None:
-        """Write everything buffered now (the writer thread's loop, tests, shutdown).
+    def adopt(self) -> int:
+        """Take over the journals of dead processes; returns how many segments."""
+        adopted = 0
+        for segment in self.journal.adopt_orphans():
+            try:
+                position = journal_position(self.database, segment.name)
+            except Exception:
+                logger.exception("cannot read the position of journal %s yet", segment.name)
+                self.journal.release(segment)
+                continue
+            segment.consumed = position or 0
+            adopted += 1
+            logger.info(
+                "replaying click journal %s of a stopped process (%d bytes left)",
+                segment.name,
+                max(0, segment.size - segment.consumed),
+            )
+        return adopted
 
-        A batch that fails is kept and tried again next time (the database may be briefly
-        away). From the third failure on it is also tried click by click: if some clicks
-        go in, the ones that still fail are bad rows (say, of a workspace deleted since)
-        and are dropped and counted in ``failed`` instead of blocking every later click;
-        if none go in, the database is down and the batch waits. At shutdown it is tried
-        a few times over some seconds, then given up on (counted and logged).
+    def flush(self, *, final: bool = False) -> None:
+        """Write everything journaled now (the writer thread's loop, tests, shutdown).
+
+        A batch that fails stays in the journal and is tried again next time (the database
+        may be briefly away). From the third failure on it is also tried click by click: if
+        some clicks go in, the ones that still fail are bad rows (say, of a workspace
+        deleted since) and are skipped and counted in ``failed`` instead of blocking every
+        later click; if none go in, the database is down and the batch waits. At shutdown
+        it is tried a few times over some seconds, then left in the journal.
         """
         with self._write_lock:
-            while self._retry or self._buffer:
-                batch = self._retry
-                self._retry = []
-                buffer = self._buffer
-                while buffer and len(batch) < self.batch_size:
-                    batch.append(buffer.popleft())
+            while True:
+                batch = self.journal.next_batch(self.batch_size)
+                if batch is None:
+                    return
+                segment = batch.segment
+                if not batch.lines and not batch.skipped and batch.end == segment.consumed:
+                    self._retire(segment)  # sealed and fully consumed
+                    continue
+                clicks, unreadable = self._decode(batch)
+                readable = [click for click in clicks if click is not None]
                 try:
-                    human = write_clicks(self.database, batch)
+                    human = write_clicks(
+                        self.database, readable, position=(segment.name, batch.end)
+                    )
                 except Exception:
                     self._attempts += 1
                     logger.exception(
-                        "could not write %d clicks (attempt %d)", len(batch), self._attempts
+                        "could not write %d clicks (attempt %d)", len(clicks), self._attempts
                     )
-                    if self._attempts >= 3 and self._write_one_by_one(batch):
+                    if self._attempts >= 3 and self._write_one_by_one(batch, clicks):
                         self._attempts = 0
                         continue
-                    self._retry = batch
-                    if not final:
-                        return
-                    if self._attempts >= 6:
-                        self.failed += len(batch)
-                        self._retry = []
-                        logger.error("gave up on %d clicks at shutdown", len(batch))
+                    if not final or self._attempts >= 6:
                         return
                     time.sleep(min(0.2 * 2**self._attempts, 3))
                     continue
                 self._attempts = 0
-                self._written(len(batch), human)
+                self.journal.advance(segment, batch.end)
+                self._written(segment.own, len(batch.lines), len(readable), human)
+                self.failed += unreadable
+                if self.journal.finished(segment):
+                    self._retire(segment)
 
-    def _write_one_by_one(self, batch: list[Click]) -> bool:
-        """Write ``batch`` click by click; False (nothing written) when none could be."""
-        bad: list[Click] = []
-        done = 0
-        for click in batch:
+    def _decode(self, batch: Batch) -> tuple[list[Click | None], int]:
+        clicks: list[Click | None] = []
+        unreadable = 0
+        for line in batch.lines:
             try:
-                human = write_clicks(self.database, [click])
+                clicks.append(decode_click(line))
+            except ValueError:
+                clicks.append(None)
+                unreadable += 1
+        if unreadable:
+            logger.error("click journal %s: %d unreadable lines", batch.segment.name, unreadable)
+        return clicks, unreadable
+
+    def _write_one_by_one(self, batch: Batch, clicks: list[Click | None]) -> bool:
+        """Write ``batch`` click by click; False (nothing written) when none could be."""
+        segment = batch.segment
+        bad = done = 0
+        for click, end in zip(clicks, batch.ends, strict=True):
+            try:
+                human = write_clicks(
+                    self.database,
+                    [click] if click is not None else [],
+                    position=(segment.name, end),
+                )
             except Exception:
-                bad.append(click)
-                if done == 0 and len(bad) >= 5:
+                bad += 1
+                if done == 0 and bad >= 5:
                     # Five failures and no success: the database is failing, not the rows;
-                    # nothing was written, so the caller keeps the whole batch.
+                    # nothing was written, so the whole batch stays in the journal.
                     return False
                 continue
             done += 1
-            self._written(1, human)
+            self.journal.advance(segment, end)
+            self._written(segment.own, 1 + bad, 1 if click is not None else 0, human)
+            self.failed += bad
+            bad = 0
         if done == 0:
             return False
-        if bad:
-            self.failed += len(bad)
-            logger.error("dropped %d clicks the database refuses (bad rows)", len(bad))
+        if bad:  # the last clicks are the bad ones: step over them too
+            try:
+                write_clicks(self.database, [], position=(segment.name, batch.end))
+            except Exception:
+                return True  # tried again with the next batch
+            self.journal.advance(segment, batch.end)
+            self._written(segment.own, bad, 0, {})
+            self.failed += bad
+            logger.error("skipped %d clicks the database refuses (bad rows)", bad)
+        if self.journal.finished(segment):
+            self._retire(segment)
         return True
 
-    def _written(self, count: int, human: dict[int, int]) -> None:
+    def _written(self, own: bool, lines: int, count: int, human: dict[int, int]) -> None:
+        if own:
+            self._consumed += lines
+        else:
+            self.replayed += count
         self.written += count
         if human and self.on_written is not None:
             self.on_written(human)
+
+    def _retire(self, segment: Segment) -> None:
+        self.journal.retire(segment)
+        self._forget(segment.name)
+
+    def _forget(self, name: str) -> None:
+        try:
+            forget_journal_position(self.database, name)
+        except Exception:  # a stale row of a deleted segment is harmless
+            logger.warning("could not delete the position of journal %s", name)
 
     def _run(self) -> None:
         # Load ua-parser's rules now (about 0.1 s), off the event loop and before a batch.
         classify_user_agent("Mozilla/5.0")
         while not self._stopping:
-            self._wake.wait(self.interval)
-            self._wake.clear()
+            now = time.monotonic()
+            adopted = 0
+            if now - self._last_adoption >= ADOPT_INTERVAL:
+                self._last_adoption = now
+                try:
+                    adopted = self.adopt()
+                except Exception:
+                    logger.exception("could not look for journals to replay")
+            if not adopted:
+                self._wake.wait(self.interval)
+                self._wake.clear()
             try:
                 self.flush()
             except Exception:  # never let the writer die: clicks would pile up
@@ -538,6 +735,7 @@ class NaiveRecorder(ClickRecorder):
     def record(self, click: Click) -> bool:
         human = write_clicks(self.database, [click])
         self.accepted += 1
+        self._consumed += 1
         self.written += 1
         if human and self.on_written is not None:
             self.on_written(human)

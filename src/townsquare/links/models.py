@@ -94,3 +94,17 @@ class LinkClick(Base):
     # sha256(daily salt + client address + user agent): counts unique visitors per day
     # without keeping the address; the salt is forgotten after the day.
     visitor_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class LinkClickJournal(Base):
+    """How far the click writer got in one segment of a click journal (links/journal.py).
+
+    Updated in the same transaction as the clicks it covers, so a segment replayed after a
+    crash starts exactly after the last click written: each click is stored once.
+    """
+
+    __tablename__ = "link_click_journal"
+
+    # The segment's file name (a random id: unique across processes and machines).
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)  # bytes consumed from its start

@@ -1,8 +1,8 @@
 """The redirector: a lean ASGI app answering ``GET /{slug}`` (and HEAD) with a redirect.
 
 It is raw ASGI on purpose, not FastAPI: the redirect path is a dict lookup (links/cache.py),
-a deque append (links/clicks.py) and two ``send`` calls — no routing table, no request
-object, no middleware stack, no synchronous database write. It runs:
+a journal append (links/clicks.py, links/journal.py) and two ``send`` calls — no routing
+table, no request object, no middleware stack, no synchronous database write. It runs:
 
 - alone: ``townsquare serve-links`` (cli/serve_links.py), any number against PostgreSQL;
 - inside ``townsquare serve`` when ``TOWNSQUARE_LINKS_HOST`` is set: requests whose Host is
@@ -27,14 +27,15 @@ import logging
 import re
 import time
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import anyio.to_thread
 
 from townsquare import ratelimit
 from townsquare.config import Settings
 from townsquare.db import Database
-from townsquare.errors import RateLimited
+from townsquare.errors import RateLimited, TownsquareError
+from townsquare.links import urls
 from townsquare.links.cache import (
     DEFAULT_TTL,
     LinkCache,
@@ -115,12 +116,27 @@ class Redirector:
             options["interval"] = flush_interval
         recorder_class = NaiveRecorder if naive_clicks else ClickRecorder
         self.recorder: ClickRecorder = recorder_class(
-            database, on_written=self.cache.add_human_clicks, **options
+            database,
+            journal_dir=settings.data_dir / "click-journal",
+            journal_max_bytes=settings.links_journal_max_mb << 20,
+            on_written=self.cache.add_human_clicks,
+            **options,
         )
         configure_invalidation(settings.queue_url)
         self.listener: RedisInvalidationListener | None = None
         if settings.queue_url and settings.queue_url.startswith(("redis://", "rediss://")):
             self.listener = RedisInvalidationListener(self.cache, settings.queue_url)
+        from townsquare.links.service import redirector_origins
+
+        # Where this redirector answers (configured names, the address it is bound to):
+        # a link whose destination is one of them would loop (see _loops).
+        try:
+            self.origins = redirector_origins(settings)
+        except TownsquareError as exc:  # a malformed LINKS_HOST: links can't be saved either
+            logger.warning("loop check without configured hosts: %s", exc)
+            self.origins = []
+        self._targets: dict[bytes, tuple[str, int] | None] = {}
+        self._hosts: dict[tuple[bytes, str], tuple[str, int | None]] = {}
         self._started = False
         self._closed = False
         self._loading: dict[str, asyncio.Future[ResolvedLink | None]] = {}
@@ -137,7 +153,7 @@ class Redirector:
             self.listener.start()
 
     async def shutdown(self) -> None:
-        """Write every buffered click; the lifespan shutdown (SIGTERM) awaits this."""
+        """Write every journaled click; the lifespan shutdown (SIGTERM) awaits this."""
         if self._closed:
             return
         self._closed = True
@@ -218,8 +234,14 @@ class Redirector:
         reason = link.unavailable_reason(now)
         if reason is not None:
             if link.fallback_url:
-                return 302, [(b"location", location_header(link.fallback_url)), _ZERO], b""
+                fallback = location_header(link.fallback_url)
+                if self._loops(scope, fallback):
+                    return self.page(scope, 508, "Link loops", _LOOP_TEXT)
+                return 302, [(b"location", fallback), _ZERO], b""
             return self.page(scope, 410, "Link unavailable", _GONE_TEXT[reason])
+        if self._loops(scope, link.location):
+            # Refused before any click is counted: following it would come straight back.
+            return self.page(scope, 508, "Link loops", _LOOP_TEXT)
 
         if link.password_hash:
             if method == "POST":
@@ -233,6 +255,60 @@ class Redirector:
             await self.recorder.wait_for_room()
         self._record(scope, link, now, method == "HEAD")
         return link.redirect_status, [(b"location", link.location), _ZERO, _REDIRECT_CACHE], b""
+
+    def _loops(self, scope: Scope, location: bytes) -> bool:
+        """Whether redirecting to ``location`` would bring the visitor back here.
+
+        Checked on every redirect, whatever was checked when the link was saved (links made
+        before a rule existed, another spelling of this host, a port only known now): the
+        destination's canonical host and port (links/urls.py) against the Host the request
+        came with, the address its connection arrived on, and every configured or bound
+        origin. Only destinations that are a short-link path (``/{slug}``) count: a link to
+        one of the web app's own pages at the same address does not loop.
+        """
+        if location in self._targets:
+            target = self._targets[location]
+        else:
+            target = _short_link_target(location)
+            if len(self._targets) > 10_000:
+                self._targets.clear()
+            self._targets[location] = target
+        if target is None:
+            return False
+        host, port = target
+        scheme = scope.get("scheme", "http")
+        for name, value in scope["headers"]:
+            if name == b"host":
+                own_host, own_port = self._request_host(value, scheme)
+                if host == own_host and (port == own_port or own_port is None):
+                    return True
+                break
+        server = scope.get("server")
+        if server and server[1] == port:
+            own = urls.canonical_host(str(server[0]))
+            if host == own or (urls.is_loopback(own) and urls.is_loopback(host)):
+                return True
+        return any(origin.matches(host, port) for origin in self.origins)
+
+    def _request_host(self, value: bytes, scheme: str) -> tuple[str, int | None]:
+        """Canonical host and port of a Host header (None: no port given, so whichever
+        port a proxy in front received it on: 80 or 443 both count)."""
+        known = self._hosts.get((value, scheme))
+        if known is None:
+            text = value.decode("latin-1").strip()
+            port: int | None = None
+            if text.startswith("["):
+                address, _, rest = text[1:].partition("]")
+                host, port_text = f"[{address}]", rest.removeprefix(":")
+            else:
+                host, _, port_text = text.rpartition(":") if ":" in text else (text, "", "")
+            if port_text.isdigit():
+                port = int(port_text)
+            known = (urls.canonical_host(host), port)
+            if len(self._hosts) > 1_000:
+                self._hosts.clear()
+            self._hosts[(value, scheme)] = known
+        return known
 
     async def _load(self, slug: str) -> ResolvedLink | None:
         """Read ``slug`` in a worker thread; concurrent misses share one query."""
@@ -282,7 +358,7 @@ class Redirector:
             elif name == b"referer":
                 referrer = value
         country = self.clients.country(scope)
-        # Truncated: what a click holds in the buffer stays small (see clicks.py).
+        # Truncated: a click's journal line stays small (see clicks.py).
         return (
             user_agent[:MAX_HEADER_KEPT].decode("latin-1"),
             referrer[:MAX_HEADER_KEPT].decode("latin-1"),
@@ -389,6 +465,21 @@ class Redirector:
 
 _ZERO = (b"content-length", b"0")
 
+
+def _short_link_target(location: bytes) -> tuple[str, int] | None:
+    """(canonical host, port) of a redirect destination whose path is a short-link path
+    (``/{slug}``), else None: only those can arrive back at a redirector."""
+    try:
+        parts = urlsplit(location.decode("latin-1"))
+        port = parts.port or urls.DEFAULT_PORTS.get(parts.scheme.lower(), 80)
+    except ValueError:
+        return None
+    path = parts.path.rstrip("/")
+    if not path.startswith("/") or not SLUG_PATTERN.fullmatch(path, 1):
+        return None
+    return urls.canonical_host(parts.hostname or ""), port
+
+
 # English source strings; French in web/locales/fr/LC_MESSAGES/redirector.po.
 _HOME_TEXT = "This address serves short links. Open a short link to be taken to its page."
 _NOT_FOUND_TEXT = (
@@ -407,6 +498,10 @@ _PROTECTED_TEXT = "This link is protected by a password. Enter it to continue."
 _WRONG_PASSWORD_TEXT = "Wrong password. Check it and try again."  # noqa: S105
 _EMPTY_PASSWORD_TEXT = "Enter the password to continue."  # noqa: S105
 _THROTTLED_TEXT = "Too many wrong passwords. Wait 15 minutes, then try again."
+_LOOP_TEXT = (
+    "This short link leads back to the short-link service itself, which would go round in "
+    "circles. Its owner must change its destination."
+)
 
 _PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -455,7 +550,7 @@ class LinksHostDispatch:
 def mount_on_host(app: Any, settings: Settings, database: Database) -> Redirector:
     """Serve short links from ``settings.links_host`` inside the web app (``create_app``).
 
-    Clicks still buffered when the app stops are written by the app's shutdown hooks.
+    Clicks still journaled when the app stops are written by the app's shutdown hooks.
     """
     assert settings.links_host
     redirector = Redirector(settings, database)
@@ -465,14 +560,86 @@ def mount_on_host(app: Any, settings: Settings, database: Database) -> Redirecto
     return redirector
 
 
+class LinksPathDispatch:
+    """ASGI middleware: ``/{slug}`` paths no route of the app answers go to the redirector.
+
+    Outermost in the web app's stack, like :class:`LinksHostDispatch`: a short link inside
+    ``serve`` costs what it costs in ``serve-links`` — no session, CSRF, language or
+    template middleware, no routing table walk (measured 23× slower before, issue #7).
+    The app's routes still win: a path that any route matches (in any method) is the app's,
+    so ``/login`` or ``/setup`` never reach the redirector. That answer is per path and
+    cached (bounded), since the routes do not change once the app serves.
+    """
+
+    MAX_CACHED = 10_000
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        routes: Any,
+        redirector: Redirector,
+        decisions: dict[str, bool] | None = None,
+    ) -> None:
+        self.app = app
+        self.routes = routes  # the app's router.routes, read at the first request
+        self.redirector = redirector
+        self._is_link: dict[str, bool] = {} if decisions is None else decisions
+
+    def _belongs_to_link(self, scope: Scope, path: str) -> bool:
+        decided = self._is_link.get(path)
+        if decided is None:
+            from starlette.routing import Match
+
+            probe = {**scope, "method": "GET"}
+            decided = not any(
+                getattr(route, "name", None) != "short_link"
+                and route.matches(probe)[0] != Match.NONE
+                for route in self.routes
+            )
+            if len(self._is_link) >= self.MAX_CACHED:
+                self._is_link.clear()
+            self._is_link[path] = decided
+        return decided
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD", "POST"):
+            path = scope["path"]
+            if (
+                len(path) > 1
+                and SLUG_PATTERN.fullmatch(path, 1)
+                and self._belongs_to_link(scope, path)
+            ):
+                await self.redirector(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class ShortLinkAccessFilter(logging.Filter):
+    """Keeps short links out of ``serve``'s access log (``uvicorn.access``), as
+    ``serve-links`` does: one log line per redirect would cost more than the redirect."""
+
+    def __init__(self, decisions: dict[str, bool]) -> None:
+        super().__init__()
+        self.decisions = decisions  # LinksPathDispatch's: path -> answered by the redirector
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            return not self.decisions.get(args[2].partition("?")[0], False)
+        return True
+
+
 def mount_on_paths(app: Any, settings: Settings, database: Database) -> Redirector:
     """Serve short links at ``/{slug}`` of the web app itself (``create_app``).
 
     The laptop default, when no ``links_host`` is set: short URLs are the web app's own
-    address followed by the slug (links/service.py ``short_base_url``). The route is
-    added after every page and API route, so it only sees single-segment paths nothing
-    else answered; slugs can never be a reserved word (links/slugs.py), so no short link
-    can shadow a page.
+    address followed by the slug (links/service.py ``short_base_url``). Requests for a
+    single-segment path that no page or API route answers are handed to the redirector by
+    :class:`LinksPathDispatch` before the app's middleware; the ``/{slug}`` route added
+    after every other route stays as the place of short links in the routing table (and
+    the fallback should a request get past the dispatcher). Slugs can never be a reserved
+    word (links/slugs.py), so no short link can shadow a page.
     """
     from starlette.routing import Route
 
@@ -480,6 +647,32 @@ def mount_on_paths(app: Any, settings: Settings, database: Database) -> Redirect
     app.router.routes.append(
         Route("/{slug}", endpoint=redirector, methods=["GET", "HEAD", "POST"], name="short_link")
     )
+    decisions: dict[str, bool] = {}
+    app.add_middleware(
+        LinksPathDispatch, routes=app.router.routes, redirector=redirector, decisions=decisions
+    )
+    # `serve` adds it to uvicorn's access logger (cli/serve.py).
+    app.state.links_access_filter = ShortLinkAccessFilter(decisions)
     app.state.shutdown_hooks.append(redirector.shutdown)
     app.state.links_redirector = redirector
     return redirector
+
+
+def front_door(app: Any) -> Any:
+    """The ASGI app ``serve`` runs: short links are dispatched in front of the whole web app,
+    before even its outermost (error-handling) layer, so a redirect inside ``serve`` costs
+    what it costs in ``serve-links``. Everything else, lifespan included, goes to ``app``.
+    (The same dispatch also sits inside the app's stack, for any other server given the
+    app itself.)"""
+    redirector = getattr(app.state, "links_redirector", None)
+    if redirector is None:
+        return app
+    links_host = redirector.settings.links_host
+    if links_host:
+        return LinksHostDispatch(app, links_host=links_host, redirector=redirector)
+    return LinksPathDispatch(
+        app,
+        routes=app.router.routes,
+        redirector=redirector,
+        decisions=app.state.links_access_filter.decisions,
+    )

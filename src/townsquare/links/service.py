@@ -77,6 +77,8 @@ def redirector_origins(settings: Settings) -> list[urls.Origin]:
         links_host=settings.links_host,
         links_base_url=settings.links_base_url,
         base_url=settings.base_url or short_base_url(settings),
+        # Where `serve` listens (its real --host/--port: cli/serve.py puts them in settings).
+        listen=[(settings.host, settings.port)],
     )
 
 

@@ -39,15 +39,135 @@ _SAFE_PATH = "/%:@!$&'()*+,;=-._~"
 _SAFE_QUERY = _SAFE_PATH + "?"
 
 
+LOOPBACK = "<loopback>"  # Origin.host: every spelling of this machine's loopback address
+THIS_MACHINE = "<this machine>"  # Origin.host: loopback, or any address of this machine
+
+
 @dataclass(frozen=True)
 class Origin:
-    """Where the redirector answers: a host, and a port when it matters (None: any port)."""
+    """Where the redirector answers: a canonical host (:func:`canonical_host`) or
+    :data:`LOOPBACK` / :data:`THIS_MACHINE`, and a port when it matters (None: any port)."""
 
     host: str
     port: int | None = None
+    # For THIS_MACHINE: the machine's own names and addresses, canonical.
+    also: frozenset[str] = frozenset()
 
     def matches(self, host: str, port: int) -> bool:
-        return self.host == host and (self.port is None or self.port == port)
+        """Whether canonical ``host`` on ``port`` reaches this origin."""
+        if self.port is not None and self.port != port:
+            return False
+        if self.host == LOOPBACK:
+            return is_loopback(host)
+        if self.host == THIS_MACHINE:
+            return is_loopback(host) or host in self.also
+        return self.host == host
+
+
+def _ipv4_number(part: str) -> int | None:
+    """One part of an IPv4 literal as browsers read it: decimal, 0x hex or 0 octal."""
+    if part[:2] in ("0x", "0X"):
+        digits, base = part[2:], 16
+    elif len(part) > 1 and part[0] == "0":
+        digits, base = part[1:], 8
+    else:
+        digits, base = part, 10
+    if not digits:
+        return 0 if base == 16 else None
+    try:
+        return int(digits, base) if digits.isalnum() and digits.isascii() else None
+    except ValueError:
+        return None
+
+
+def parse_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a host name spells, in every form the WHATWG URL standard (hence
+    browsers and curl) accepts: ``127.1``, ``0x7f000001``, ``2130706433``, ``0177.0.0.1``;
+    None when it is not one."""
+    parts = host.split(".")
+    if len(parts) > 1 and parts[-1] == "":
+        parts.pop()
+    if not 1 <= len(parts) <= 4 or not parts[-1] or not parts[-1][0].isdigit():
+        return None
+    numbers = [_ipv4_number(part) for part in parts]
+    if any(number is None for number in numbers):
+        return None
+    values = [number for number in numbers if number is not None]
+    if any(value > 255 for value in values[:-1]) or values[-1] >= 256 ** (5 - len(values)):
+        return None
+    address = 0
+    for value in values[:-1]:
+        address = address * 256 + value
+    address = address * 256 ** (5 - len(values)) + values[-1]
+    return ipaddress.IPv4Address(address)
+
+
+def canonical_host(host: str) -> str:
+    """One spelling per host, to compare hosts: lower case, no trailing dot, punycode,
+    IPv4 literals in dotted-quad form whatever their spelling (IPv4-mapped IPv6 included),
+    IPv6 compressed in brackets. Never raises: a host it cannot read is returned lowered."""
+    text = host.strip().lower()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if ":" in text:
+        try:
+            address = ipaddress.IPv6Address(text.split("%", 1)[0])
+        except ValueError:
+            return text
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        if 1 < int(address) < 2**32:  # IPv4-compatible (::127.0.0.1), deprecated but routed
+            return str(ipaddress.IPv4Address(int(address)))
+        return f"[{address.compressed}]"
+    text = text.rstrip(".")
+    ipv4 = parse_ipv4(text)
+    if ipv4 is not None:
+        return str(ipv4)
+    if not text.isascii():
+        try:
+            return idna_host(text)
+        except ValidationError:
+            return text
+    return text
+
+
+def is_loopback(host: str) -> bool:
+    """Whether canonical ``host`` is this machine's loopback (``localhost`` names too)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True  # RFC 6761: always the loopback address
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified  # 0.0.0.0 reaches us on Linux
+
+
+def machine_addresses() -> frozenset[str]:
+    """This machine's host name and the addresses it resolves to, canonical (best effort:
+    whatever /etc/hosts or the resolver answers at once)."""
+    import socket
+
+    names = {canonical_host(socket.gethostname())}
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None):
+            names.add(canonical_host(str(info[4][0])))
+    except OSError:
+        pass
+    return frozenset(names)
+
+
+def listening_origin(host: str, port: int) -> Origin:
+    """The origin of a server bound to ``host``:``port`` (``serve``, ``serve-links``)."""
+    canonical = canonical_host(host)
+    try:
+        every_address = not canonical or ipaddress.ip_address(canonical.strip("[]")).is_unspecified
+    except ValueError:
+        every_address = False
+    if every_address:
+        return Origin(THIS_MACHINE, port, machine_addresses())
+    if is_loopback(canonical):
+        return Origin(LOOPBACK, port)
+    return Origin(canonical, port)
 
 
 def _fail(message: str, field: str) -> ValidationError:
@@ -136,34 +256,47 @@ def normalize_url(value: str, *, field: str = "target_url") -> str:
 
 
 def host_and_port(url: str) -> tuple[str, int]:
-    """Host and effective port of a normalised URL."""
+    """Canonical host (:func:`canonical_host`) and effective port of a normalised URL."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    return idna_host(parts.hostname or ""), parts.port or DEFAULT_PORTS.get(scheme, 80)
+    return canonical_host(parts.hostname or ""), parts.port or DEFAULT_PORTS.get(scheme, 80)
 
 
 def redirector_origins(
-    *, links_host: str | None, links_base_url: str | None, base_url: str | None
+    *,
+    links_host: str | None,
+    links_base_url: str | None,
+    base_url: str | None,
+    listen: Iterable[tuple[str, int]] = (),
 ) -> list[Origin]:
     """Every place the redirector answers, to refuse targets that would loop.
 
     ``links_host`` is served on any port inside ``serve``; the base URLs name one port each.
     ``base_url`` counts because short links live under it when no ``links_base_url`` is set.
+    ``listen`` are the addresses the app and the redirector are bound to (host, real port):
+    a loopback address there means every spelling of loopback on that port, ``0.0.0.0``
+    every address of this machine.
     """
     origins: list[Origin] = []
     if links_host:
         name, _, port_text = links_host.strip().partition(":")
-        origins.append(
-            Origin(idna_host(name, field="links_host"), int(port_text) if port_text else None)
-        )
+        host = canonical_host(idna_host(name, field="links_host"))
+        origins.append(_widened(host, int(port_text) if port_text else None))
     for name, url in (("links_base_url", links_base_url), ("base_url", base_url)):
         if url:
             try:
                 host, port = host_and_port(normalize_url(url, field=name))
             except ValidationError:
                 continue  # a misconfigured base URL is reported by whoever uses it
-            origins.append(Origin(host, port))
-    return origins
+            origins.append(_widened(host, port))
+    for host, port in listen:
+        origins.append(listening_origin(host, port))
+    return list(dict.fromkeys(origins))
+
+
+def _widened(host: str, port: int | None) -> Origin:
+    """A configured origin on a loopback address stands for every loopback spelling."""
+    return Origin(LOOPBACK, port) if is_loopback(host) else Origin(host, port)
 
 
 def refuse_loop(url: str, origins: Iterable[Origin], *, field: str = "target_url") -> None:
@@ -172,8 +305,8 @@ def refuse_loop(url: str, origins: Iterable[Origin], *, field: str = "target_url
     for origin in origins:
         if origin.matches(host, port):
             raise _fail(
-                f"{field} points back at the short-link service itself ({host}): a short link "
-                "to a short link would loop; use the final destination URL instead",
+                f"{field} points back at the short-link service itself ({host}:{port}): a "
+                "short link to a short link would loop; use the final destination URL instead",
                 field,
             )
 

@@ -1,7 +1,7 @@
 """listen: watches, sources, mentions, mention_watches, alerts
 
 Revision ID: 0007_listen
-Revises: 0003_hardening
+Revises: 0004_click_journal
 Create Date: 2026-12-02 03:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import townsquare.db.base
 
 revision = "0007_listen"
-down_revision = "0003_hardening"
+down_revision = "0004_click_journal"
 branch_labels = None
 depends_on = None
 
