@@ -122,6 +122,13 @@ async def database_data_error_handler(request: Request, exc: Exception) -> Respo
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     message = str(exc.detail)
+    if exc.status_code == 400:
+        # FastAPI answers 400 for a body it cannot decode (bytes that are not UTF-8), 422 for
+        # JSON that does not parse: both are a malformed body, answered 422 like all bad input.
+        error = errors.ValidationError(
+            f"the request body cannot be read ({message}): send UTF-8 JSON"
+        )
+        return await townsquare_error_handler(request, error)
     if wants_json(request):
         if exc.status_code == 404:
             message = f"no route {request.url.path}: see /api/docs for the API's routes"
