@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         description="Where e-mail is sent: smtp://user:password@host:587 (STARTTLS when the "
         "server offers it), smtps://host:465 (TLS). Unset: townsquare sends no e-mail.",
     )
+    invitation_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="Days an invitation link to join a workspace stays valid (used once).",
+    )
     smtp_from: str = Field(
         default="townsquare <townsquare@localhost>", description="Sender of townsquare's e-mail."
     )

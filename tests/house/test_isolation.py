@@ -48,7 +48,7 @@ from townsquare.db import Base, Database
 from townsquare.db.base import utcnow
 from townsquare.web.app import create_app
 from townsquare.web.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
-from townsquare.workspaces import service, sessions, tokens
+from townsquare.workspaces import invitations, service, sessions, tokens
 from townsquare.workspaces.models import User
 
 # Markers planted in bravo's data; none may appear in an answer to Alice (unless she typed
@@ -85,8 +85,9 @@ MARKERS = (
 # Mounted apps without workspace data (static files): nothing to isolate there.
 SKIPPED_MOUNTS = {"/static"}
 # Routes that are public on purpose and take no workspace: the short-link redirector
-# answers anyone who has the link, without logging in.
-PUBLIC_ROUTES = {"/{slug}", "/{slug}.qr", "/{slug}/qr", "/{slug}+"}
+# answers anyone who has the link, without logging in; so does an invitation's page, whose
+# single-use secret is the credential (tests/house/test_invitations.py).
+PUBLIC_ROUTES = {"/{slug}", "/{slug}.qr", "/{slug}/qr", "/{slug}+", "/invitations/{token}"}
 
 
 @dataclass
@@ -151,6 +152,7 @@ PATH_PARAMS: dict[str, Filler] = {
     "channel_id": _object("channel"),
     "channel": _by_type("channel", B_HANDLE),
     "token_id": _object("token"),
+    "invitation_id": _object("invitation"),
     "post_id": _object("post"),
     "post": _object("post"),
     "link_id": _object("link"),
@@ -325,6 +327,14 @@ def _seed(database: Database, settings: Settings) -> World:
             box=box,
         )
         token = tokens.create_token(session, bob, name=B_TOKEN_NAME, workspace=world.bravo)
+        invitation = invitations.invite(
+            session,
+            bravo_access,
+            email="dana@bravo.test",
+            role="editor",
+            settings=settings,
+            base_url="http://bravo.test",
+        ).invitation
         now = utcnow()
         post = Post(
             workspace_id=bravo.id,
@@ -391,6 +401,7 @@ def _seed(database: Database, settings: Settings) -> World:
             "owner": bob.id,
             "channel": channel.id,
             "token": token.token.id,
+            "invitation": invitation.id,
             "post": post.id,
             "snapshot": snapshot.id,
             "profile": profile.id,

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from townsquare import exports
 from townsquare.analytics import charts, kpis, service, tables
 from townsquare.analytics.analyses import MIN_SLOT_POSTS
 from townsquare.analytics.narrative import explain_formats, helpers, kpi_label, weekday_names
@@ -88,12 +89,30 @@ def read_filters(request: Request, first_channel: str) -> Filters:
 
 
 def csv_response(text: str, name: str) -> Response:
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
+        headers={"Content-Disposition": exports.content_disposition(f"{name}.csv")},
     )
+
+
+def csv_convention(language: str) -> dict[str, Any]:
+    """A page's spreadsheet convention: in French ``;``, decimal commas and French headers
+    (KPI columns by their French label); in English the column ids, like the API."""
+    gettext = translations(language).gettext
+    suffixes = (("_mean_of_ratios", "Mean of ratios"), ("_ratio_of_sums", "Ratio of sums"))
+
+    def kpi_column(column: str) -> str | None:
+        for suffix, label in suffixes:
+            name = column.removesuffix(suffix)
+            if name != column and name in kpis.REGISTRY:
+                return f"{kpi_label(name, language)} ({gettext(label).lower()})"
+        return kpi_label(column, language) if column in kpis.REGISTRY else None
+
+    return {
+        "dialect": exports.dialect_for(language),
+        "labels": exports.header_labels(language, gettext, kpi_column),
+    }
 
 
 class MeasurePage:
@@ -203,7 +222,8 @@ def dashboard(request: Request, session: DbSession, access: PageAccess) -> Respo
     if page.csv:
         source, grouping = (paid_result, "paid") if page.table == "paid" else (result, f.by)
         rows, columns = tables.kpi_rows((source or result)["groups"])
-        return csv_response(tables.to_csv(rows, columns), page.csv_name(f"kpis-by-{grouping}"))
+        text = tables.to_csv(rows, columns, **csv_convention(page.language))
+        return csv_response(text, page.csv_name(f"kpis-by-{grouping}"))
     groups = result["groups"]
     chart = None
     chosen = kpis.REGISTRY.get(f.kpi) or kpis.REGISTRY[DEFAULT_KPI]
@@ -276,7 +296,8 @@ def formats(request: Request, session: DbSession, access: PageAccess) -> Respons
             "key", "n", "median", "mean", "ci_low", "ci_high", "small_sample"
         ]  # fmt: skip
         rows = result[key]
-        text = tables.to_csv(rows, tables.columns_of(rows, first))
+        columns = tables.columns_of(rows, first)
+        text = tables.to_csv(rows, columns, **csv_convention(page.language))
         return csv_response(text, page.csv_name(f"formats-{key}-{metric.name}"))
     # Whether the ranking flips with the denominator: the same comparison on the other
     # kind of metric (a rate for a count, raw interactions for a rate).
@@ -328,7 +349,7 @@ def best_times(request: Request, session: DbSession, access: PageAccess) -> Resp
         rows = result[key]
         first = {"weekdays": ["weekday"], "hours": ["hour"]}.get(key, ["weekday", "hour"])
         columns = tables.columns_of(rows, [*first, "n", "median", "ci_low", "ci_high"])
-        text = tables.to_csv(rows, columns)
+        text = tables.to_csv(rows, columns, **csv_convention(page.language))
         return csv_response(text, page.csv_name(f"best-times-{key}-{metric.name}"))
     _ = page.gettext
     chart = None
@@ -351,11 +372,11 @@ def best_times(request: Request, session: DbSession, access: PageAccess) -> Resp
 @router.get("/w/{slug}/measure/glossary")
 def glossary(request: Request, session: DbSession, access: PageAccess) -> Response:
     entries = service.kpi_glossary()
+    language = getattr(request.state, "language", "en")
     if request.query_params.get("format", "").lower() == "csv":
         columns = ["name", "label", "label_fr", "formula", "unit", "kind", "metrics", "source"]
-        text = tables.to_csv(entries, [*columns, "description"])
+        text = tables.to_csv(entries, [*columns, "description"], **csv_convention(language))
         return csv_response(text, f"{access.workspace.slug}-kpi-glossary")
-    language = getattr(request.state, "language", "en")
     context = helpers(language, translations(language).gettext)
     context.update({"entries": entries, "base": f"/w/{access.workspace.slug}/measure"})
     return render(request, "analytics/glossary.html", context)

@@ -8,13 +8,12 @@ Pure functions; no I/O.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from babel.numbers import format_decimal
 
+from townsquare import exports
 from townsquare.analytics import kpis
 
 # Groupings where the audience growth rate means something (a property of the channel over
@@ -157,23 +156,16 @@ def columns_of(rows: Sequence[Mapping[str, Any]], first: Sequence[str]) -> list[
     return columns
 
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, list | tuple):
-        return ";".join(str(item) for item in value)
-    return value
+def to_csv(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    dialect: exports.CsvDialect = exports.ENGLISH,
+    labels: Callable[[str], str] | None = None,
+) -> str:
+    """CSV text (RFC 4180, CRLF) with a header; unknown values are empty cells, not 0.
 
-
-def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """CSV text (RFC 4180, CRLF) with a header; unknown values are empty cells, not 0."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_csv_cell(row.get(column)) for column in columns])
-    return buffer.getvalue()
+    Written by the product's one CSV writer (``townsquare.exports``): text that a
+    spreadsheet would run as a formula (a post's text, a tag) is neutralised.
+    """
+    return exports.to_csv(columns, rows, dialect=dialect, labels=labels)

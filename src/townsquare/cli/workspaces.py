@@ -6,9 +6,17 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from townsquare.cli.common import console, open_session, operator_access, print_json
+from townsquare.cli.common import (
+    console,
+    err_console,
+    open_session,
+    operator_access,
+    print_json,
+    settings,
+)
 from townsquare.errors import NotFound
 from townsquare.workspaces import service
+from townsquare.workspaces.invitation_models import Invitation
 from townsquare.workspaces.models import Workspace
 
 app = typer.Typer(help="Workspaces (one per brand or client).", no_args_is_help=True)
@@ -73,11 +81,109 @@ def add_member(
     email: str = typer.Option(..., "--email"),
     role: str = typer.Option(..., "--role"),
 ) -> None:
-    """Give an existing user a role in a workspace."""
+    """Give an existing user a role in a workspace (directly: the operator's right)."""
     with open_session() as session:
         access = service.WorkspaceAccess.operator(service.get_workspace(session, slug))
         member = service.add_member(session, access, email=email, role=role)
     console.print(f"{member.email} is now {member.role.value} of {slug}")
+
+
+@app.command("invite")
+def invite(
+    slug: str = typer.Argument(..., help="Workspace slug."),
+    email: str = typer.Option(..., "--email", help="Address of the person to invite."),
+    role: str = typer.Option(..., "--role", help="owner, admin, editor, contributor or viewer."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Invite someone: a link that works once (e-mailed when TOWNSQUARE_SMTP_URL is set)."""
+    from townsquare.workspaces import invitations
+
+    config = settings()
+    base_url = config.base_url or f"http://{config.host}:{config.port}"
+    with open_session() as session:
+        issued = invitations.invite(
+            session,
+            operator_access(session, slug),
+            email=email,
+            role=role,
+            settings=config,
+            base_url=base_url,
+        )
+        data = {
+            **invitation_json(issued.invitation),
+            "url": issued.url,
+            "emailed": issued.emailed,
+        }
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"invited {data['email']} to {slug} as {data['role']}")
+    console.print(f"link (works once, expires {data['expires_at']:%Y-%m-%d}): {data['url']}")
+    if issued.emailed:
+        console.print("the link was e-mailed")
+    elif issued.mail_error:
+        err_console.print(f"the e-mail could not be sent: {issued.mail_error}", highlight=False)
+
+
+def invitation_json(invitation: Invitation) -> dict[str, object]:
+    from townsquare.workspaces import invitations
+
+    return {
+        "id": invitation.id,
+        "email": invitation.email,
+        "role": invitation.role,
+        "status": invitations.status_of(invitation).value,
+        "expires_at": invitation.expires_at,
+        "created_at": invitation.created_at,
+        "invited_by_user_id": invitation.invited_by_id,
+    }
+
+
+invitations_app = typer.Typer(help="Invitations to join a workspace.", no_args_is_help=True)
+app.add_typer(invitations_app, name="invitations")
+
+
+@invitations_app.command("list")
+def invitations_list(
+    slug: str = typer.Argument(..., help="Workspace slug."),
+    include_closed: bool = typer.Option(
+        False, "--all", help="Also accepted, revoked and expired invitations."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List a workspace's pending invitations, newest first."""
+    from townsquare.workspaces import invitations
+
+    with open_session() as session:
+        rows = [
+            invitation_json(invitation)
+            for invitation in invitations.list_invitations(
+                session, operator_access(session, slug), include_closed=include_closed
+            )
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "e-mail", "role", "status", "expires")
+    for row in rows:
+        table.add_row(
+            str(row["id"]), str(row["email"]), str(row["role"]), str(row["status"]),
+            f"{row['expires_at']:%Y-%m-%d %H:%M}",
+        )  # fmt: skip
+    console.print(table)
+
+
+@invitations_app.command("revoke")
+def invitations_revoke(
+    slug: str = typer.Argument(..., help="Workspace slug."),
+    invitation_id: int = typer.Argument(..., help="The invitation's id (see `list`)."),
+) -> None:
+    """Revoke a pending invitation: its link stops working."""
+    from townsquare.workspaces import invitations
+
+    with open_session() as session:
+        invitations.revoke_invitation(session, operator_access(session, slug), invitation_id)
+    console.print(f"revoked invitation {invitation_id} of {slug}")
 
 
 @app.command("members")

@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "townsquare.listening.models",
     "townsquare.handles.models",
     "townsquare.maturity.models",
+    "townsquare.workspaces.invitation_models",
 )
 
 

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from townsquare.errors import ValidationError
+from townsquare.exports import content_disposition
 from townsquare.links import qr, service, stats
 from townsquare.validation import DbId
 from townsquare.web.deps import ApiAccess, AppSettings, DbSession
@@ -216,15 +217,26 @@ def api_link_stats(
     return stats.link_stats(session, access, slug, since=first, until=last)
 
 
+def _file_response(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """How the OpenAPI document describes a download: its media type, a string body."""
+    body = {"schema": {"type": "string", "format": "binary"}}
+    return {200: {"description": description, "content": {media_type: body}}}
+
+
+CSV_RESPONSE = _file_response("text/csv", "CSV (UTF-8, `,` and `.`, a header of column ids)")
+SVG_RESPONSE = _file_response("image/svg+xml", "The QR code as SVG")
+PNG_RESPONSE = _file_response("image/png", "The QR code as PNG")
+
+
 def _csv(text: str, name: str) -> Response:
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": content_disposition(name)},
     )
 
 
-@router.get(PREFIX + "/links/{slug}/stats.csv")
+@router.get(PREFIX + "/links/{slug}/stats.csv", response_class=Response, responses=CSV_RESPONSE)
 def api_link_stats_csv(
     slug: str,
     session: DbSession,
@@ -237,7 +249,7 @@ def api_link_stats_csv(
     return _csv(stats.daily_csv(figures), f"{figures['slug']}-clicks-per-day.csv")
 
 
-@router.get(PREFIX + "/links/{slug}/clicks.csv")
+@router.get(PREFIX + "/links/{slug}/clicks.csv", response_class=Response, responses=CSV_RESPONSE)
 def api_link_clicks_csv(slug: str, session: DbSession, access: ApiAccess) -> Response:
     link = service.get_link(session, access, slug)
     text = "".join(stats.clicks_csv(session, access, links=[link.id]))
@@ -251,7 +263,7 @@ def qr_response(
     return Response(
         qr.render(url, opts),
         media_type=qr.CONTENT_TYPES[opts.kind],
-        headers={"Content-Disposition": f'inline; filename="{name}.{opts.kind}"'},
+        headers={"Content-Disposition": content_disposition(f"{name}.{opts.kind}", inline=True)},
     )
 
 
@@ -271,7 +283,7 @@ def _link_qr(
     return qr_response(url, kind, scale, size, dark, light, f"{link.slug}-qr")
 
 
-@router.get(PREFIX + "/links/{slug}/qr.svg")
+@router.get(PREFIX + "/links/{slug}/qr.svg", response_class=Response, responses=SVG_RESPONSE)
 def api_link_qr_svg(
     slug: str,
     session: DbSession,
@@ -286,7 +298,7 @@ def api_link_qr_svg(
     return _link_qr("svg", slug, session, access, settings, scale, size, dark, light)
 
 
-@router.get(PREFIX + "/links/{slug}/qr.png")
+@router.get(PREFIX + "/links/{slug}/qr.png", response_class=Response, responses=PNG_RESPONSE)
 def api_link_qr_png(
     slug: str,
     session: DbSession,
@@ -328,7 +340,7 @@ def api_scoped_stats(
     return _scoped_stats(session, access, tag, campaign, since, until)
 
 
-@router.get(PREFIX + "/link-stats.csv")
+@router.get(PREFIX + "/link-stats.csv", response_class=Response, responses=CSV_RESPONSE)
 def api_scoped_stats_csv(
     session: DbSession,
     access: ApiAccess,
@@ -342,7 +354,7 @@ def api_scoped_stats_csv(
     return _csv(stats.daily_csv(figures), f"{scope['kind']}-{scope['value']}-clicks-per-day.csv")
 
 
-@router.get(PREFIX + "/link-clicks.csv")
+@router.get(PREFIX + "/link-clicks.csv", response_class=Response, responses=CSV_RESPONSE)
 def api_clicks_csv(
     session: DbSession,
     access: ApiAccess,

@@ -22,11 +22,13 @@ from sqlalchemy.orm import Session
 
 from townsquare import validation
 from townsquare.errors import TownsquareError, ValidationError
+from townsquare.exports import content_disposition, dialect_for, header_labels
 from townsquare.links import qr, service, stats, urls
 from townsquare.links.models import Link
 from townsquare.web import flash
 from townsquare.web.deps import AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
+from townsquare.web.i18n import translations
 from townsquare.web.security import verify_csrf
 from townsquare.web.templating import render
 from townsquare.workspaces.service import WorkspaceAccess
@@ -431,11 +433,13 @@ def link_qr(
         light=params.get("light", "#ffffff"),
         url=url,
     )
-    disposition = "attachment" if params.get("download") else "inline"
+    disposition = content_disposition(
+        f"{link.slug}-qr.{opts.kind}", inline=not params.get("download")
+    )
     return Response(
         qr.render(url, opts),
         media_type=qr.CONTENT_TYPES[opts.kind],
-        headers={"Content-Disposition": f'{disposition}; filename="{link.slug}-qr.{opts.kind}"'},
+        headers={"Content-Disposition": disposition},
     )
 
 
@@ -443,22 +447,36 @@ def _csv(text: str, name: str) -> Response:
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": content_disposition(name)},
     )
+
+
+def _csv_convention(request: Request) -> dict[str, Any]:
+    """The page's spreadsheet convention: French pages get ``;``, decimal commas and
+    French column headers (the API keeps ``,``, ``.`` and the column ids)."""
+    language = getattr(request.state, "language", "en")
+    return {
+        "dialect": dialect_for(language),
+        "labels": header_labels(language, translations(language).gettext),
+    }
 
 
 @router.get("/w/{slug}/links/{link_slug}/stats.csv")
-def link_stats_csv(link_slug: str, session: DbSession, access: PageAccess) -> Response:
+def link_stats_csv(
+    request: Request, link_slug: str, session: DbSession, access: PageAccess
+) -> Response:
     figures = stats.link_stats(session, access, link_slug)
-    return _csv(stats.daily_csv(figures), f"{figures['slug']}-clicks-per-day.csv")
+    text = stats.daily_csv(figures, **_csv_convention(request))
+    return _csv(text, f"{figures['slug']}-clicks-per-day.csv")
 
 
 @router.get("/w/{slug}/links/{link_slug}/clicks.csv")
-def link_clicks_csv(link_slug: str, session: DbSession, access: PageAccess) -> Response:
+def link_clicks_csv(
+    request: Request, link_slug: str, session: DbSession, access: PageAccess
+) -> Response:
     link = service.get_link(session, access, link_slug)
-    return _csv(
-        "".join(stats.clicks_csv(session, access, links=[link.id])), f"{link.slug}-clicks.csv"
-    )
+    chunks = stats.clicks_csv(session, access, links=[link.id], **_csv_convention(request))
+    return _csv("".join(chunks), f"{link.slug}-clicks.csv")
 
 
 @router.get("/w/{slug}/link-stats")
@@ -473,7 +491,8 @@ def scoped_stats_page(request: Request, session: DbSession, access: PageAccess) 
     )
     if params.get("format") == "csv":
         scope = figures["scope"]
-        return _csv(stats.daily_csv(figures), f"{scope['kind']}-{scope['value']}-clicks.csv")
+        text = stats.daily_csv(figures, **_csv_convention(request))
+        return _csv(text, f"{scope['kind']}-{scope['value']}-clicks.csv")
     return render(
         request,
         "links/stats.html",

@@ -18,15 +18,14 @@ cover the links that carry it now.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
+from townsquare import exports
 from townsquare.links import service
 from townsquare.links.models import Link, LinkClick, LinkTag
 from townsquare.workspaces.service import WorkspaceAccess
@@ -253,14 +252,18 @@ def workspace_stats(
     }
 
 
-def daily_csv(figures: dict[str, Any]) -> str:
+DAILY_COLUMNS = ("date", "human", "bot", "unique_visitors")
+
+
+def daily_csv(
+    figures: dict[str, Any],
+    *,
+    dialect: exports.CsvDialect = exports.ENGLISH,
+    labels: Callable[[str], str] | None = None,
+) -> str:
     """``date,human,bot,unique_visitors``: one line per day of ``figures["by_day"]``."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["date", "human", "bot", "unique_visitors"])
-    for day in figures["by_day"]:
-        writer.writerow([day["date"], day["human"], day["bot"], day["unique_visitors"]])
-    return out.getvalue()
+    rows = ([day[column] for column in DAILY_COLUMNS] for day in figures["by_day"])
+    return exports.to_csv(DAILY_COLUMNS, rows, dialect=dialect, labels=labels)
 
 
 CLICK_COLUMNS = (
@@ -277,12 +280,18 @@ CLICK_COLUMNS = (
 
 
 def clicks_csv(
-    session: Session, access: WorkspaceAccess, *, links: Any | None = None
+    session: Session,
+    access: WorkspaceAccess,
+    *,
+    links: Any | None = None,
+    dialect: exports.CsvDialect = exports.ENGLISH,
+    labels: Callable[[str], str] | None = None,
 ) -> Iterator[str]:
-    """Every click (no address: there is none to export), oldest first, streamed in chunks."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CLICK_COLUMNS)
+    """Every click (no address: there is none to export), oldest first, streamed in chunks.
+
+    Referrers, bot names and browsers come from visitors: the CSV writer neutralises any
+    that a spreadsheet would run as a formula.
+    """
     query = (
         select(
             LinkClick.clicked_at,
@@ -300,13 +309,9 @@ def clicks_csv(
         .order_by(LinkClick.clicked_at, LinkClick.id)
         .execution_options(yield_per=2000)
     )
-    for number, row in enumerate(session.execute(query), start=1):
-        values: list[Any] = list(row)
-        values[0] = values[0].isoformat()
-        values[2] = "true" if values[2] else "false"
-        writer.writerow(["" if value is None else value for value in values])
-        if number % 2000 == 0:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue()
+    yield from exports.stream_csv(
+        CLICK_COLUMNS,
+        (tuple(row) for row in session.execute(query)),
+        dialect=dialect,
+        labels=labels,
+    )

@@ -117,6 +117,9 @@ def create_app(
     from townsquare.web.routes import include_routes
 
     include_routes(app)
+    from townsquare.web import openapi
+
+    openapi.install(app)
     if settings.links_host:
         # Short links on their own host name: dispatched before any of the web app's layers.
         from townsquare.links.redirector import mount_on_host

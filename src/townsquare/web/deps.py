@@ -194,3 +194,9 @@ def api_access(
 
 
 ApiAccess = Annotated[WorkspaceAccess, Depends(api_access)]
+
+
+def public_base_url(request: Request) -> str:
+    """Where people reach the web app: TOWNSQUARE_BASE_URL, else the URL of this request."""
+    configured = get_settings(request).base_url
+    return (configured or str(request.base_url)).rstrip("/")

@@ -142,6 +142,13 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
         from townsquare.analytics.uploads import too_large_message
 
         message = too_large_message(request.app.state.settings)
+    if exc.status_code == 400:
+        # FastAPI answers 400 for a body it cannot decode (bytes that are not UTF-8), 422 for
+        # JSON that does not parse: both are a malformed body, answered 422 like all bad input.
+        error = errors.ValidationError(
+            f"the request body cannot be read ({message}): send UTF-8 JSON"
+        )
+        return await townsquare_error_handler(request, error)
     if wants_json(request):
         if exc.status_code == 404:
             message = f"no route {request.url.path}: see /api/docs for the API's routes"

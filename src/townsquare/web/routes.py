@@ -12,6 +12,7 @@ from townsquare.workspaces import routes as workspace_routes
 def include_routes(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(workspace_routes.pages)
+    app.include_router(workspace_routes.invitation_pages)
     app.include_router(workspace_routes.api, prefix="/api/v1")
     app.include_router(channel_routes.pages)
     app.include_router(channel_routes.api, prefix="/api/v1")

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from townsquare.errors import PermissionDenied
 from townsquare.validation import DbId
-from townsquare.web.deps import ApiAccess, CurrentApiIdentity, DbSession
-from townsquare.workspaces import audit, service, tokens
+from townsquare.web.deps import (
+    ApiAccess,
+    AppSettings,
+    CurrentApiIdentity,
+    DbSession,
+    public_base_url,
+)
+from townsquare.web.i18n import translations
+from townsquare.workspaces import audit, invitations, service, tokens
+from townsquare.workspaces.invitation_models import Invitation
 from townsquare.workspaces.roles import Role
 from townsquare.workspaces.schemas import (
     AuditEventOut,
+    InvitationCreated,
+    InvitationOut,
     MemberCreate,
     MemberOut,
     MemberUpdate,
@@ -120,22 +130,89 @@ def api_members(session: DbSession, access: ApiAccess) -> list[MemberOut]:
     ]
 
 
-@router.post("/workspaces/{workspace}/members", response_model=MemberOut, status_code=201)
-def api_add_member(body: MemberCreate, session: DbSession, access: ApiAccess) -> MemberOut:
-    member = service.add_or_create_member(
+@router.post(
+    "/workspaces/{workspace}/members",
+    response_model=MemberOut,
+    status_code=201,
+    responses={
+        202: {
+            "model": InvitationCreated,
+            "description": "Invited: the address is not a member of a workspace you "
+            "administer, so an invitation link was made (and e-mailed when SMTP is set). "
+            "The answer is the same whether or not the address has an account.",
+        }
+    },
+)
+def api_add_member(
+    body: MemberCreate,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    access: ApiAccess,
+) -> MemberOut | JSONResponse:
+    """Add a colleague (201), or invite anyone else (202)."""
+    language = getattr(request.state, "language", "en")
+    outcome = invitations.add_member_or_invite(
         session,
         access,
         email=body.email,
         role=body.role,
         password=body.password,
         display_name=body.display_name,
+        settings=settings,
+        base_url=public_base_url(request),
+        gettext=translations(language).gettext,
+        language=language,
     )
+    if isinstance(outcome, invitations.IssuedInvitation):
+        created = InvitationCreated(
+            **invitation_out(outcome.invitation).model_dump(),
+            url=outcome.url,
+            emailed=outcome.emailed,
+        )
+        return JSONResponse(created.model_dump(mode="json"), status_code=202)
     return MemberOut(
-        user_id=member.user_id,
-        email=member.email,
-        display_name=member.display_name,
-        role=member.role.value,
+        user_id=outcome.user_id,
+        email=outcome.email,
+        display_name=outcome.display_name,
+        role=outcome.role.value,
     )
+
+
+def invitation_out(invitation: Invitation) -> InvitationOut:
+    return InvitationOut(
+        id=invitation.id,
+        email=invitation.email,
+        role=invitation.role,
+        status=invitations.status_of(invitation).value,
+        expires_at=invitation.expires_at,
+        created_at=invitation.created_at,
+        invited_by_user_id=invitation.invited_by_id,
+    )
+
+
+@router.get("/workspaces/{workspace}/invitations", response_model=list[InvitationOut])
+def api_invitations(
+    session: DbSession,
+    access: ApiAccess,
+    include_closed: Annotated[
+        bool, Query(description="Also accepted, revoked and expired invitations")
+    ] = False,
+) -> list[InvitationOut]:
+    """The workspace's invitations, newest first (admins)."""
+    return [
+        invitation_out(invitation)
+        for invitation in invitations.list_invitations(
+            session, access, include_closed=include_closed
+        )
+    ]
+
+
+@router.delete("/workspaces/{workspace}/invitations/{invitation_id}", status_code=204)
+def api_revoke_invitation(invitation_id: DbId, session: DbSession, access: ApiAccess) -> Response:
+    """Revoke a pending invitation: its link stops working (admins)."""
+    invitations.revoke_invitation(session, access, invitation_id)
+    return Response(status_code=204)
 
 
 @router.patch("/workspaces/{workspace}/members/{user_id}", response_model=MemberOut)

@@ -10,11 +10,12 @@ from fastapi.responses import RedirectResponse, Response
 from townsquare.errors import TownsquareError
 from townsquare.validation import DbId
 from townsquare.web import flash
-from townsquare.web.deps import CurrentUser, DbSession, PageAccess
+from townsquare.web.deps import CurrentUser, DbSession, PageAccess, public_base_url
 from townsquare.web.errors import status_for
+from townsquare.web.i18n import translations
 from townsquare.web.security import verify_csrf
 from townsquare.web.templating import render
-from townsquare.workspaces import audit, service, tokens
+from townsquare.workspaces import audit, invitations, service, tokens
 from townsquare.workspaces.roles import ROLE_ORDER
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -81,12 +82,22 @@ def _members(
     access: service.WorkspaceAccess,
     error: TownsquareError | None = None,
     form: dict[str, str] | None = None,
+    invited: invitations.IssuedInvitation | None = None,
 ) -> Response:
+    from babel.dates import format_date
+
+    from townsquare.workspaces.roles import Role
+
+    manager = access.role.at_least(Role.ADMIN)
+    language = getattr(request.state, "language", "en")
     return render(
         request,
         "workspaces/members.html",
         {
             "members": service.list_members(session, access),
+            "invitations": invitations.list_invitations(session, access) if manager else [],
+            "invited": invited,
+            "format_day": lambda day: format_date(day, format="medium", locale=language),
             "roles": ROLE_ORDER,
             "error": error,
             "form": form or {},
@@ -105,14 +116,19 @@ def members_add(
     password: Annotated[str, Form()] = "",
     display_name: Annotated[str, Form()] = "",
 ) -> Response:
+    language = request.state.language
     try:
-        service.add_or_create_member(
+        outcome = invitations.add_member_or_invite(
             session,
             access,
             email=email,
             role=role,
             password=password or None,
             display_name=display_name or None,
+            settings=request.app.state.settings,
+            base_url=public_base_url(request),
+            gettext=translations(language).gettext,
+            language=language,
         )
     except TownsquareError as error:
         return _members(
@@ -122,9 +138,23 @@ def members_add(
             error,
             {"email": email, "role": role, "display_name": display_name},
         )
+    if isinstance(outcome, invitations.IssuedInvitation):
+        # The link is shown this once (it is stored as a hash): no redirect that would lose it.
+        return _members(request, session, access, invited=outcome)
     return flash.redirect(
         f"/w/{access.workspace.slug}/members", "member.added", email=email.strip().lower()
     )
+
+
+@router.post("/w/{slug}/invitations/{invitation_id}/revoke")
+def invitations_revoke(
+    request: Request, session: DbSession, access: PageAccess, invitation_id: DbId
+) -> Response:
+    try:
+        invitations.revoke_invitation(session, access, invitation_id)
+    except TownsquareError as error:
+        return _members(request, session, access, error)
+    return RedirectResponse(f"/w/{access.workspace.slug}/members", status_code=303)
 
 
 @router.post("/w/{slug}/members/{user_id}/remove")

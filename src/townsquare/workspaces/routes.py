@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from townsquare.workspaces.api import router as api
+from townsquare.workspaces.invitation_pages import router as invitation_pages
 from townsquare.workspaces.pages import router as pages
 
-__all__ = ["api", "pages"]
+__all__ = ["api", "invitation_pages", "pages"]

@@ -40,7 +40,9 @@ class MemberCreate(BaseModel):
     email: str
     role: str = Field(description="owner, admin, editor, contributor or viewer")
     password: str | None = Field(
-        default=None, description="Creates the user with this password when they do not exist"
+        default=None,
+        description="Instance administrators only: creates the user with this password when "
+        "they do not exist. Anyone else is invited (answer 202 with the invitation)",
     )
     display_name: str | None = None
 
@@ -91,3 +93,21 @@ class AuditEventOut(BaseModel):
     target: str | None
     user_id: int | None
     at: datetime
+
+
+class InvitationOut(BaseModel):
+    id: int
+    email: str
+    role: str
+    status: str = Field(description="pending, accepted, revoked or expired")
+    expires_at: datetime
+    created_at: datetime
+    invited_by_user_id: int | None
+
+
+class InvitationCreated(InvitationOut):
+    url: str = Field(
+        description="The invitation link: shown this once (it is stored only as a hash); "
+        "send it to the person if no e-mail was sent"
+    )
+    emailed: bool = Field(description="Whether the link was e-mailed (TOWNSQUARE_SMTP_URL set)")
