@@ -75,7 +75,11 @@ def read_filters(request: Request, first_channel: str) -> Filters:
     by = params.get("by", DEFAULT_BY).strip() or DEFAULT_BY
     if by != NO_GROUPING and by not in service.GROUPINGS:
         choices = ", ".join((*service.GROUPINGS, NO_GROUPING))
-        raise ValidationError(f"cannot group by '{by}': choose one of {choices}", field="by")
+        raise ValidationError(
+            "cannot group by '%(by)s': choose one of %(choices)s",
+            params={"by": by, "choices": choices},
+            field="by",
+        )
     return Filters(
         channel=params.get("channel", "").strip() or first_channel,
         by=by,

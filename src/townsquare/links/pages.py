@@ -66,7 +66,9 @@ def _post_id(value: str) -> int | None:
         return int(value)
     except ValueError:
         raise ValidationError(
-            f"invalid post {value!r}: choose one in the list", field="post_id"
+            "invalid post %(value)r: choose one in the list",
+            params={"value": value},
+            field="post_id",
         ) from None
 
 
@@ -269,7 +271,9 @@ def _day(value: str | None, field: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise ValidationError(
-            f"invalid {field} date {value!r}: use YYYY-MM-DD", field=field
+            "invalid %(field)s date %(value)r: use YYYY-MM-DD",
+            params={"field": field, "value": value},
+            field=field,
         ) from None
 
 
@@ -378,7 +382,9 @@ def link_qr(
         try:
             return int(value)
         except ValueError:
-            raise ValidationError(f"{name} must be a whole number", field=name) from None
+            raise ValidationError(
+                "%(name)s must be a whole number", params={"name": name}, field=name
+            ) from None
 
     opts = qr.options(
         kind=params.get("format", "svg"),

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from townsquare import __version__
-from townsquare.web.i18n import LANGUAGES, translations
+from townsquare.web.i18n import LANGUAGES, translator
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,16 +50,17 @@ def render(
 ) -> HTMLResponse:
     """Render template ``name`` in the request's language with the common context."""
     language = getattr(request.state, "language", "en")
-    gettext = translations(language)
+    tr = translator(language)
     values: dict[str, Any] = {
         "request": request,
         "language": language,
         "user": getattr(request.state, "user", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "access": getattr(request.state, "access", None),
-        "_": gettext.gettext,
-        "gettext": gettext.gettext,
-        "ngettext": gettext.ngettext,
+        # _() also translates a Message (an error's) with its values.
+        "_": tr,
+        "gettext": tr,
+        "ngettext": tr.ngettext,
     }
     values.update(context or {})
     template = environment.get_template(name)

@@ -63,7 +63,8 @@ def login(
     if failures >= policy.max_failures and oldest is not None:
         retry_after = max(1, int((oldest + policy.window - now).total_seconds()) + 1)
         raise RateLimited(
-            f"too many failed logins: try again in {retry_after // 60 + 1} minutes",
+            "too many failed logins: try again in %(minutes)s minutes",
+            params={"minutes": retry_after // 60 + 1},
             retry_after=retry_after,
         )
     user = session.scalar(select(User).where(User.email == address))
