@@ -46,7 +46,7 @@ class Message(str):
     def __reduce__(self) -> tuple[Any, ...]:
         return (Message, (self.id, self.params))
 
-    def json_params(self) -> dict[str, JsonValue]:
+    def json_params(self) -> dict[str, JsonValue | list[JsonValue]]:
         """The values as JSON can carry them (numbers and text as they are, the rest as text)."""
         return {key: _json_value(value) for key, value in self.params.items()}
 
@@ -67,8 +67,15 @@ class Message(str):
 
 
 def fill(template: str, values: Mapping[str, Any]) -> str:
-    """``template % values``: the template's named placeholders filled in."""
-    return template % dict(values)
+    """``template % values``: the template's named placeholders filled in (a list or tuple
+    value, e.g. of choices, written as its items joined by commas)."""
+    return template % {key: _joined(value) for key, value in values.items()}
+
+
+def _joined(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return value
 
 
 def translate(text: str, gettext: Gettext, number: NumberFormat | None = None) -> str:
@@ -79,6 +86,8 @@ def translate(text: str, gettext: Gettext, number: NumberFormat | None = None) -
 
 
 def _localized(value: Any, gettext: Gettext, number: NumberFormat | None) -> Any:
+    if isinstance(value, list | tuple):
+        return [_localized(item, gettext, number) for item in value]
     if isinstance(value, Message):
         return value.localize(gettext, number)
     if number is not None and isinstance(value, int | float) and not isinstance(value, bool):
@@ -86,7 +95,9 @@ def _localized(value: Any, gettext: Gettext, number: NumberFormat | None) -> Any
     return value
 
 
-def _json_value(value: Any) -> JsonValue:
+def _json_value(value: Any) -> JsonValue | list[JsonValue]:
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]  # type: ignore[misc]
     if isinstance(value, Message):
         return str(value)
     if value is None or isinstance(value, str | int | float | bool):

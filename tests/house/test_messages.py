@@ -29,7 +29,13 @@ ERROR_CLASSES = {
     "NetworkError",
 }
 # Callable name -> position of its message argument.
-MESSAGE_ARGUMENT = {**dict.fromkeys(ERROR_CLASSES, 0), "Message": 0, "problem": 1, "require": 1}
+MESSAGE_ARGUMENT = {
+    **dict.fromkeys(ERROR_CLASSES, 0),
+    "Message": 0,
+    "_fail": 0,
+    "problem": 1,
+    "require": 1,
+}
 
 
 def _calls() -> list[tuple[str, ast.expr]]:

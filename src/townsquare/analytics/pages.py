@@ -27,6 +27,7 @@ from townsquare.analytics.narrative import explain_formats, helpers, kpi_label, 
 from townsquare.analytics.tables import NO_GROUPING
 from townsquare.channels import service as channels
 from townsquare.errors import TownsquareError, ValidationError
+from townsquare.messages import Message
 from townsquare.web.deps import DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.i18n import translations
@@ -74,7 +75,8 @@ def read_filters(request: Request, first_channel: str) -> Filters:
     params = request.query_params
     by = params.get("by", DEFAULT_BY).strip() or DEFAULT_BY
     if by != NO_GROUPING and by not in service.GROUPINGS:
-        choices = ", ".join((*service.GROUPINGS, NO_GROUPING))
+        # The groupings by name (msgids of terms.po), so that a French page lists them in French.
+        choices = [Message(name) for name in (*service.GROUPINGS, NO_GROUPING)]
         raise ValidationError(
             "cannot group by '%(by)s': choose one of %(choices)s",
             params={"by": by, "choices": choices},

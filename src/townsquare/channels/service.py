@@ -12,6 +12,7 @@ from townsquare import validation
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
 from townsquare.errors import Conflict, NotFound, ValidationError
+from townsquare.messages import Message
 from townsquare.networks import get_network
 from townsquare.workspaces import audit
 from townsquare.workspaces.roles import Role
@@ -68,7 +69,7 @@ def add_channel(
     if existing is not None:
         raise Conflict(
             "this workspace already has the %(label)s channel '%(handle)s'",
-            params={"label": info.label, "handle": clean_handle},
+            params={"label": Message(info.label), "handle": clean_handle},
             field="handle",
         )
     channel = Channel(

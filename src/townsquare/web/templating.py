@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -40,6 +41,30 @@ environment.globals["timezones"] = sorted(
 )
 
 
+def local_time(moment: datetime | None, zone: str | None, language: str) -> str:
+    """A stored (UTC) time in the time zone ``zone`` (the workspace's or channel's), in the
+    reader's language, with the zone named: ``2 déc. 2026, 09:30 (Europe/Paris)``."""
+    from babel.dates import format_datetime
+
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        tz = ZoneInfo(zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        tz, zone = ZoneInfo("UTC"), "UTC"
+    text = format_datetime(moment.astimezone(tz), "medium", tzinfo=tz, locale=language)
+    return f"{text} ({zone or 'UTC'})"
+
+
+def weekday_name(number: int, language: str) -> str:
+    """The day of ISO number ``number`` (1 = Monday) by name: ``mardi``, ``Tuesday``."""
+    from babel.dates import get_day_names
+
+    return str(get_day_names("wide", locale=language)[(int(number) - 1) % 7])
+
+
 def render(
     request: Request,
     name: str,
@@ -61,6 +86,8 @@ def render(
         "_": tr,
         "gettext": tr,
         "ngettext": tr.ngettext,
+        "local_time": lambda moment, zone: local_time(moment, zone, language),
+        "weekday_name": lambda number: weekday_name(number, language),
     }
     values.update(context or {})
     template = environment.get_template(name)
