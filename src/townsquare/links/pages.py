@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from townsquare.errors import TownsquareError, ValidationError
 from townsquare.links import qr, service, stats, urls
 from townsquare.links.models import Link
+from townsquare.web.chart_locale import localized
 from townsquare.web.deps import AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
@@ -116,6 +117,8 @@ def _chart_spec(by_day: list[dict[str, Any]], human: str, bot: str) -> dict[str,
                 "type": "temporal",
                 "timeUnit": "utcyearmonthdate",
                 "title": None,
+                # Days for humans, in the page's language (config.locale): "1 déc. 2026".
+                "axis": {"format": "%-d %b %Y", "labelOverlap": True},
             },
             "y": {"field": "clicks", "type": "quantitative", "stack": True, "title": None},
             "color": {
@@ -131,11 +134,14 @@ def _chart_spec(by_day: list[dict[str, Any]], human: str, bot: str) -> dict[str,
 def _stats_context(request: Request, figures: dict[str, Any]) -> dict[str, Any]:
     from townsquare.web.i18n import translations
 
-    gettext = translations(getattr(request.state, "language", "en")).gettext
+    language = getattr(request.state, "language", "en")
+    gettext = translations(language).gettext
     peak = max((d["human"] + d["bot"] for d in figures["by_day"]), default=0)
     return {
         "figures": figures,
-        "chart_spec": _chart_spec(figures["by_day"], gettext("Human"), gettext("Bot")),
+        "chart_spec": localized(
+            _chart_spec(figures["by_day"], gettext("Human"), gettext("Bot")), language
+        ),
         "peak": peak,
         "breakdowns": BREAKDOWNS,
         # Filters the period form must carry over (tag or campaign of the stats page).
