@@ -306,3 +306,16 @@ def _import_preview(client: TestClient) -> str:
         response = client.get(response.headers["location"])
     assert response.status_code == 200
     return response.text
+
+
+def test_a_mistyped_address_keeps_the_signed_in_header(client: TestClient) -> None:
+    """No route answers, so no dependency loaded the user: the 404 page still has the
+    header (their account, in their language) and says what is wrong for a human."""
+    client.cookies.set("ts_lang", "fr")
+    response = client.get("/w/acme/nowhere/at/all")
+    assert response.status_code == 404
+    assert OWNER in response.text and 'action="/logout"' in response.text
+    assert "Not Found" not in response.text
+    assert "il n'y a pas de page à l'adresse /w/acme/nowhere/at/all" in response.text.replace(
+        "&#39;", "'"
+    )

@@ -198,6 +198,13 @@ def error_page(
     from townsquare.web.templating import render
 
     context = {"status": status, "message": message, "problems": problems or []}
+    if getattr(request.state, "user", None) is None:
+        # No route answered (a mistyped address), so no dependency loaded who is signed in:
+        # the error page still shows their header, in their language.
+        try:
+            _load_signed_in_from_cookie(request)
+        except Exception:
+            logger.debug("error page: no signed-in user from the cookie", exc_info=True)
     try:
         return render(request, "error.html", context, status_code=status, headers=headers)
     except Exception:
@@ -243,3 +250,19 @@ def _reload_signed_in(request: Request) -> None:
             workspace = session.get(Workspace, workspace_key) if workspace_key else None
             if workspace is not None:
                 request.state.access = WorkspaceAccess(workspace, fresh_user, access.role)
+
+
+def _load_signed_in_from_cookie(request: Request) -> None:
+    from townsquare.web.deps import _set_language
+    from townsquare.web.security import SESSION_COOKIE
+    from townsquare.workspaces import sessions
+
+    key = request.cookies.get(SESSION_COOKIE)
+    if not key:
+        return
+    with request.app.state.database.session() as session:
+        user = sessions.user_for_session(session, key)
+        if user is not None:
+            session.expunge(user)
+    request.state.user = user
+    _set_language(request, user)
