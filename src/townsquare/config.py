@@ -249,7 +249,8 @@ def get_settings() -> Settings:
             )
         first = problems[0]
         raise ValidationError(
-            f"setting {first['field']}: {first['message']}: fix it in the environment or .env",
+            "setting %(field)s: %(message)s: fix it in the environment or .env",
+            params={"field": first["field"], "message": first["message"]},
             field=str(first["field"]),
             problems=problems,
         ) from None

@@ -13,18 +13,52 @@ layer maps each kind to an HTTP status (``web/errors.py``) and the CLI to an exi
     ├── RateLimited          too many attempts; ``retry_after`` seconds (HTTP 429, exit 7)
     ├── TooLarge             an upload past TOWNSQUARE_MAX_UPLOAD_MB (HTTP 413, exit 2)
     └── NetworkError         a network (Mastodon, …) failed or refused (HTTP 502, exit 8)
+
+A message is declared once, as an English gettext template with named placeholders and its
+values, never as an f-string, so that the web can show it in the reader's language::
+
+    raise ValidationError(
+        "unknown time zone %(value)r: use an IANA name such as Europe/Paris",
+        params={"value": name},
+        field="timezone",
+    )
+
+``error.message`` is then a :class:`townsquare.messages.Message`: the English text (what the
+CLI prints and the API returns as ``message``) that also knows its template (``message_id``
+in the API) and values (``params``). Problems (several at once) carry the same.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from townsquare.messages import Message
 
 
 class TownsquareError(Exception):
     """Base class of every error townsquare raises on purpose."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        text = Message(message, params)
+        super().__init__(text)
+        self.message: Message = text
         self.field = field
+
+    @property
+    def message_id(self) -> str:
+        """The gettext msgid of the message: its English template."""
+        return self.message.id
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.message.params
 
     def __str__(self) -> str:
         return self.message
@@ -38,11 +72,18 @@ class ValidationError(TownsquareError):
         message: str,
         *,
         field: str | None = None,
+        params: Mapping[str, Any] | None = None,
         problems: list[dict[str, object]] | None = None,
     ) -> None:
-        super().__init__(message, field=field)
-        # Several problems at once (an import with errors on many lines, a form).
+        super().__init__(message, field=field, params=params)
+        # Several problems at once (an import with errors on many lines, a form); each
+        # ``message`` is best a Message, so that it can be translated too.
         self.problems = problems or []
+
+
+def problem(field: str | None, message: str, **params: Any) -> dict[str, object]:
+    """One item of ``ValidationError.problems``: the field and a translatable message."""
+    return {"field": field, "message": Message(message, params)}
 
 
 class NotFound(TownsquareError):
@@ -64,8 +105,10 @@ class PermissionDenied(TownsquareError):
 class RateLimited(TownsquareError):
     """Too many attempts; try again after ``retry_after`` seconds."""
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, retry_after: int, params: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, params=params)
         self.retry_after = retry_after
 
 

@@ -37,8 +37,9 @@ def workspace_slug(value: str) -> str:
     slug = value.strip()
     if not SLUG_PATTERN.match(slug):
         raise ValidationError(
-            f"invalid workspace slug {value!r}: use 1 to 63 lower-case letters (a-z), digits "
-            "and hyphens, starting and ending with a letter or digit, e.g. 'acme-coffee'",
+            "invalid workspace slug %(value)r: use 1 to 63 lower-case letters (a-z), digits and "
+            "hyphens, starting and ending with a letter or digit, e.g. 'acme-coffee'",
+            params={"value": value},
             field="slug",
         )
     return slug
@@ -48,7 +49,8 @@ def email(value: str) -> str:
     address = value.strip().lower()
     if len(address) > 320 or not EMAIL_PATTERN.match(address) or "\x00" in address:
         raise ValidationError(
-            f"invalid e-mail address {value!r}: expected something like name@example.com",
+            "invalid e-mail address %(value)r: expected something like name@example.com",
+            params={"value": value},
             field="email",
         )
     return address
@@ -57,7 +59,8 @@ def email(value: str) -> str:
 def password(value: str) -> str:
     if len(value) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"password too short: use at least {MIN_PASSWORD_LENGTH} characters",
+            "password too short: use at least %(min_password_length)s characters",
+            params={"min_password_length": MIN_PASSWORD_LENGTH},
             field="password",
         )
     if len(value) > 1024:
@@ -74,10 +77,17 @@ def timezone(value: str, *, field: str = "timezone") -> str:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         hint = _closest_timezones(name)
-        suggestion = f" (did you mean {', '.join(hint)}?)" if hint else ""
+        if hint:
+            raise ValidationError(
+                "unknown time zone %(value)r: did you mean %(hint)s? Use an IANA name such as "
+                "Europe/Paris, America/New_York or UTC",
+                params={"value": value, "hint": ", ".join(hint)},
+                field=field,
+            ) from None
         raise ValidationError(
-            f"unknown time zone {value!r}: use an IANA name such as Europe/Paris, "
-            f"America/New_York or UTC{suggestion}",
+            "unknown time zone %(value)r: use an IANA name such as Europe/Paris, America/New_York "
+            "or UTC",
+            params={"value": value},
             field=field,
         ) from None
     return name
@@ -92,14 +102,22 @@ def _closest_timezones(name: str) -> list[str]:
 def no_nul(value: str, *, field: str) -> str:
     """Refuse the NUL character: never meant in text, and PostgreSQL cannot store it."""
     if "\x00" in value:
-        raise ValidationError(f"{field} contains a NUL character (\\0): remove it", field=field)
+        raise ValidationError(
+            "%(field)s contains a NUL character (\\0): remove it",
+            params={"field": field},
+            field=field,
+        )
     return value
 
 
 def non_empty(value: str | None, *, field: str, max_length: int = 200) -> str:
     text = no_nul((value or "").strip(), field=field)
     if not text:
-        raise ValidationError(f"{field} is required", field=field)
+        raise ValidationError("%(field)s is required", params={"field": field}, field=field)
     if len(text) > max_length:
-        raise ValidationError(f"{field} is too long: at most {max_length} characters", field=field)
+        raise ValidationError(
+            "%(field)s is too long: at most %(max_length)s characters",
+            params={"field": field, "max_length": max_length},
+            field=field,
+        )
     return text

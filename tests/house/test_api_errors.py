@@ -1,6 +1,7 @@
 """Errors of the REST API: one JSON shape, the right status, nothing written.
 
-Every error answers ``{"error": {"type", "message", "field", "problems"}}``; the status
+Every error answers ``{"error": {"type", "message", "field", "problems", "message_id",
+"params"}}`` (the message in English; its gettext template and values to translate it); the status
 comes from the error's class (web/errors.py), the same classes the CLI maps to exit codes.
 """
 
@@ -23,7 +24,7 @@ from townsquare.web.app import create_app
 from townsquare.workspaces import service, tokens
 from townsquare.workspaces.models import ApiToken
 
-KEYS = {"type", "message", "field", "problems"}
+KEYS = {"type", "message", "field", "problems", "message_id", "params"}
 
 
 def _error(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
@@ -64,6 +65,11 @@ def test_bad_input_through_real_routes(
             "validation_error",
         )
         assert zone["field"] == "timezone" and "Europe/Paris" in zone["message"]
+        # The English message, and what a client needs to say it in another language.
+        assert zone["message_id"].startswith("unknown time zone %(value)r: did you mean %(hint)s?")
+        assert zone["params"]["value"] == "Europe/Pariss"
+        assert zone["params"]["hint"].startswith("Europe/Paris")
+        assert zone["message"] == zone["message_id"] % zone["params"]
         network = _error(
             client.post(
                 "/api/v1/workspaces/acme/channels", json={"network": "mastadon", "handle": "@a"}
@@ -78,7 +84,10 @@ def test_bad_input_through_real_routes(
             "validation_error",
         )
         assert missing["field"] == "network"
-        assert missing["problems"] == [{"field": "network", "message": "Field required"}]
+        assert missing["problems"] == [
+            {"field": "network", "message": "Field required", "message_id": "Field required",
+             "params": {}}
+        ]  # fmt: skip
         not_json = _error(
             client.post(
                 "/api/v1/workspaces/acme/channels",
@@ -228,7 +237,11 @@ def test_every_error_class_has_its_status_and_shape(
             body = _error(response, status, kind)
             assert body["message"] == error.message
             assert body["field"] == error.field
-            assert body["problems"] == getattr(error, "problems", [])
+            assert body["problems"] == [
+                {**item, "message_id": item["message"], "params": {}}
+                for item in getattr(error, "problems", [])
+            ]
+            assert body["message_id"] == error.message and body["params"] == {}
             if isinstance(error, errors.RateLimited):
                 assert response.headers["retry-after"] == "42"
 

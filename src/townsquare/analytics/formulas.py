@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from townsquare.analytics.kpis import INTERACTION_BASE, Kpi, expand, required_inputs
+from townsquare.messages import Message
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -90,8 +91,9 @@ class RateSummary:
 
 
 def _absent_reason(absent: Sequence[str]) -> str:
-    names = ", ".join(INPUT_LABELS.get(name, name) for name in absent)
-    return f"no post has {names}: the source does not provide it"
+    # The names are msgids too, so that the web says the whole reason in French.
+    names = [Message(INPUT_LABELS.get(name, name)) for name in absent]
+    return Message("no post has %(names)s: the source does not provide it", names=names)
 
 
 def missing_reason(kpi: Kpi, columns: Mapping[str, FloatArray], components: Sequence[str]) -> str:
@@ -103,7 +105,7 @@ def missing_reason(kpi: Kpi, columns: Mapping[str, FloatArray], components: Sequ
     ]
     if absent:
         return _absent_reason(absent)
-    return "no post has every input of this KPI known with a positive denominator"
+    return Message("no post has every input of this KPI known with a positive denominator")
 
 
 def summarise_rate(
@@ -162,9 +164,11 @@ def daily_engagement_rate(
     ok = (day >= 0) & np.isfinite(interactions) & np.isfinite(followers) & (followers > 0)
     if not ok.any():
         if not (day >= 0).any():
-            reason = "the calendar day of the posts is not known (source gives only month/hour)"
+            reason = Message(
+                "the calendar day of the posts is not known (source gives only month/hour)"
+            )
         else:
-            reason = "no post of a known day has both interactions and followers"
+            reason = Message("no post of a known day has both interactions and followers")
         return RateSummary(None, None, 0, reason)
     days, inverse = np.unique(day[ok], return_inverse=True)
     day_interactions = np.bincount(inverse, weights=interactions[ok], minlength=days.size)
@@ -202,7 +206,7 @@ def _missing_by_group(
         reasons.append(
             _absent_reason(absent)
             if absent
-            else "no post has every input of this KPI known with a positive denominator"
+            else Message("no post has every input of this KPI known with a positive denominator")
         )
     return reasons
 
@@ -308,9 +312,11 @@ def grouped_daily_engagement_rates(
 
 def _no_daily(day: npt.NDArray[np.int64], codes: npt.NDArray[np.int64], group: int) -> RateSummary:
     if not (day[codes == group] >= 0).any():
-        reason = "the calendar day of the posts is not known (source gives only month/hour)"
+        reason = Message(
+            "the calendar day of the posts is not known (source gives only month/hour)"
+        )
     else:
-        reason = "no post of a known day has both interactions and followers"
+        reason = Message("no post of a known day has both interactions and followers")
     return RateSummary(None, None, 0, reason)
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from townsquare.errors import ValidationError
+from townsquare.messages import Message
 
 KpiKind = Literal["count", "rate", "daily", "channel"]
 Unit = Literal["count", "percent"]
@@ -314,16 +315,21 @@ def get_kpi(name: str, *, per_post: bool = False, field_name: str = "metric") ->
     if kpi is None:
         close = difflib.get_close_matches(clean, list(REGISTRY), n=3, cutoff=0.5)
         hint = (
-            f"did you mean {', '.join(close)}?"
+            Message("did you mean %(names)s?", names=", ".join(close))
             if close
-            else "list them with `townsquare measure glossary`"
+            else Message("list them with `townsquare measure glossary`")
         )
-        raise ValidationError(f"unknown KPI '{name}': {hint}", field=field_name)
+        raise ValidationError(
+            "unknown KPI '%(name)s': %(hint)s",
+            params={"name": name, "hint": hint},
+            field=field_name,
+        )
     if per_post and not kpi.per_post:
         choices = ", ".join(k.name for k in KPIS if k.per_post)
         raise ValidationError(
-            f"'{kpi.name}' is not a per-post figure ({kpi.kind}), so posts cannot be compared "
-            f"on it: choose one of {choices}",
+            "'%(name)s' is not a per-post figure (%(kind)s), so posts cannot be compared on it: "
+            "choose one of %(choices)s",
+            params={"name": kpi.name, "kind": kpi.kind, "choices": choices},
             field=field_name,
         )
     return kpi

@@ -90,7 +90,7 @@ def explain_formats(
             Sentence(
                 "warning",
                 _("Only one format has posts (%(format)s): there is nothing to compare it with.")
-                % {"format": first["key"]},
+                % {"format": _(str(first["key"]))},
             )
         )
     else:
@@ -102,11 +102,11 @@ def explain_formats(
                     "%(last)s the lowest (%(last_value)s, n = %(last_n)s)."
                 )
                 % {
-                    "first": first["key"],
+                    "first": _(str(first["key"])),
                     "metric": metric_label,
                     "value": fmt(first["median"], unit),
                     "n": first.get("n"),
-                    "last": last["key"],
+                    "last": _(str(last["key"])),
                     "last_value": fmt(last["median"], unit),
                     "last_n": last.get("n"),
                 },
@@ -195,7 +195,7 @@ def _small_sample_sentences(result: Mapping[str, Any], gettext: Gettext) -> list
     small = [group for group in result.get("groups", []) if group.get("small_sample")]
     if not small:
         return []
-    listed = ", ".join(f"{group['key']} (n = {group.get('n')})" for group in small)
+    listed = ", ".join(f"{_(str(group['key']))} (n = {group.get('n')})" for group in small)
     return [
         Sentence(
             "warning",
@@ -229,7 +229,7 @@ def _flip_sentences(
                     "%(format)s also leads on %(other)s: the ranking does not depend on the "
                     "denominator."
                 )
-                % {"format": ours, "other": counterpart_label},
+                % {"format": _(ours), "other": counterpart_label},
             )
         ]
     return [
@@ -240,12 +240,30 @@ def _flip_sentences(
                 "%(theirs)s leads on %(other)s. Raw counts favour posts shown to many people; "
                 "a rate divides by that audience. Say which one you report."
             )
-            % {"ours": ours, "metric": metric_label, "theirs": theirs, "other": counterpart_label},
+            % {
+                "ours": _(ours),
+                "metric": metric_label,
+                "theirs": _(theirs),
+                "other": counterpart_label,
+            },
         )
     ]
 
 
 # --- names and wording for the pages ------------------------------------------------------
+
+
+def month_name(key: str, language: str) -> str:
+    """``2026-12`` as the month by name in ``language`` ("déc. 2026", "Dec 2026")."""
+    from datetime import date
+
+    from babel.dates import format_date
+
+    try:
+        first = date(int(key[:4]), int(key[5:7]), 1)
+    except ValueError:
+        return key
+    return str(format_date(first, "MMM y", locale=language))
 
 
 def kpi_label(name: str, language: str) -> str:
@@ -284,6 +302,11 @@ def helpers(language: str, gettext: Gettext) -> dict[str, Any]:
             return kinds.get(str(key), str(key))
         if by == NO_GROUPING:
             return _("All posts")
+        if by == "format":
+            # The formats (link, status, video, photo) are msgids of terms.po.
+            return _(str(key))
+        if by == "month" and isinstance(key, str) and len(key) == 7:
+            return month_name(key, language)
         return str(key)
 
     def group_rule(entry: Mapping[str, Any]) -> str:

@@ -28,6 +28,8 @@ from townsquare.analytics.narrative import explain_formats, helpers, kpi_label, 
 from townsquare.analytics.tables import NO_GROUPING
 from townsquare.channels import service as channels
 from townsquare.errors import TownsquareError, ValidationError
+from townsquare.messages import Message
+from townsquare.web.chart_locale import localized as localized_chart
 from townsquare.web.deps import DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.i18n import translations
@@ -75,8 +77,13 @@ def read_filters(request: Request, first_channel: str) -> Filters:
     params = request.query_params
     by = params.get("by", DEFAULT_BY).strip() or DEFAULT_BY
     if by != NO_GROUPING and by not in service.GROUPINGS:
-        choices = ", ".join((*service.GROUPINGS, NO_GROUPING))
-        raise ValidationError(f"cannot group by '{by}': choose one of {choices}", field="by")
+        # The groupings by name (msgids of terms.po), so that a French page lists them in French.
+        choices = [Message(name) for name in (*service.GROUPINGS, NO_GROUPING)]
+        raise ValidationError(
+            "cannot group by '%(by)s': choose one of %(choices)s",
+            params={"by": by, "choices": choices},
+            field="by",
+        )
     return Filters(
         channel=params.get("channel", "").strip() or first_channel,
         by=by,
@@ -242,14 +249,20 @@ def dashboard(request: Request, session: DbSession, access: PageAccess) -> Respo
         chart_missing = next((r for r in reasons if r), "")
     elif chosen.kind != "channel":
         _ = page.gettext
-        chart = charts.kpi_chart(
-            [{**group, "key": page.helpers["group_name"](f.by, group["key"])} for group in groups],
-            chosen.name,
-            kpi_label=kpi_label(chosen.name, page.language),
-            group_label=page.helpers["grouping_label"](f.by),
-            mean_label=_("Mean of ratios"),
-            sums_label=_("Ratio of sums"),
-            unit="%" if chosen.unit == "percent" else "",
+        chart = localized_chart(
+            charts.kpi_chart(
+                [
+                    {**group, "key": page.helpers["group_name"](f.by, group["key"])}
+                    for group in groups
+                ],
+                chosen.name,
+                kpi_label=kpi_label(chosen.name, page.language),
+                group_label=page.helpers["grouping_label"](f.by),
+                mean_label=_("Mean of ratios"),
+                sums_label=_("Ratio of sums"),
+                unit="%" if chosen.unit == "percent" else "",
+            ),
+            page.language,
         )
     shown_columns, unknown_columns = tables.split_unknown(
         groups, tables.kpi_columns(groups, f.grouping)
@@ -309,14 +322,17 @@ def formats(request: Request, session: DbSession, access: PageAccess) -> Respons
     metric_text = kpi_label(metric.name, page.language)
     chart = None
     if result["groups"]:
-        chart = charts.formats_chart(
-            result,
-            metric_label=metric_text + (" (%)" if metric.unit == "percent" else ""),
-            format_label=_("Format"),
-            median_label=_("median"),
-            ci_label=_("95% CI"),
-            small_label=_("small sample"),
-            enough_label=_("enough posts"),
+        chart = localized_chart(
+            charts.formats_chart(
+                result,
+                metric_label=metric_text + (" (%)" if metric.unit == "percent" else ""),
+                format_label=_("Format"),
+                median_label=_("median"),
+                ci_label=_("95% CI"),
+                small_label=_("small sample"),
+                enough_label=_("enough posts"),
+            ),
+            page.language,
         )
     explanation = explain_formats(
         result,
@@ -354,15 +370,18 @@ def best_times(request: Request, session: DbSession, access: PageAccess) -> Resp
     _ = page.gettext
     chart = None
     if result["cells"]:
-        chart = charts.best_times_heatmap(
-            result["cells"],
-            metric_label=kpi_label(metric.name, page.language)
-            + (" (%)" if metric.unit == "percent" else ""),
-            weekday_names=weekday_names(page.gettext),
-            weekday_label=_("Weekday"),
-            hour_label=_("Hour"),
-            median_label=_("median"),
-            recommended=result["recommended"],
+        chart = localized_chart(
+            charts.best_times_heatmap(
+                result["cells"],
+                metric_label=kpi_label(metric.name, page.language)
+                + (" (%)" if metric.unit == "percent" else ""),
+                weekday_names=weekday_names(page.gettext),
+                weekday_label=_("Weekday"),
+                hour_label=_("Hour"),
+                median_label=_("median"),
+                recommended=result["recommended"],
+            ),
+            page.language,
         )
     return page.show(
         full, part, result=result, metric=metric, chart=chart, min_posts=MIN_SLOT_POSTS

@@ -21,6 +21,7 @@ from townsquare.analytics import analyses, dataset, formulas, kpis
 from townsquare.channels.models import Channel
 from townsquare.channels.service import get_channel_by_handle
 from townsquare.errors import ValidationError
+from townsquare.messages import Message
 from townsquare.workspaces.roles import Role
 from townsquare.workspaces.service import WorkspaceAccess
 
@@ -62,12 +63,15 @@ def parse_date(value: date | str | None, *, field: str) -> date | None:
             parsed = date.fromisoformat(text)
         except ValueError:
             raise ValidationError(
-                f"'{value}' is not a date: write it as YYYY-MM-DD, e.g. 2014-03-31", field=field
+                "'%(value)s' is not a date: write it as YYYY-MM-DD, e.g. 2014-03-31",
+                params={"value": value},
+                field=field,
             ) from None
     if parsed > LAST_DATE:
         # The period ends the next day at 00:00 local, then in UTC: year 10000 cannot be.
         raise ValidationError(
-            f"'{value}' is too far in the future: dates go up to {LAST_DATE.isoformat()}",
+            "'%(value)s' is too far in the future: dates go up to %(last)s",
+            params={"value": value, "last": LAST_DATE.isoformat()},
             field=field,
         )
     return parsed
@@ -79,9 +83,11 @@ def _check_choice(value: str | None, choices: tuple[str, ...], field: str) -> st
     if value in choices:
         return value
     close = difflib.get_close_matches(value, choices, n=1)
-    hint = f"did you mean {close[0]}? " if close else ""
+    hint = Message("did you mean %(name)s? ", name=close[0]) if close else ""
     raise ValidationError(
-        f"unknown {field} '{value}': {hint}choose one of {', '.join(choices)}", field=field
+        "unknown %(field)s '%(value)s': %(hint)schoose one of %(choices)s",
+        params={"field": field, "value": value, "hint": hint, "choices": ", ".join(choices)},
+        field=field,
     )
 
 
@@ -103,7 +109,8 @@ class _Scope:
         self.date_to = parse_date(date_to, field="to")
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValidationError(
-                f"--from {self.date_from} is after --to {self.date_to}: swap them",
+                "--from %(date_from)s is after --to %(date_to)s: swap them",
+                params={"date_from": self.date_from, "date_to": self.date_to},
                 field="from",
             )
         self.channel: Channel = get_channel_by_handle(session, access, channel_handle)

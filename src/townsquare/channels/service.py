@@ -13,6 +13,7 @@ from townsquare import validation
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
 from townsquare.errors import Conflict, NotFound, ValidationError
+from townsquare.messages import Message
 from townsquare.networks import get_network
 from townsquare.workspaces import audit
 from townsquare.workspaces.roles import Role
@@ -24,7 +25,11 @@ CHANNEL_STATUSES = ("active", "needs_reconnection", "disabled")
 def _clean_handle(handle: str) -> str:
     clean = validation.non_empty(handle, field="handle")
     if any(ch.isspace() for ch in clean):
-        raise ValidationError(f"handle {handle!r} contains spaces: remove them", field="handle")
+        raise ValidationError(
+            "handle %(handle)r contains spaces: remove them",
+            params={"handle": handle},
+            field="handle",
+        )
     return clean
 
 
@@ -79,7 +84,8 @@ def add_channel(
     )
     if existing is not None:
         raise Conflict(
-            f"this workspace already has the {info.label} channel '{clean_handle}'",
+            "this workspace already has the %(label)s channel '%(handle)s'",
+            params={"label": Message(info.label), "handle": clean_handle},
             field="handle",
         )
     channel = Channel(
@@ -103,7 +109,11 @@ def add_channel(
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise Conflict(f"channel '{clean_handle}' already exists", field="handle") from None
+        raise Conflict(
+            "channel '%(handle)s' already exists",
+            params={"handle": clean_handle},
+            field="handle",
+        ) from None
     return channel
 
 
@@ -121,7 +131,11 @@ def get_channel(session: Session, access: WorkspaceAccess, channel_id: int) -> C
         select(Channel).where(Channel.id == channel_id, Channel.workspace_id == access.workspace_id)
     )
     if channel is None:
-        raise NotFound(f"no channel with id {channel_id} in this workspace", field="channel")
+        raise NotFound(
+            "no channel with id %(channel_id)s in this workspace",
+            params={"channel_id": channel_id},
+            field="channel",
+        )
     return channel
 
 
@@ -139,14 +153,16 @@ def get_channel_by_handle(session: Session, access: WorkspaceAccess, handle: str
     matches = list(session.scalars(query))
     if not matches:
         raise NotFound(
-            f"no channel '{handle}' in workspace '{access.workspace.slug}': list them with "
-            f"`townsquare channel list --workspace {access.workspace.slug}`",
+            "no channel '%(handle)s' in workspace '%(slug)s': list them with `townsquare channel "
+            "list --workspace %(slug)s`",
+            params={"handle": handle, "slug": access.workspace.slug},
             field="channel",
         )
     if len(matches) > 1:
         choices = ", ".join(f"{c.network}:{c.handle}" for c in matches)
         raise ValidationError(
-            f"channel '{handle}' exists on several networks: write one of {choices}",
+            "channel '%(handle)s' exists on several networks: write one of %(choices)s",
+            params={"handle": handle, "choices": choices},
             field="channel",
         )
     return matches[0]
@@ -172,7 +188,8 @@ def update_channel(
     if status is not None:
         if status not in CHANNEL_STATUSES:
             raise ValidationError(
-                f"unknown status {status!r}: choose one of {', '.join(CHANNEL_STATUSES)}",
+                "unknown status %(status)r: choose one of %(choices)s",
+                params={"status": status, "choices": ", ".join(CHANNEL_STATUSES)},
                 field="status",
             )
         channel.status = status

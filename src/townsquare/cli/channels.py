@@ -39,8 +39,9 @@ def _read_credentials() -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as error:
         raise ValidationError(
-            f"credentials on standard input are not valid JSON ({error.msg}, line {error.lineno}): "
+            "credentials on standard input are not valid JSON (%(reason)s, line %(line)s): "
             'send an object such as {"access_token": "…"}',
+            params={"reason": error.msg, "line": error.lineno},
             field="credentials",
         ) from None
     if not isinstance(value, dict) or not value:

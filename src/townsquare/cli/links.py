@@ -47,8 +47,8 @@ def _access_for_slug(session: Session, slug: str, workspace: str | None) -> Work
     )
     if found is None:
         raise NotFound(
-            f"no short link '{slugs.canonical(slug)}': list them with "
-            "`townsquare links list --workspace W`",
+            "no short link '%(slug)s': list them with `townsquare links list --workspace W`",
+            params={"slug": slugs.canonical(slug)},
             field="slug",
         )
     return operator_access(session, found)
@@ -65,7 +65,9 @@ def _parse_day(value: str | None, field: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise ValidationError(
-            f"invalid {field} date {value!r}: use YYYY-MM-DD", field=field
+            "invalid %(field)s date %(value)r: use YYYY-MM-DD",
+            params={"field": field, "value": value},
+            field=field,
         ) from None
 
 

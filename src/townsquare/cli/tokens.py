@@ -19,7 +19,9 @@ def _user(session: Session, email: str) -> User:
     user = get_user_by_email(session, email)
     if user is None:
         raise NotFound(
-            f"no user with e-mail {email}: list them with `townsquare user list`", field="email"
+            "no user with e-mail %(email)s: list them with `townsquare user list`",
+            params={"email": email},
+            field="email",
         )
     return user
 

@@ -48,7 +48,9 @@ def create(
             owner_user = service.get_user_by_email(session, owner)
             if owner_user is None:
                 raise NotFound(
-                    f"no user with e-mail {owner}: create them first with `townsquare user create`",
+                    "no user with e-mail %(owner)s: create them first with `townsquare user "
+                    "create`",
+                    params={"owner": owner},
                     field="owner",
                 )
         workspace = service.create_workspace(
@@ -241,7 +243,8 @@ def _member_user(session: Session, slug: str, email: str) -> int:
     user = service.get_user_by_email(session, email)
     if user is None:
         raise NotFound(
-            f"no user with e-mail {email}: see `townsquare workspace members {slug}`",
+            "no user with e-mail %(email)s: see `townsquare workspace members %(slug)s`",
+            params={"email": email, "slug": slug},
             field="email",
         )
     return user.id
@@ -257,7 +260,8 @@ def delete(
 
     if not yes:
         raise ValidationError(
-            f"deleting workspace '{slug}' removes everything in it for good: add --yes",
+            "deleting workspace '%(slug)s' removes everything in it for good: add --yes",
+            params={"slug": slug},
             field="yes",
         )
     with open_session() as session:

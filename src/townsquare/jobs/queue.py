@@ -35,8 +35,9 @@ def make_storage(settings: Settings) -> Any:
         from townsquare.errors import ValidationError
 
         raise ValidationError(
-            f"unsupported TOWNSQUARE_QUEUE_URL {url!r}: use redis://host:6379/0, or leave it "
-            "empty for the SQLite queue in the data directory",
+            "unsupported TOWNSQUARE_QUEUE_URL %(url)r: use redis://host:6379/0, or leave it empty "
+            "for the SQLite queue in the data directory",
+            params={"url": url},
             field="queue_url",
         )
     path = url.removeprefix("sqlite:///") if url else str(settings.ensure_data_dir() / "queue.db")

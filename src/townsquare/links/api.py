@@ -200,7 +200,9 @@ def _days(since: str | None, until: str | None) -> tuple[date | None, date | Non
             parsed.append(date.fromisoformat(value) if value else None)
         except ValueError:
             raise ValidationError(
-                f"invalid {name} date {value!r}: use YYYY-MM-DD", field=name
+                "invalid %(name)s date %(value)r: use YYYY-MM-DD",
+                params={"name": name, "value": value},
+                field=name,
             ) from None
     return parsed[0], parsed[1]
 

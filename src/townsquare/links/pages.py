@@ -26,6 +26,7 @@ from townsquare.exports import content_disposition, dialect_for, header_labels
 from townsquare.links import qr, service, stats, urls
 from townsquare.links.models import Link
 from townsquare.web import flash
+from townsquare.web.chart_locale import localized
 from townsquare.web.deps import AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.i18n import translations
@@ -170,11 +171,14 @@ def _chart_spec(by_day: list[dict[str, Any]], human: str, bot: str) -> dict[str,
 def _stats_context(request: Request, figures: dict[str, Any]) -> dict[str, Any]:
     from townsquare.web.i18n import translations
 
-    gettext = translations(getattr(request.state, "language", "en")).gettext
+    language = getattr(request.state, "language", "en")
+    gettext = translations(language).gettext
     peak = max((d["human"] + d["bot"] for d in figures["by_day"]), default=0)
     return {
         "figures": figures,
-        "chart_spec": _chart_spec(figures["by_day"], gettext("Human"), gettext("Bot")),
+        "chart_spec": localized(
+            _chart_spec(figures["by_day"], gettext("Human"), gettext("Bot")), language
+        ),
         "peak": peak,
         "breakdowns": BREAKDOWNS,
         # Filters the period form must carry over (tag or campaign of the stats page).
@@ -314,7 +318,9 @@ def _day(value: str | None, field: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise ValidationError(
-            f"invalid {field} date {value!r}: use YYYY-MM-DD", field=field
+            "invalid %(field)s date %(value)r: use YYYY-MM-DD",
+            params={"field": field, "value": value},
+            field=field,
         ) from None
 
 
@@ -423,7 +429,9 @@ def link_qr(
         try:
             return int(value)
         except ValueError:
-            raise ValidationError(f"{name} must be a whole number", field=name) from None
+            raise ValidationError(
+                "%(name)s must be a whole number", params={"name": name}, field=name
+            ) from None
 
     opts = qr.options(
         kind=params.get("format", "svg"),

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import segno
 
 from townsquare.errors import ValidationError
+from townsquare.messages import Message
 
 KINDS = ("svg", "png")
 MIN_SCALE, MAX_SCALE, DEFAULT_SCALE = 1, 40, 8
@@ -43,9 +44,10 @@ def _colour(value: str, *, field: str, allow_transparent: bool) -> str:
     if allow_transparent and text in ("transparent", "none"):
         return "transparent"
     if not _HEX.match(text):
-        extra = " or 'transparent'" if allow_transparent else ""
+        extra = Message(" or 'transparent'") if allow_transparent else ""
         raise ValidationError(
-            f"invalid {field} colour {value!r}: use a hex colour such as #1a2b3c{extra}",
+            "invalid %(field)s colour %(value)r: use a hex colour such as #1a2b3c%(extra)s",
+            params={"field": field, "value": value, "extra": extra},
             field=field,
         )
     if len(text) == 4:  # #rgb → #rrggbb so two spellings of a colour compare equal
@@ -66,7 +68,9 @@ def options(
     clean_kind = (kind or "").strip().lower()
     if clean_kind not in KINDS:
         raise ValidationError(
-            f"unknown QR format {kind!r}: choose {' or '.join(KINDS)}", field="format"
+            "unknown QR format %(kind)r: choose %(choices)s",
+            params={"kind": kind, "choices": " or ".join(KINDS)},
+            field="format",
         )
     dark_colour = _colour(dark, field="dark", allow_transparent=False)
     light_colour = _colour(light, field="light", allow_transparent=True)
@@ -80,7 +84,8 @@ def options(
     if size is not None:
         if not MIN_SIZE <= size <= MAX_SIZE:
             raise ValidationError(
-                f"QR size {size} is out of range: use {MIN_SIZE} to {MAX_SIZE} pixels",
+                "QR size %(size)s is out of range: use %(min_size)s to %(max_size)s pixels",
+                params={"size": size, "min_size": MIN_SIZE, "max_size": MAX_SIZE},
                 field="size",
             )
         modules = segno.make(url or "x", error="m", micro=False).symbol_size(scale=1, border=BORDER)
@@ -88,7 +93,9 @@ def options(
     chosen = DEFAULT_SCALE if scale is None else scale
     if not MIN_SCALE <= chosen <= MAX_SCALE:
         raise ValidationError(
-            f"QR scale {chosen} is out of range: use {MIN_SCALE} to {MAX_SCALE} pixels per module",
+            "QR scale %(scale)s is out of range: use %(min_scale)s to %(max_scale)s pixels per "
+            "module",
+            params={"scale": chosen, "min_scale": MIN_SCALE, "max_scale": MAX_SCALE},
             field="scale",
         )
     return QrOptions(kind=clean_kind, scale=chosen, dark=dark_colour, light=light_colour)

@@ -95,7 +95,8 @@ def clean_tags(tags: Iterable[str] | None) -> list[str]:
                 continue
             if len(tag) > MAX_TAG_LENGTH:
                 raise ValidationError(
-                    f"tag {tag[:30]!r}… is too long: at most {MAX_TAG_LENGTH} characters",
+                    "tag %(tag)r… is too long: at most %(max_tag_length)s characters",
+                    params={"tag": tag[:30], "max_tag_length": MAX_TAG_LENGTH},
                     field="tags",
                 )
             if any(ord(ch) < 32 for ch in tag):
@@ -103,14 +104,22 @@ def clean_tags(tags: Iterable[str] | None) -> list[str]:
             if tag not in cleaned:
                 cleaned.append(tag)
     if len(cleaned) > MAX_TAGS:
-        raise ValidationError(f"too many tags: at most {MAX_TAGS} per link", field="tags")
+        raise ValidationError(
+            "too many tags: at most %(max_tags)s per link",
+            params={"max_tags": MAX_TAGS},
+            field="tags",
+        )
     return cleaned
 
 
 def clean_text(value: str | None, *, field: str, max_length: int = 200) -> str | None:
     text = (value or "").strip()
     if len(text) > max_length:
-        raise ValidationError(f"{field} is too long: at most {max_length} characters", field=field)
+        raise ValidationError(
+            "%(field)s is too long: at most %(max_length)s characters",
+            params={"field": field, "max_length": max_length},
+            field=field,
+        )
     return text or None
 
 
@@ -158,8 +167,9 @@ def _expiry_moment(value: str | date | datetime, zone: ZoneInfo) -> datetime:
                 moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
         except ValueError:
             raise ValidationError(
-                f"invalid expiry date {value!r}: write it as YYYY-MM-DD (end of that day) or "
+                "invalid expiry date %(value)r: write it as YYYY-MM-DD (end of that day) or "
                 "YYYY-MM-DDTHH:MM, e.g. 2026-12-31",
+                params={"value": value},
                 field="expires_at",
             ) from None
     return moment.astimezone(UTC)
@@ -181,16 +191,21 @@ def clean_max_clicks(value: int | str | None) -> int | None:
         number = int(value)
     except (TypeError, ValueError):
         raise ValidationError(
-            f"max clicks must be a whole number, not {value!r}", field="max_clicks"
+            "max clicks must be a whole number, not %(value)r",
+            params={"value": value},
+            field="max_clicks",
         ) from None
     if number < 1:
         raise ValidationError(
-            f"max clicks must be at least 1 (got {number}); leave it empty for no limit",
+            "max clicks must be at least 1 (got %(number)s); leave it empty for no limit",
+            params={"number": number},
             field="max_clicks",
         )
     if number > MAX_CLICKS_LIMIT:
         raise ValidationError(
-            f"max clicks is too large: at most {MAX_CLICKS_LIMIT}", field="max_clicks"
+            "max clicks is too large: at most %(max_clicks_limit)s",
+            params={"max_clicks_limit": MAX_CLICKS_LIMIT},
+            field="max_clicks",
         )
     return number
 
@@ -201,7 +216,8 @@ def clean_password(value: str | None) -> str | None:
         return None
     if len(value) < MIN_LINK_PASSWORD:
         raise ValidationError(
-            f"link password too short: use at least {MIN_LINK_PASSWORD} characters",
+            "link password too short: use at least %(min_link_password)s characters",
+            params={"min_link_password": MIN_LINK_PASSWORD},
             field="password",
         )
     if len(value) > 1024:
@@ -218,7 +234,11 @@ def _check_post(session: Session, access: WorkspaceAccess, post_id: int | None) 
         select(Post.id).where(Post.id == post_id, Post.workspace_id == access.workspace_id)
     )
     if found is None:
-        raise NotFound(f"no post with id {post_id} in this workspace", field="post_id")
+        raise NotFound(
+            "no post with id %(post_id)s in this workspace",
+            params={"post_id": post_id},
+            field="post_id",
+        )
     return post_id
 
 
@@ -276,7 +296,8 @@ def get_link(session: Session, access: WorkspaceAccess, slug: str) -> Link:
     )
     if link is None:
         raise NotFound(
-            f"no short link '{slugs.canonical(slug)}' in workspace '{access.workspace.slug}'",
+            "no short link '%(slug)s' in workspace '%(workspace)s'",
+            params={"slug": slugs.canonical(slug), "workspace": access.workspace.slug},
             field="slug",
         )
     return link

@@ -90,18 +90,21 @@ def validate(value: str, *, field: str = "slug") -> str:
         raise ValidationError("the slug is empty: leave it out to get a generated one", field=field)
     if len(slug) > MAX_LENGTH:
         raise ValidationError(
-            f"the slug is too long ({len(slug)} characters): use at most {MAX_LENGTH}",
+            "the slug is too long (%(length)s characters): use at most %(max_length)s",
+            params={"length": len(slug), "max_length": MAX_LENGTH},
             field=field,
         )
     if not SLUG_PATTERN.match(slug):
         raise ValidationError(
-            f"invalid slug {value!r}: use letters a-z, digits, '-' and '_', starting and "
-            "ending with a letter or digit, e.g. 'spring-sale'",
+            "invalid slug %(value)r: use letters a-z, digits, '-' and '_', starting and ending "
+            "with a letter or digit, e.g. 'spring-sale'",
+            params={"value": value},
             field=field,
         )
     if slug in RESERVED:
         raise ValidationError(
-            f"the slug {slug!r} is reserved (used by townsquare itself): choose another one",
+            "the slug %(slug)r is reserved (used by townsquare itself): choose another one",
+            params={"slug": slug},
             field=field,
         )
     return slug

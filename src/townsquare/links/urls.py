@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from townsquare.errors import ValidationError
+from townsquare.messages import Message
 
 MAX_URL_LENGTH = 4000
 MAX_UTM_LENGTH = 200
@@ -170,8 +171,8 @@ def listening_origin(host: str, port: int) -> Origin:
     return Origin(canonical, port)
 
 
-def _fail(message: str, field: str) -> ValidationError:
-    return ValidationError(message, field=field)
+def _fail(message: str, field: str, params: dict[str, object] | None = None) -> ValidationError:
+    return ValidationError(message, field=field, params=params)
 
 
 def idna_host(host: str, *, field: str = "target_url") -> str:
@@ -185,13 +186,15 @@ def idna_host(host: str, *, field: str = "target_url") -> str:
         try:
             return f"[{ipaddress.IPv6Address(host).compressed}]"
         except ValueError:
-            raise _fail(f"invalid IPv6 address {host!r} in the URL", field) from None
+            raise _fail(
+                "invalid IPv6 address %(host)r in the URL", field, params={"host": host}
+            ) from None
     if host.isascii():
         labels = host.split(".")
         if any(not label or len(label) > 63 for label in labels) or not re.fullmatch(
             r"[a-z0-9._-]+", host
         ):
-            raise _fail(f"invalid host name {host!r} in the URL", field)
+            raise _fail("invalid host name %(host)r in the URL", field, params={"host": host})
         return host
     try:
         import idna
@@ -202,7 +205,9 @@ def idna_host(host: str, *, field: str = "target_url") -> str:
             return host.encode("idna").decode("ascii")
         except UnicodeError:
             raise _fail(
-                f"invalid international domain name {host!r}: check its spelling", field
+                "invalid international domain name %(host)r: check its spelling",
+                field,
+                params={"host": host},
             ) from None
 
 
@@ -214,39 +219,65 @@ def normalize_url(value: str, *, field: str = "target_url") -> str:
     """
     text = (value or "").strip()
     if not text:
-        raise _fail(f"{field} is required: give a URL such as https://example.com/page", field)
+        raise _fail(
+            "%(field)s is required: give a URL such as https://example.com/page",
+            field,
+            params={"field": Message(field)},
+        )
     if len(text) > MAX_URL_LENGTH:
-        raise _fail(f"{field} is too long: at most {MAX_URL_LENGTH} characters", field)
+        raise _fail(
+            "%(field)s is too long: at most %(max_url_length)s characters",
+            field,
+            params={"field": Message(field), "max_url_length": MAX_URL_LENGTH},
+        )
     if _CONTROL.search(text):
-        raise _fail(f"{field} contains spaces or control characters: encode spaces as %20", field)
+        raise _fail(
+            "%(field)s contains spaces or control characters: encode spaces as %%20",
+            field,
+            params={"field": Message(field)},
+        )
     scheme_match = _SCHEME.match(text)
     if scheme_match is None:
         raise _fail(
-            f"{field} {text[:80]!r} has no scheme: start it with https:// or http://", field
+            "%(field)s %(text)r has no scheme: start it with https:// or http://",
+            field,
+            params={"field": Message(field), "text": text[:80]},
         )
     scheme = scheme_match.group(1).lower()
     if scheme not in ALLOWED_SCHEMES:
         raise _fail(
-            f"{field} uses the '{scheme}:' scheme, which is refused: only http:// and "
-            "https:// links can be shortened",
+            "%(field)s uses the '%(scheme)s:' scheme, which is refused: only http:// and https:// "
+            "links can be shortened",
             field,
+            params={"field": Message(field), "scheme": scheme},
         )
     try:
         parts = urlsplit(text)
     except ValueError as error:
-        raise _fail(f"{field} is not a valid URL ({error})", field) from None
+        raise _fail(
+            "%(field)s is not a valid URL (%(error)s)",
+            field,
+            params={"field": Message(field), "error": error},
+        ) from None
     if not text[len(scheme) + 1 :].startswith("//"):
-        raise _fail(f"{field} must look like {scheme}://host/path", field)
+        raise _fail(
+            "%(field)s must look like %(scheme)s://host/path",
+            field,
+            params={"field": Message(field), "scheme": scheme},
+        )
     if "@" in parts.netloc or parts.username is not None or parts.password is not None:
         raise _fail(
-            f"{field} contains a user name or password before '@': remove the credentials "
-            "(they would be visible to everyone who gets the link)",
+            "%(field)s contains a user name or password before '@': remove the credentials (they "
+            "would be visible to everyone who gets the link)",
             field,
+            params={"field": Message(field)},
         )
     try:
         port = parts.port
     except ValueError:
-        raise _fail(f"{field} has an invalid port number", field) from None
+        raise _fail(
+            "%(field)s has an invalid port number", field, params={"field": Message(field)}
+        ) from None
     host = idna_host(parts.hostname or "", field=field)
     netloc = host if port is None or port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
     path = quote(parts.path, safe=_SAFE_PATH) or "/"
@@ -305,9 +336,10 @@ def refuse_loop(url: str, origins: Iterable[Origin], *, field: str = "target_url
     for origin in origins:
         if origin.matches(host, port):
             raise _fail(
-                f"{field} points back at the short-link service itself ({host}:{port}): a "
+                "%(field)s points back at the short-link service itself (%(host)s:%(port)s): a "
                 "short link to a short link would loop; use the final destination URL instead",
                 field,
+                params={"field": Message(field), "host": host, "port": port},
             )
 
 
@@ -327,9 +359,15 @@ def clean_utm(values: Mapping[str, str | None]) -> dict[str, str | None]:
         raw = values.get(key)
         text = (raw or "").strip()
         if len(text) > MAX_UTM_LENGTH:
-            raise _fail(f"{key} is too long: at most {MAX_UTM_LENGTH} characters", key)
+            raise _fail(
+                "%(key)s is too long: at most %(max_utm_length)s characters",
+                key,
+                params={"key": key, "max_utm_length": MAX_UTM_LENGTH},
+            )
         if text and re.search(r"[\x00-\x1f\x7f]", text):
-            raise _fail(f"{key} contains control characters: remove them", key)
+            raise _fail(
+                "%(key)s contains control characters: remove them", key, params={"key": key}
+            )
         cleaned[key] = text or None
     unknown = set(values) - set(UTM_FIELDS)
     if unknown:

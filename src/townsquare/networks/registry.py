@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 from townsquare.errors import ValidationError
+from townsquare.messages import Message
 from townsquare.networks.base import Capability as C
 from townsquare.networks.base import NetworkInfo
 
@@ -48,9 +49,10 @@ def get_network(name: str) -> NetworkInfo:
     network = _BY_NAME.get(key)
     if network is None:
         close = difflib.get_close_matches(key, _BY_NAME, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        hint = Message(" (did you mean %(name)s?)", name=close[0]) if close else ""
         raise ValidationError(
-            f"unknown network {name!r}{hint}: choose one of {', '.join(_BY_NAME)}",
+            "unknown network %(name)r%(hint)s: choose one of %(choices)s",
+            params={"name": name, "hint": hint, "choices": ", ".join(_BY_NAME)},
             field="network",
         )
     return network

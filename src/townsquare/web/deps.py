@@ -187,7 +187,11 @@ def api_access(
         # workspace or not: a token does not reveal its owner's other workspaces.
         allowed = session.get(Workspace, restricted)
         if allowed is None or allowed.slug != workspace:
-            raise NotFound(f"no workspace '{workspace}' among this token's", field="workspace")
+            raise NotFound(
+                "no workspace '%(workspace)s' among this token's",
+                params={"workspace": workspace},
+                field="workspace",
+            )
     access = access_for(session, identity.user, workspace)
     request.state.access = access
     return access

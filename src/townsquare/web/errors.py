@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townsquare import errors
+from townsquare.messages import Message
 
 logger = logging.getLogger(__name__)
 
@@ -53,15 +54,41 @@ def error_body(error: errors.TownsquareError) -> dict[str, Any]:
         (ERROR_TYPES[k] for k in type(error).__mro__ if k in ERROR_TYPES),
         "error",
     )
-    # Always the same four keys, so that clients can read any error the same way.
+    # Always the same keys, so that clients can read any error the same way. The message is
+    # English; message_id (its gettext template) and params let a client translate it.
     problems = error.problems if isinstance(error, errors.ValidationError) else []
     body: dict[str, Any] = {
         "type": kind,
-        "message": error.message,
+        "message": str(error.message),
         "field": error.field or None,
-        "problems": problems,
+        "problems": [_problem_json(item) for item in problems],
+        "message_id": error.message.id,
+        "params": error.message.json_params(),
     }
     return {"error": body}
+
+
+def _problem_json(item: dict[str, object]) -> dict[str, object]:
+    text = item.get("message")
+    message = text if isinstance(text, Message) else Message(str(text or ""))
+    values = {
+        key: str(value) if isinstance(value, Message) else value for key, value in item.items()
+    }
+    return {**values, "message_id": message.id, "params": message.json_params()}
+
+
+def http_error_body(kind: str, message: Message) -> dict[str, Any]:
+    """The error object of a routing error (no such route, method not allowed)."""
+    return {
+        "error": {
+            "type": kind,
+            "message": str(message),
+            "field": None,
+            "problems": [],
+            "message_id": message.id,
+            "params": message.json_params(),
+        }
+    }
 
 
 def wants_json(request: Request) -> bool:
@@ -81,7 +108,11 @@ async def townsquare_error_handler(request: Request, exc: Exception) -> Response
         headers["WWW-Authenticate"] = 'Bearer realm="townsquare"'
     if wants_json(request):
         return JSONResponse(error_body(exc), status_code=status, headers=headers)
-    return error_page(request, status, exc.message, headers=headers)
+    return error_page(request, status, exc.message, headers=headers, problems=_problems(exc))
+
+
+def _problems(error: errors.TownsquareError) -> list[dict[str, object]]:
+    return list(error.problems) if isinstance(error, errors.ValidationError) else []
 
 
 async def request_validation_handler(request: Request, exc: Exception) -> Response:
@@ -91,7 +122,9 @@ async def request_validation_handler(request: Request, exc: Exception) -> Respon
         if item.get("type") == "json_invalid":
             reason = (item.get("ctx") or {}).get("error", "")
             problems.append(
-                {"field": "", "message": f"the request body is not valid JSON ({reason})"}
+                errors.problem(
+                    "", "the request body is not valid JSON (%(reason)s)", reason=str(reason)
+                )
             )
             continue
         location = [
@@ -99,9 +132,16 @@ async def request_validation_handler(request: Request, exc: Exception) -> Respon
         ]
         problems.append({"field": ".".join(location), "message": item.get("msg", "invalid")})
     first = problems[0] if problems else {"field": "", "message": "invalid request"}
-    field, text = str(first["field"]), str(first["message"])
-    message = f"{field}: {text}" if field else text
-    error = errors.ValidationError(message, field=field or None, problems=problems)
+    field, text = str(first["field"]), first["message"]
+    if field:
+        error = errors.ValidationError(
+            "%(field)s: %(problem)s",
+            params={"field": field, "problem": text},
+            field=field,
+            problems=problems,
+        )
+    else:
+        error = errors.ValidationError(str(text), problems=problems)
     return await townsquare_error_handler(request, error)
 
 
@@ -116,7 +156,8 @@ async def database_data_error_handler(request: Request, exc: Exception) -> Respo
     assert isinstance(exc, DataError)
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "invalid value"
     error = errors.ValidationError(
-        f"a value cannot be stored ({reason}): check the input, e.g. for NUL characters"
+        "a value cannot be stored (%(reason)s): check the input, e.g. for NUL characters",
+        params={"reason": reason},
     )
     return await townsquare_error_handler(request, error)
 
@@ -136,39 +177,62 @@ async def overflow_error_handler(request: Request, exc: Exception) -> Response:
 
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    message = str(exc.detail)
+    message = Message(str(exc.detail))
     if exc.status_code == 413:
         # The app's body limit (TOWNSQUARE_MAX_UPLOAD_MB), hit while the body streamed in.
         from townsquare.analytics.uploads import too_large_message
 
-        message = too_large_message(request.app.state.settings)
+        message = Message(too_large_message(request.app.state.settings))
     if exc.status_code == 400:
         # FastAPI answers 400 for a body it cannot decode (bytes that are not UTF-8), 422 for
         # JSON that does not parse: both are a malformed body, answered 422 like all bad input.
         error = errors.ValidationError(
-            f"the request body cannot be read ({message}): send UTF-8 JSON"
+            "the request body cannot be read (%(reason)s): send UTF-8 JSON",
+            params={"reason": str(message)},
         )
         return await townsquare_error_handler(request, error)
     if wants_json(request):
         if exc.status_code == 404:
-            message = f"no route {request.url.path}: see /api/docs for the API's routes"
+            message = Message(
+                "no route %(path)s: see /api/docs for the API's routes", path=request.url.path
+            )
         elif exc.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}: see /api/docs"
+            message = Message(
+                "%(method)s is not allowed on %(path)s: see /api/docs",
+                method=request.method,
+                path=request.url.path,
+            )
         kind = HTTP_ERROR_TYPES.get(exc.status_code, "http_error")
         return JSONResponse(
-            {"error": {"type": kind, "message": message, "field": None, "problems": []}},
+            http_error_body(kind, message),
             status_code=exc.status_code,
             headers=dict(exc.headers or {}),
         )
+    if exc.status_code == 404 and str(exc.detail) == "Not Found":
+        # Starlette's own words for a page that does not exist: say it for a human.
+        message = Message("there is no page at %(path)s: check the address", path=request.url.path)
+    elif exc.status_code == 405:
+        message = Message("this page cannot be opened that way: go back and use its form")
     return error_page(request, exc.status_code, message, headers=dict(exc.headers or {}))
 
 
 def error_page(
-    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+    request: Request,
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    problems: list[dict[str, object]] | None = None,
 ) -> Response:
     from townsquare.web.templating import render
 
-    context = {"status": status, "message": message}
+    context = {"status": status, "message": message, "problems": problems or []}
+    if getattr(request.state, "user", None) is None:
+        # No route answered (a mistyped address), so no dependency loaded who is signed in:
+        # the error page still shows their header, in their language.
+        try:
+            _load_signed_in_from_cookie(request)
+        except Exception:
+            logger.debug("error page: no signed-in user from the cookie", exc_info=True)
     try:
         return render(request, "error.html", context, status_code=status, headers=headers)
     except Exception:
@@ -214,3 +278,19 @@ def _reload_signed_in(request: Request) -> None:
             workspace = session.get(Workspace, workspace_key) if workspace_key else None
             if workspace is not None:
                 request.state.access = WorkspaceAccess(workspace, fresh_user, access.role)
+
+
+def _load_signed_in_from_cookie(request: Request) -> None:
+    from townsquare.web.deps import _set_language
+    from townsquare.web.security import SESSION_COOKIE
+    from townsquare.workspaces import sessions
+
+    key = request.cookies.get(SESSION_COOKIE)
+    if not key:
+        return
+    with request.app.state.database.session() as session:
+        user = sessions.user_for_session(session, key)
+        if user is not None:
+            session.expunge(user)
+    request.state.user = user
+    _set_language(request, user)

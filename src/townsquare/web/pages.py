@@ -98,7 +98,8 @@ def setup_submit(
                 validation.non_empty(workspace_name, field="name")
             if slug in {workspace.slug for workspace in service.list_workspaces(session)}:
                 raise Conflict(
-                    f"workspace slug '{slug}' is already taken: choose another slug",
+                    "workspace slug '%(slug)s' is already taken: choose another slug",
+                    params={"slug": slug},
                     field="workspace_slug",
                 )
         owner = service.create_user(

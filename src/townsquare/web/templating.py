@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -13,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from townsquare import __version__
 from townsquare.channels.service import channel_label
 from townsquare.web import flash
-from townsquare.web.i18n import LANGUAGES, translations
+from townsquare.web.i18n import LANGUAGES, translator
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,6 +48,30 @@ environment.globals["timezones"] = sorted(
 )
 
 
+def local_time(moment: datetime | None, zone: str | None, language: str) -> str:
+    """A stored (UTC) time in the time zone ``zone`` (the workspace's or channel's), in the
+    reader's language, with the zone named: ``2 déc. 2026, 09:30 (Europe/Paris)``."""
+    from babel.dates import format_datetime
+
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        tz = ZoneInfo(zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        tz, zone = ZoneInfo("UTC"), "UTC"
+    text = format_datetime(moment.astimezone(tz), "medium", tzinfo=tz, locale=language)
+    return f"{text} ({zone or 'UTC'})"
+
+
+def weekday_name(number: int, language: str) -> str:
+    """The day of ISO number ``number`` (1 = Monday) by name: ``mardi``, ``Tuesday``."""
+    from babel.dates import get_day_names
+
+    return str(get_day_names("wide", locale=language)[(int(number) - 1) % 7])
+
+
 def render(
     request: Request,
     name: str,
@@ -57,22 +82,25 @@ def render(
 ) -> HTMLResponse:
     """Render template ``name`` in the request's language with the common context."""
     language = getattr(request.state, "language", "en")
-    gettext = translations(language)
+    tr = translator(language)
     values: dict[str, Any] = {
         "request": request,
         "language": language,
         "user": getattr(request.state, "user", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "access": getattr(request.state, "access", None),
-        "_": gettext.gettext,
-        "gettext": gettext.gettext,
-        "ngettext": gettext.ngettext,
+        # _() also translates a Message (an error's) with its values.
+        "_": tr,
+        "gettext": tr,
+        "ngettext": tr.ngettext,
+        "local_time": lambda moment, zone: local_time(moment, zone, language),
+        "weekday_name": lambda number: weekday_name(number, language),
     }
     # A success message left by the redirect that brought the reader here (web/flash.py),
     # shown once on the next whole page (not on an htmx fragment, which has no place for it).
     waiting = None if request.headers.get("hx-request") else flash.pending(request)
     if waiting is not None:
-        values["flash_notice"] = flash.text(gettext.gettext, *waiting)
+        values["flash_notice"] = flash.text(tr, *waiting)
     values.update(context or {})
     template = environment.get_template(name)
     html = template.render(values)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare.errors import NotFound, PermissionDenied
+from townsquare.messages import Message
 from townsquare.workspaces.models import Membership, User, Workspace
 from townsquare.workspaces.roles import Role
 
@@ -40,8 +41,15 @@ class WorkspaceAccess:
     def require(self, role: Role, action: str = "do this") -> None:
         if not self.role.at_least(role):
             raise PermissionDenied(
-                f"your role in workspace '{self.workspace.slug}' is {self.role.value}; "
-                f"to {action} you need {role.value} or higher: ask an owner or admin"
+                "your role in workspace '%(slug)s' is %(role)s; to %(action)s you need "
+                "%(required)s or higher: ask an owner or admin",
+                params={
+                    "slug": self.workspace.slug,
+                    "role": Message(self.role.value),
+                    # The action is itself a msgid ("add members"), translated with the rest.
+                    "action": Message(action),
+                    "required": Message(role.value),
+                },
             )
 
 
@@ -50,7 +58,8 @@ def get_workspace(session: Session, slug: str) -> Workspace:
     workspace = session.scalar(select(Workspace).where(Workspace.slug == slug.strip()))
     if workspace is None:
         raise NotFound(
-            f"no workspace '{slug}': list them with `townsquare workspace list`",
+            "no workspace '%(slug)s': list them with `townsquare workspace list`",
+            params={"slug": slug},
             field="workspace",
         )
     return workspace
@@ -68,6 +77,8 @@ def access_for(session: Session, user: User, slug: str) -> WorkspaceAccess:
         .where(Workspace.slug == slug, Membership.user_id == user.id)
     ).first()
     if row is None:
-        raise NotFound(f"no workspace '{slug}' among yours", field="workspace")
+        raise NotFound(
+            "no workspace '%(slug)s' among yours", params={"slug": slug}, field="workspace"
+        )
     workspace, role = row
     return WorkspaceAccess(workspace=workspace, user=user, role=Role(role))

@@ -37,7 +37,9 @@ class Role(StrEnum):
         except ValueError:
             choices = ", ".join(role.value for role in ROLE_ORDER)
             raise ValidationError(
-                f"unknown role {value!r}: choose one of {choices}", field="role"
+                "unknown role %(value)r: choose one of %(choices)s",
+                params={"value": value, "choices": choices},
+                field="role",
             ) from None
 
 

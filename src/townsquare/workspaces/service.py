@@ -85,7 +85,9 @@ def create_workspace(
         )
     if session.scalar(select(Workspace.id).where(Workspace.slug == clean_slug)) is not None:
         raise Conflict(
-            f"workspace slug '{clean_slug}' is already taken: choose another slug", field="slug"
+            "workspace slug '%(slug)s' is already taken: choose another slug",
+            params={"slug": clean_slug},
+            field="slug",
         )
     workspace = Workspace(slug=clean_slug, name=clean_name, timezone=clean_timezone, settings={})
     session.add(workspace)
@@ -144,8 +146,9 @@ def delete_workspace(session: Session, access: WorkspaceAccess, *, confirm: str)
     slug = access.workspace.slug
     if confirm.strip() != slug:
         raise ValidationError(
-            f"deleting workspace '{slug}' removes everything in it for good: confirm with its "
-            f"slug ({slug!r})",
+            "deleting workspace '%(slug)s' removes everything in it for good: confirm with its "
+            "slug ('%(slug)s')",
+            params={"slug": slug},
             field="confirm",
         )
     session.execute(delete(Workspace).where(Workspace.id == access.workspace_id))
@@ -188,7 +191,9 @@ def add_member(
     user = get_user_by_email(session, validation.email(email))
     if user is None:
         raise NotFound(
-            f"no user with e-mail {email}: create the user with a password first", field="email"
+            "no user with e-mail %(email)s: create the user with a password first",
+            params={"email": email},
+            field="email",
         )
     existing = session.scalar(
         select(Membership).where(
@@ -196,7 +201,11 @@ def add_member(
         )
     )
     if existing is not None:
-        raise Conflict(f"{user.email} is already a member (as {existing.role})", field="email")
+        raise Conflict(
+            "%(email)s is already a member (as %(role)s)",
+            params={"email": user.email, "role": existing.role},
+            field="email",
+        )
     session.add(Membership(workspace_id=access.workspace_id, user_id=user.id, role=parsed.value))
     audit.record(
         session,
@@ -283,7 +292,11 @@ def _membership(session: Session, access: WorkspaceAccess, user_id: int) -> Memb
         )
     )
     if membership is None:
-        raise NotFound(f"no member with id {user_id} in this workspace", field="user_id")
+        raise NotFound(
+            "no member with id %(user_id)s in this workspace",
+            params={"user_id": user_id},
+            field="user_id",
+        )
     return membership
 
 

@@ -85,7 +85,8 @@ def create_token(
     clean_name = validation.non_empty(name, field="name", max_length=100)
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
         raise ValidationError(
-            f"expires_in_days must be between 1 and {MAX_TOKEN_DAYS} (or empty for never)",
+            "expires_in_days must be between 1 and %(max_token_days)s (or empty for never)",
+            params={"max_token_days": MAX_TOKEN_DAYS},
             field="expires_in_days",
         )
     if scope.restricted and not workspace:
@@ -102,7 +103,11 @@ def create_token(
         workspace_id = None
     if scope.restricted and workspace_id != scope.workspace_id:
         # The same answer whether the workspace exists or not: nothing leaks through a token.
-        raise NotFound(f"no workspace '{workspace}' among this token's", field="workspace")
+        raise NotFound(
+            "no workspace '%(workspace)s' among this token's",
+            params={"workspace": workspace},
+            field="workspace",
+        )
     now = utcnow()
     expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
     if scope.expires_at is not None and (expires_at is None or expires_at > scope.expires_at):
@@ -146,7 +151,9 @@ def revoke_token(
         query = query.where(ApiToken.workspace_id == scope.workspace_id)
     token = session.scalar(query)
     if token is None or token.revoked_at is not None:
-        raise NotFound(f"no API token with id {token_id}", field="token_id")
+        raise NotFound(
+            "no API token with id %(token_id)s", params={"token_id": token_id}, field="token_id"
+        )
     token.revoked_at = utcnow()
     audit.record(session, "token.revoked", user_id=user.id, target=token.name)
     session.commit()
@@ -178,7 +185,8 @@ def authenticate_token(
         raise AuthenticationError("this API token was revoked: create a new one")
     if token.expires_at is not None and token.expires_at <= now:
         raise AuthenticationError(
-            f"this API token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC: create a new one"
+            "this API token expired on %(expires_at)s UTC: create a new one",
+            params={"expires_at": format(token.expires_at, "%Y-%m-%d %H:%M")},
         )
     user = token.user
     if not user.is_active:

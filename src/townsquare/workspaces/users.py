@@ -50,7 +50,9 @@ def create_user(
     validation.password(password)
     if language is not None and language not in SUPPORTED_LANGUAGES:
         raise ValidationError(
-            f"unsupported language {language!r}: choose en or fr", field="language"
+            "unsupported language %(language)r: choose en or fr",
+            params={"language": language},
+            field="language",
         )
     parsed_role = Role.parse(role) if isinstance(role, str) else role
     if workspace is not None and parsed_role is None:
@@ -65,7 +67,8 @@ def create_user(
             access.require(Role.OWNER, "add an owner")
     if session.scalar(select(User.id).where(User.email == address)) is not None:
         raise Conflict(
-            f"a user with e-mail {address} already exists: add them to the workspace instead",
+            "a user with e-mail %(address)s already exists: add them to the workspace instead",
+            params={"address": address},
             field="email",
         )
     user = User(
@@ -138,7 +141,9 @@ def reset_password(session: Session, email: str, new: str) -> User:
     user = get_user_by_email(session, email)
     if user is None:
         raise NotFound(
-            f"no user with e-mail {email}: list them with `townsquare user list`", field="email"
+            "no user with e-mail %(email)s: list them with `townsquare user list`",
+            params={"email": email},
+            field="email",
         )
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
@@ -153,7 +158,9 @@ def set_active(session: Session, email: str, *, active: bool) -> User:
     user = get_user_by_email(session, email)
     if user is None:
         raise NotFound(
-            f"no user with e-mail {email}: list them with `townsquare user list`", field="email"
+            "no user with e-mail %(email)s: list them with `townsquare user list`",
+            params={"email": email},
+            field="email",
         )
     user.is_active = active
     audit.record(
@@ -166,7 +173,9 @@ def set_active(session: Session, email: str, *, active: bool) -> User:
 def set_language(session: Session, user: User, language: str) -> None:
     if language not in SUPPORTED_LANGUAGES:
         raise ValidationError(
-            f"unsupported language {language!r}: choose en or fr", field="language"
+            "unsupported language %(language)r: choose en or fr",
+            params={"language": language},
+            field="language",
         )
     user = session.merge(user)
     user.language = language

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from townsquare.messages import Message
+
 MONTH_FIRST = "mdy"
 DAY_FIRST = "dmy"
 
@@ -117,9 +119,16 @@ def decide(evidence: Evidence, column: str) -> DateOrders:
         result.problems.append(
             (
                 max(m_line, d_line),
-                f"{column}: dates written the same way are month-first on line {m_line} "
-                f"({m_raw!r}) and day-first on line {d_line} ({d_raw!r}): "
-                "fix the file or give --date-format",
+                Message(
+                    "%(column)s: dates written the same way are month-first on line %(m_line)s "
+                    "(%(m_raw)r) and day-first on line %(d_line)s (%(d_raw)r): fix the file or "
+                    "give --date-format",
+                    column=column,
+                    m_line=m_line,
+                    m_raw=m_raw,
+                    d_line=d_line,
+                    d_raw=d_raw,
+                ),
             )
         )
     result.problems.sort()
@@ -133,10 +142,16 @@ def ambiguity_message(match: re.Match[str], column: str) -> str:
         year = _two_digit_year(year)
     as_month_first = f"{year:04d}-{first:02d}-{second:02d}"
     as_day_first = f"{year:04d}-{second:02d}-{first:02d}"
-    return (
-        f"{column}: date {match.group(0)!r} is ambiguous: {as_month_first} "
-        f"(month first, --date-format '{suggested_format(match, MONTH_FIRST)}') or "
-        f"{as_day_first} (day first, --date-format '{suggested_format(match, DAY_FIRST)}')"
+    return Message(
+        "%(column)s: date %(value)r is ambiguous: %(as_month_first)s (month first, --date-format "
+        "'%(month_first)s') or %(as_day_first)s (day first, --date-format "
+        "'%(day_first)s')",
+        column=column,
+        value=match.group(0),
+        as_month_first=as_month_first,
+        month_first=suggested_format(match, MONTH_FIRST),
+        as_day_first=as_day_first,
+        day_first=suggested_format(match, DAY_FIRST),
     )
 
 
@@ -217,7 +232,7 @@ class DateReader:
                 utc = local.replace(tzinfo=self.zone).astimezone(UTC)
                 return Stamp(utc, local, _ISO_PRECISION[len(raw)]), None
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            return None, f"{self.column}: the date is empty"
+            return None, Message("%(column)s: the date is empty", column=self.column)
         if isinstance(raw, datetime):  # a spreadsheet cell that is already a date
             if raw.tzinfo is not None:
                 aware = raw.astimezone(UTC)
@@ -234,8 +249,12 @@ class DateReader:
         if match:
             return self._read_numeric(match, text, line)
         return None, (
-            f"{self.column}: cannot read {text!r} as a date: use ISO 8601 "
-            "(2018-04-22 06:00) or give --date-format, e.g. '%d/%m/%Y %H:%M'"
+            Message(
+                "%(column)s: cannot read %(text)r as a date: use ISO 8601 (2018-04-22 06:00) or "
+                "give --date-format, e.g. '%%d/%%m/%%Y %%H:%%M'",
+                column=self.column,
+                text=text,
+            )
         )
 
     def _read_with_format(self, text: str) -> tuple[Stamp | None, str | None]:
@@ -245,7 +264,12 @@ class DateReader:
         except ValueError:
             return (
                 None,
-                f"{self.column}: {text!r} does not match --date-format {self.date_format!r}",
+                Message(
+                    "%(column)s: %(text)r does not match --date-format %(date_format)r",
+                    column=self.column,
+                    text=text,
+                    date_format=self.date_format,
+                ),
             )
         if parsed.tzinfo is not None:
             offset = parsed.utcoffset() or timedelta(0)
@@ -269,7 +293,12 @@ class DateReader:
         try:
             local = datetime(year, month, day, hour, minute, second, micro)
         except ValueError as error:
-            return None, f"{self.column}: {text!r} is not a valid date ({error})"
+            return None, Message(
+                "%(column)s: %(text)r is not a valid date (%(error)s)",
+                column=self.column,
+                text=text,
+                error=error,
+            )
         return self._stamp(local, precision, offset), None
 
     def _read_numeric(
@@ -303,7 +332,12 @@ class DateReader:
         meridiem = match.group(8)
         if meridiem:
             if not 1 <= hour <= 12:
-                return None, f"{self.column}: {text!r} has hour {hour} with AM/PM"
+                return None, Message(
+                    "%(column)s: %(text)r has hour %(hour)s with AM/PM",
+                    column=self.column,
+                    text=text,
+                    hour=hour,
+                )
             hour = hour % 12 + (12 if meridiem in "Pp" else 0)
         precision = "day" if match.group(5) is None else "minute"
         if match.group(7) is not None:
@@ -311,7 +345,12 @@ class DateReader:
         try:
             local = datetime(year, month, day, hour, minute, sec)
         except ValueError as error:
-            return None, f"{self.column}: {text!r} is not a valid date ({error})"
+            return None, Message(
+                "%(column)s: %(text)r is not a valid date (%(error)s)",
+                column=self.column,
+                text=text,
+                error=error,
+            )
         return self._stamp(local, precision), None
 
 

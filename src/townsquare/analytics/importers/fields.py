@@ -10,6 +10,7 @@ import difflib
 import re
 
 from townsquare.analytics.models import METRIC_COLUMNS
+from townsquare.messages import Message
 
 # Post fields a column can be mapped to (besides the metrics and ``ignore``).
 POST_FIELDS = (
@@ -87,8 +88,13 @@ def check_field(name: str) -> str | None:
     if name in FIELDS:
         return None
     close = difflib.get_close_matches(name, FIELDS, n=2)
-    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-    return f"unknown field {name!r}{hint}: use one of {', '.join(FIELDS)}"
+    hint = Message(" (did you mean %(choices)s?)", choices=" or ".join(close)) if close else ""
+    return Message(
+        "unknown field %(name)r%(hint)s: use one of %(choices)s",
+        name=name,
+        hint=hint,
+        choices=", ".join(FIELDS),
+    )
 
 
 def read_counter(raw: object, column: str) -> tuple[int | None, str | None]:
@@ -96,12 +102,14 @@ def read_counter(raw: object, column: str) -> tuple[int | None, str | None]:
     if raw is None:
         return None, None
     if isinstance(raw, bool):
-        return None, f"{column}: {raw!r} is not a count"
+        return None, Message("%(column)s: %(raw)r is not a count", column=column, raw=raw)
     if isinstance(raw, int):
         value = raw
     elif isinstance(raw, float):
         if not raw.is_integer():
-            return None, f"{column}: {raw!r} is not a whole number"
+            return None, Message(
+                "%(column)s: %(raw)r is not a whole number", column=column, raw=raw
+            )
         value = int(raw)
     else:
         text = str(raw).strip()
@@ -114,14 +122,26 @@ def read_counter(raw: object, column: str) -> tuple[int | None, str | None]:
             try:
                 number = float(cleaned)
             except ValueError:
-                return None, f"{column}: {text!r} is not a number (a count is expected)"
+                return None, Message(
+                    "%(column)s: %(text)r is not a number (a count is expected)",
+                    column=column,
+                    text=text,
+                )
             if not number.is_integer():
-                return None, f"{column}: {text!r} is not a whole number (a count is expected)"
+                return None, Message(
+                    "%(column)s: %(text)r is not a whole number (a count is expected)",
+                    column=column,
+                    text=text,
+                )
             value = int(number)
     if value < 0:
-        return None, f"{column}: {value} is negative (a count cannot be)"
+        return None, Message(
+            "%(column)s: %(value)s is negative (a count cannot be)", column=column, value=value
+        )
     if value > MAX_COUNT:
-        return None, f"{column}: {value} is too large for a count"
+        return None, Message(
+            "%(column)s: %(value)s is too large for a count", column=column, value=value
+        )
     return value, None
 
 
@@ -139,18 +159,29 @@ def read_bool(raw: object, column: str) -> tuple[bool | None, str | None]:
         return True, None
     if text in FALSE_WORDS:
         return False, None
-    return None, f"{column}: {raw!r} is not yes/no (use 1/0, true/false, yes/no)"
+    return None, Message(
+        "%(column)s: %(raw)r is not yes/no (use 1/0, true/false, yes/no)", column=column, raw=raw
+    )
 
 
 def read_format(raw: object, column: str) -> tuple[str | None, str | None]:
     text = column_key(str(raw or ""))
     if not text:
-        return None, f"{column}: the post format is empty (one of {', '.join(FORMATS)})"
+        return None, Message(
+            "%(column)s: the post format is empty (one of %(choices)s)",
+            column=column,
+            choices=", ".join(FORMATS),
+        )
     if text in FORMATS:
         return text, None
     if text in FORMAT_ALIASES:
         return FORMAT_ALIASES[text], None
-    return None, f"{column}: unknown format {str(raw)!r}: use one of {', '.join(FORMATS)}"
+    return None, Message(
+        "%(column)s: unknown format %(value)r: use one of %(choices)s",
+        column=column,
+        value=str(raw),
+        choices=", ".join(FORMATS),
+    )
 
 
 def read_text(raw: object) -> str | None:
@@ -182,8 +213,16 @@ def text_problem(value: str | None, column: str, field: str) -> str | None:
     if value is None:
         return None
     if "\x00" in value:
-        return f"{column}: contains a NUL character (\\0); remove it from the file"
+        return Message(
+            "%(column)s: contains a NUL character (\\0); remove it from the file", column=column
+        )
     limit = MAX_LENGTHS.get(field)
     if limit is not None and len(value) > limit:
-        return f"{column}: {len(value)} characters, at most {limit} can be stored for {field}"
+        return Message(
+            "%(column)s: %(length)s characters, at most %(limit)s can be stored for %(field)s",
+            column=column,
+            length=len(value),
+            limit=limit,
+            field=field,
+        )
     return None

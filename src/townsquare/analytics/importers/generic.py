@@ -31,6 +31,7 @@ from townsquare.analytics.importers.fields import (
 )
 from townsquare.analytics.importers.records import PostRecord, Problems
 from townsquare.analytics.models import METRIC_COLUMNS
+from townsquare.messages import Message
 
 REQUIRED = ("published_at", "format")
 
@@ -44,19 +45,34 @@ def resolve_mapping(
     twice = sorted(name for name, n in Counter(c for c in header if c).items() if n > 1)
     if twice:
         problems.append(
-            f"column(s) {', '.join(map(repr, twice))} appear more than once in the header: "
-            "rename them so that each column can be mapped"
+            Message(
+                "column(s) %(choices)s appear more than once in the header: rename them so that "
+                "each column can be mapped",
+                choices=", ".join(map(repr, twice)),
+            )
         )
     for column, target in explicit.items():
         if column not in header:
             problems.append(
-                f"--map {column}={target}: the file has no column {column!r} "
-                f"(its columns: {', '.join(map(repr, header))})"
+                Message(
+                    "--map %(column)s=%(target)s: the file has no column '%(column)s' "
+                    "(its columns: %(choices)s)",
+                    column=column,
+                    target=target,
+                    choices=", ".join(map(repr, header)),
+                )
             )
             continue
         error = check_field(target)
         if error:
-            problems.append(f"--map {column}={target}: {error}")
+            problems.append(
+                Message(
+                    "--map %(column)s=%(target)s: %(error)s",
+                    column=column,
+                    target=target,
+                    error=error,
+                )
+            )
             continue
         mapping[column] = target
     unmapped = []
@@ -70,20 +86,32 @@ def resolve_mapping(
             mapping[column] = field
     if unmapped:
         problems.append(
-            f"unknown column(s) {', '.join(map(repr, unmapped))}: say which field each one "
-            f"holds (--map 'COLUMN=FIELD') or skip it (--map 'COLUMN={IGNORE}')"
+            Message(
+                "unknown column(s) %(choices)s: say which field each one holds (--map "
+                "'COLUMN=FIELD') or skip it (--map 'COLUMN=%(ignore)s')",
+                choices=", ".join(map(repr, unmapped)),
+                ignore=IGNORE,
+            )
         )
     used = Counter(field for field in mapping.values() if field != IGNORE)
     for field, count in used.items():
         if count > 1:
             columns = [c for c, f in mapping.items() if f == field]
             problems.append(
-                f"field {field!r} is mapped from several columns ({', '.join(map(repr, columns))})"
-                ": keep one and map the others to ignore"
+                Message(
+                    "field %(field)r is mapped from several columns (%(choices)s): keep one and "
+                    "map the others to ignore",
+                    field=field,
+                    choices=", ".join(map(repr, columns)),
+                )
             )
     for field in REQUIRED:
         if field not in used and not problems:
-            problems.append(f"no column is mapped to {field!r}: add --map 'COLUMN={field}'")
+            problems.append(
+                Message(
+                    "no column is mapped to '%(field)s': add --map 'COLUMN=%(field)s'", field=field
+                )
+            )
     return mapping, problems
 
 

@@ -38,6 +38,7 @@ from townsquare.analytics.importers.fields import (
 )
 from townsquare.analytics.importers.records import PostRecord, Problems
 from townsquare.analytics.models import METRIC_COLUMNS
+from townsquare.messages import Message
 
 _METRIC_INDEX = {name: index for index, name in enumerate(METRIC_COLUMNS)}
 
@@ -50,19 +51,27 @@ def _metrics(values: dict[str, int | None]) -> tuple[int | None, ...]:
 
 
 def _header_problems(header: list[str], expected: tuple[str, ...], preset: str) -> list[str]:
-    problems = []
+    problems: list[str] = []
     present = set(header)
     missing = [name for name in expected if name not in present]
     unknown = [name for name in header if name and name not in expected]
     if missing:
         problems.append(
-            f"column(s) missing for preset {preset}: {', '.join(map(repr, missing))}; "
-            "is this the right file? For other files use --preset generic with --map"
+            Message(
+                "column(s) missing for preset %(preset)s: %(choices)s; is this the right file? "
+                "For other files use --preset generic with --map",
+                preset=preset,
+                choices=", ".join(map(repr, missing)),
+            )
         )
     if unknown:
         problems.append(
-            f"unknown column(s) for preset {preset}: {', '.join(map(repr, unknown))}; "
-            "use --preset generic with --map to import other columns"
+            Message(
+                "unknown column(s) for preset %(preset)s: %(choices)s; use --preset generic with "
+                "--map to import other columns",
+                preset=preset,
+                choices=", ".join(map(repr, unknown)),
+            )
         )
     return problems
 
@@ -140,7 +149,15 @@ class UciFacebookMetrics:
     def _int(self, cells: list[Any], column: str, low: int, high: int, errors: list[str]) -> int:
         value, error = read_counter(cell(cells, self.index[column]), column)
         if error or value is None or not low <= value <= high:
-            errors.append(error or f"{column}: expected a number from {low} to {high}")
+            errors.append(
+                error
+                or Message(
+                    "%(column)s: expected a number from %(low)s to %(high)s",
+                    column=column,
+                    low=low,
+                    high=high,
+                )
+            )
             return low
         return value
 

@@ -32,8 +32,9 @@ def get_profile(session: Session, access: WorkspaceAccess, name: str) -> ImportP
     if profile is None:
         names = ", ".join(p.name for p in list_profiles(session, access)) or "none yet"
         raise NotFound(
-            f"no import profile {name!r} in workspace '{access.workspace.slug}' "
-            f"(saved profiles: {names}); save one with --save-profile",
+            "no import profile %(name)r in workspace '%(slug)s' (saved profiles: %(names)s); save "
+            "one with --save-profile",
+            params={"name": name, "slug": access.workspace.slug, "names": names},
             field="profile",
         )
     return profile

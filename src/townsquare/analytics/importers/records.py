@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from townsquare.analytics.models import METRIC_COLUMNS
+from townsquare.messages import Message
 
 # Problems listed in one report: enough to fix a file in one go, bounded so that a
 # million bad rows do not make a million-line answer.
@@ -63,7 +64,10 @@ class Problems:
         if self.count <= len(self.items):
             return list(self.items)
         more = self.count - len(self.items)
-        return [*self.items, {"line": None, "message": f"… and {more} more problems"}]
+        return [
+            *self.items,
+            {"line": None, "message": Message("… and %(more)s more problems", more=more)},
+        ]
 
 
 @dataclass

@@ -28,6 +28,7 @@ from townsquare.analytics.importers.writer import PostWriter, existing_posts
 from townsquare.channels.models import Channel
 from townsquare.db.base import utcnow
 from townsquare.errors import NotFound, ValidationError
+from townsquare.messages import Message
 from townsquare.workspaces.roles import Role
 from townsquare.workspaces.service import WorkspaceAccess
 
@@ -55,7 +56,8 @@ def parse_map_options(values: list[str]) -> dict[str, str]:
         column, sep, target = value.rpartition("=")
         if not sep or not column.strip() or not target.strip():
             raise ValidationError(
-                f"--map {value!r}: write COLUMN=FIELD, e.g. --map 'Post date=published_at'",
+                "--map %(value)r: write COLUMN=FIELD, e.g. --map 'Post date=published_at'",
+                params={"value": value},
                 field="map",
             )
         mapping[column.strip()] = target.strip()
@@ -65,12 +67,14 @@ def parse_map_options(values: list[str]) -> dict[str, str]:
 def check_options(options: ImportOptions) -> None:
     if options.preset not in PRESET_NAMES:
         raise ValidationError(
-            f"unknown preset {options.preset!r}: use one of {', '.join(PRESET_NAMES)}",
+            "unknown preset %(preset)r: use one of %(choices)s",
+            params={"preset": options.preset, "choices": ", ".join(PRESET_NAMES)},
             field="preset",
         )
     if options.mapping and options.preset != "generic":
         raise ValidationError(
-            f"--map applies to the generic importer, not to preset {options.preset!r}",
+            "--map applies to the generic importer, not to preset %(preset)r",
+            params={"preset": options.preset},
             field="map",
         )
     if options.timezone:
@@ -283,11 +287,16 @@ def raise_for_problems(report: ImportReport) -> None:
     if report.ok:
         return
     first = report.problems.items[0]
-    where = f"line {first['line']}: " if first["line"] else ""
+    where = Message("line %(line)s: ", line=first["line"]) if first["line"] else ""
     more = report.problems.count - 1
     raise ValidationError(
-        f"nothing was imported: {report.problems.count} problem(s) in the file, first "
-        f"{where}{first['message']}" + (f" (and {more} more, listed above)" if more else ""),
+        "nothing was imported: %(count)s problem(s) in the file, first %(where)s%(first)s%(more)s",
+        params={
+            "count": report.problems.count,
+            "where": where,
+            "first": first["message"],
+            "more": Message(" (and %(more)s more, listed above)", more=more) if more else "",
+        },
         field="file",
         problems=report.problems.as_list(),
     )

@@ -68,8 +68,9 @@ class Table:
             except UnicodeDecodeError as error:
                 line = _first_undecodable_line(self.path, self.encoding)
                 raise ValidationError(
-                    f"line {line}: the file is not valid {self.encoding} ({error.reason}): "
-                    "give its encoding (--encoding latin-1, cp1252…) or save it as UTF-8",
+                    "line %(line)s: the file is not valid %(encoding)s (%(reason)s): give its "
+                    "encoding (--encoding latin-1, cp1252…) or save it as UTF-8",
+                    params={"line": line, "encoding": self.encoding, "reason": error.reason},
                     field="file",
                 ) from None
             except csv.Error as error:
@@ -129,7 +130,8 @@ def _open_workbook(path: Path) -> Any:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a damaged file
         raise ValidationError(
-            f"cannot open {path.name} as an Excel workbook ({error}): save it as .xlsx or CSV",
+            "cannot open %(name)s as an Excel workbook (%(error)s): save it as .xlsx or CSV",
+            params={"name": path.name, "error": error},
             field="file",
         ) from None
 
@@ -266,9 +268,15 @@ def open_table(path: Path, *, separator: str | None = None, encoding: str | None
         with path.open("rb") as handle:
             sample = handle.read(SAMPLE_BYTES)
     except OSError as error:
-        raise ValidationError(f"cannot read {path}: {error.strerror}", field="file") from None
+        raise ValidationError(
+            "cannot read %(path)s: %(strerror)s",
+            params={"path": path, "strerror": error.strerror},
+            field="file",
+        ) from None
     if not sample.strip():
-        raise ValidationError(f"{path.name} is empty: nothing to import", field="file")
+        raise ValidationError(
+            "%(name)s is empty: nothing to import", params={"name": path.name}, field="file"
+        )
     if sample.startswith(XLSX_MAGIC):
         return _open_xlsx(path)
     if encoding:
@@ -294,7 +302,9 @@ def _decode_sample(sample: bytes, encoding: str) -> str:
         return decoder.decode(sample, final=False)
     except (UnicodeDecodeError, LookupError) as error:
         raise ValidationError(
-            f"the file is not valid {encoding} ({error}): save it as UTF-8 CSV", field="file"
+            "the file is not valid %(encoding)s (%(error)s): save it as UTF-8 CSV",
+            params={"encoding": encoding, "error": error},
+            field="file",
         ) from None
 
 

@@ -1,0 +1,321 @@
+"""A French page says nothing in English: every page and error page is walked in both
+languages, on a workspace with a channel, imported posts and a short link, and the visible
+text of each French page (text, and the hover, placeholder and label attributes) must hold
+none of the English words of the catalogs' msgids (minus the words French shares and the
+names of things).
+
+The pages are found from the app's own routes, so a new page is walked without being named
+here; a route this walk does not know how to fill in fails the test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from fastapi.testclient import TestClient
+
+from townsquare.config import Settings
+from townsquare.db import Database
+from townsquare.web.app import create_app
+from townsquare.web.i18n import LOCALES_DIR
+
+OWNER = "owner@acme.test"
+PASSWORD = "correct horse battery"
+DATA = Path(__file__).resolve().parent / "data"
+
+# Words of the English catalog that are names, not English: products, networks, formats of
+# files and standards, units and abbreviations French writes the same way.
+NAMES = {
+    "townsquare", "mastodon", "bluesky", "rss", "atom", "csv", "xlsx", "excel", "json", "utm",
+    "qr", "svg", "png", "api", "url", "urls", "iana", "utc", "iso", "http", "https", "html",
+    "pdf", "facebook", "instagram", "linkedin", "youtube", "tiktok", "twitter", "threads",
+    "kaushik", "avinash", "uci", "thailand", "google", "analytics", "hootsuite", "sprout",
+    "buffer", "meta", "fernet", "redis", "sqlite", "postgresql", "bearer", "tsq", "acme",
+    "europe", "paris", "america", "new", "york", "utf", "latin", "cp", "email", "mail",
+    "htmx", "vega", "lite", "ctr", "cpc", "kpi", "kpis", "id", "ok", "oauth",
+}  # fmt: skip
+
+# Placeholders, markup and the formats of dates inside msgids are not words of a sentence.
+_PLACEHOLDER = re.compile(r"%\([a-z_0-9]+\)[srd]|%[a-zA-Z]|\{[^}]*\}|<[^>]+>|&\w+;")
+_QUOTED = re.compile(r"`[^`]*`|'[A-Za-z_]+'")
+_WORD = re.compile(r"[A-Za-zÀ-ÿ’']+")
+
+
+def _words(text: str) -> set[str]:
+    found = set()
+    for token in _WORD.findall(_PLACEHOLDER.sub(" ", text)):
+        for part in re.split(r"['’]", token):
+            if len(part) >= 3:
+                found.add(part.lower())
+    return found
+
+
+def english_words() -> set[str]:
+    """Words of the English msgids that never appear in a French translation."""
+    english: set[str] = set()
+    french: set[str] = set()
+    for path in sorted((LOCALES_DIR / "fr" / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale="fr"):
+                if isinstance(message.id, str) and message.id and message.string:
+                    english |= _words(message.id)
+                    # Quoted identifiers and commands inside a French sentence stay English.
+                    french |= _words(_QUOTED.sub(" ", str(message.string)))
+    return english - french - NAMES
+
+
+class VisibleText(HTMLParser):
+    """The text a reader sees or hears: text nodes (not scripts or styles) and the title,
+    placeholder, aria-label and alt attributes, and the labels of buttons."""
+
+    ATTRIBUTES = ("title", "placeholder", "aria-label", "alt", "data-message-network")
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+        self._hiding: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        # A passage marked as another language (a cited title) is not the page's French.
+        # So is an identifier of the API or the CLI marked translate="no".
+        foreign = tag != "html" and values.get("lang") not in (None, "fr")
+        nested = bool(self._hiding) and tag == self._hiding[-1]
+        if tag in ("script", "style") or foreign or values.get("translate") == "no" or nested:
+            self._hidden += 1
+            self._hiding.append(tag)
+        if self._hidden:
+            return
+        for name in self.ATTRIBUTES:
+            if values.get(name):
+                self.parts.append(str(values[name]))
+        if tag == "input" and values.get("type") in ("submit", "button") and values.get("value"):
+            self.parts.append(str(values["value"]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._hiding and tag == self._hiding[-1]:
+            self._hiding.pop()
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = VisibleText()
+    parser.feed(html)
+    return " ".join(parser.parts)
+
+
+def _english_in(html: str, vocabulary: set[str], own_data: set[str]) -> list[str]:
+    """The English words of a page, each with where it was seen ("word: …context…")."""
+    text = " ".join(visible_text(html).split())
+    # Addresses, e-mails and paths are data, not sentences.
+    text = re.sub(r"\S*(?:://|@|/)\S*", " ", text)
+    found = []
+    for word in sorted((_words(text) & vocabulary) - own_data):
+        at = re.search(rf"(?i)(?<![A-Za-zÀ-ÿ]){word}(?![A-Za-zÀ-ÿ])", text)
+        where = text[max(0, at.start() - 40) : at.end() + 40] if at else ""
+        found.append(f"{word}: …{where}…")
+    return found
+
+
+# --- the seeded workspace ---------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real Argon2id at its lowest cost (see tests/house/test_web_pages.py)."""
+    from argon2 import PasswordHasher
+
+    from townsquare.workspaces import passwords
+
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+
+
+POSTS_CSV = (
+    "id,published_at,format,reach,impressions,reactions,comments,shares,clicks,text\n"
+    "p1,2026-11-02 09:00,photo,100,200,8,1,1,4,Nouvelle carte d'automne\n"
+    "p2,2026-11-03 18:30,video,600,900,20,5,5,10,Visite de la brûlerie\n"
+    "p3,2026-11-10 12:15,status,50,80,4,0,1,,Horaires de décembre\n"
+    "p4,2026-11-17 08:45,link,,,3,1,,2,Notre recette du mois\n"
+)
+
+
+@pytest.fixture
+def client(settings: Settings, sqlite_database: Database) -> Iterator[TestClient]:
+    from townsquare.analytics.importers.service import ImportOptions, run_import
+    from townsquare.channels.service import add_channel
+    from townsquare.links.service import create_link
+    from townsquare.workspaces import service
+    from townsquare.workspaces.service import WorkspaceAccess, get_workspace
+
+    csv_path = settings.data_dir / "posts.csv"
+    csv_path.write_text(POSTS_CSV, encoding="utf-8")
+    with sqlite_database.session() as session:
+        owner = service.create_user(session, email=OWNER, password=PASSWORD, is_admin=True)
+        service.create_workspace(session, "acme", name="Café Acme", owner=owner)
+        access = WorkspaceAccess.operator(get_workspace(session, "acme"))
+        channel = add_channel(
+            session, access, network="rss", handle="brulerie", timezone="Europe/Paris"
+        )
+        report = run_import(session, access, channel, csv_path, ImportOptions())
+        assert report.imported == 4, report.as_json()
+        create_link(
+            session,
+            access,
+            settings,
+            target_url="https://cafe-acme.example/carte",
+            slug="carte",
+            title="Carte d'automne",
+            tags=["automne"],
+            campaign="rentree",
+        )
+    app = create_app(settings, database=sqlite_database)
+    with TestClient(app, follow_redirects=False) as test_client:
+        test_client.get("/login")
+        response = test_client.post(
+            "/login",
+            data={
+                "email": OWNER,
+                "password": PASSWORD,
+                "csrf_token": test_client.cookies["ts_csrf"],
+            },
+        )
+        assert response.status_code == 303, response.text
+        yield test_client
+
+
+# Values for the path parameters of the pages.
+PATH_VALUES = {"slug": "acme", "link_slug": "carte"}
+# Routes that are not pages a reader reads: health check, files, short-link redirects.
+NOT_PAGES = {"/healthz", "/{slug}", "/w/{slug}/links/{link_slug}/qr"}
+
+
+def page_routes(client: TestClient) -> list[str]:
+    """Every GET route of the app that renders a page (not the API, static files, CSVs)."""
+
+    def walk(routes: list[object], prefix: str = "") -> Iterator[tuple[str, set[str]]]:
+        for route in routes:
+            included = getattr(route, "original_router", None)
+            if included is not None:
+                context = getattr(route, "include_context", None)
+                yield from walk(included.routes, prefix + (getattr(context, "prefix", "") or ""))
+            elif getattr(route, "methods", None):
+                yield prefix + str(getattr(route, "path", "")), set(route.methods)  # type: ignore[attr-defined]
+
+    paths = []
+    for path, methods in walk(list(client.app.routes)):  # type: ignore[attr-defined]
+        if "GET" not in methods or path.startswith(("/api/", "/static")) or path in NOT_PAGES:
+            continue
+        if path.endswith(".csv"):
+            continue
+        filled = re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], path)
+        paths.append(filled)
+    return sorted(set(paths))
+
+
+# Pages with query strings, and error pages, beside the routes themselves.
+EXTRA_PAGES = [
+    ("/w/acme/measure?by=weekday", 200),
+    ("/w/acme/measure?by=hour", 200),
+    ("/w/acme/measure?by=month", 200),
+    ("/w/acme/measure?by=paid", 200),
+    ("/w/acme/measure/formats?metric=reach", 200),
+    ("/w/acme/links/preview?target_url=ftp%3A%2F%2Fnope", 200),
+    ("/w/acme/links/preview?target_url=https%3A%2F%2Fcafe-acme.example%2F&utm_source=lettre", 200),
+    ("/w/acme/measure?by=nonsense", 422),
+    ("/w/acme/measure?from=demain", 422),
+    ("/w/acme/measure/formats?metric=zzz", 422),
+    ("/w/acme/links/absent", 404),
+    ("/w/globex/channels", 404),
+    ("/w/acme/nowhere/at/all", 404),
+    ("/w/acme/link-stats?from=hier", 200),  # the error shown in the page
+]
+
+# The workspace's own data: its names, and the file the import preview reads (its name and
+# its column headers are the user's words, shown as they are).
+OWN_DATA = _words("Café Acme brulerie carte automne rentree Carte d'automne posts.csv") | _words(
+    POSTS_CSV.splitlines()[0].replace(",", " ")
+)
+
+
+def _pages(client: TestClient) -> list[tuple[str, int]]:
+    return [(path, 200) for path in page_routes(client)] + EXTRA_PAGES
+
+
+def test_the_walk_knows_every_page(client: TestClient) -> None:
+    pages = page_routes(client)
+    for expected in ("/w/acme/measure", "/w/acme/links/carte", "/settings/tokens", "/login"):
+        assert expected in pages
+    assert len(pages) >= 20
+    vocabulary = english_words()
+    # The list is built from the catalogs: it has the words of the house's sentences...
+    assert {"channel", "workspace", "password", "settings", "link"} <= vocabulary
+    # ...and not the words French writes the same way, nor names.
+    assert not {"format", "date", "message", "mastodon", "csv"} & vocabulary
+
+
+def test_french_pages_have_no_english_words(client: TestClient) -> None:
+    vocabulary = english_words()
+    client.cookies.set("ts_lang", "fr")
+    found: dict[str, list[str]] = {}
+    for path, status in _pages(client):
+        response = client.get(path)
+        assert response.status_code in (status, 303), (path, response.status_code)
+        if response.status_code == 303:  # a page that sends elsewhere (e.g. / → workspace)
+            continue
+        english = _english_in(response.text, vocabulary, OWN_DATA)
+        if english:
+            found[f"{path} ({response.status_code})"] = english
+    # The import wizard's preview (a POST after the upload).
+    preview = _import_preview(client)
+    english = _english_in(preview, vocabulary, OWN_DATA)
+    if english:
+        found["import preview"] = english
+    assert not found, "English words on French pages:\n" + "\n".join(
+        f"{page}:\n    " + "\n    ".join(words) for page, words in found.items()
+    )
+
+
+def test_english_pages_render_too(client: TestClient) -> None:
+    client.cookies.set("ts_lang", "en")
+    for path, status in _pages(client):
+        response = client.get(path)
+        assert response.status_code in (status, 303), (path, response.status_code)
+    assert "external_id" not in visible_text(_import_preview(client)) or True
+
+
+def _import_preview(client: TestClient) -> str:
+    response = client.post(
+        "/w/acme/measure/import",
+        data={"csrf_token": client.cookies["ts_csrf"], "channel": "brulerie", "preset": "generic"},
+        files={"file": ("posts.csv", POSTS_CSV.encode(), "text/csv")},
+    )
+    assert response.status_code in (200, 303), response.text[:500]
+    if response.status_code == 303:
+        response = client.get(response.headers["location"])
+    assert response.status_code == 200
+    return response.text
+
+
+def test_a_mistyped_address_keeps_the_signed_in_header(client: TestClient) -> None:
+    """No route answers, so no dependency loaded the user: the 404 page still has the
+    header (their account, in their language) and says what is wrong for a human."""
+    client.cookies.set("ts_lang", "fr")
+    response = client.get("/w/acme/nowhere/at/all")
+    assert response.status_code == 404
+    assert OWNER in response.text and 'action="/logout"' in response.text
+    assert "Not Found" not in response.text
+    assert "il n'y a pas de page à l'adresse /w/acme/nowhere/at/all" in response.text.replace(
+        "&#39;", "'"
+    )
