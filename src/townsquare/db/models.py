@@ -10,6 +10,7 @@ MODEL_MODULES = (
     "townsquare.channels.models",
     "townsquare.links.models",
     "townsquare.analytics.models",
+    "townsquare.reports.models",
 )
 
 
