@@ -12,6 +12,7 @@ A period without posts, or a section whose inputs are missing, gets a sentence s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -50,6 +51,7 @@ ENGAGEMENT = (
 )
 CONVERSION = ("clicks", "click_through_rate")
 TEXT_LIMIT = 220
+ABSENT = re.compile(r"^no post has (.+): the source does not provide it$")
 
 
 class Builder:
@@ -113,7 +115,7 @@ class Builder:
                     ("ratio_of_sums", self._("ratio of sums")),
                 )
                 if cell["mean_of_ratios"] is None:
-                    missing.append(f"{label}: {cell['reason'] or self._('unknown')}")
+                    missing.append(f"{label}: {self.reason(cell['reason'])}")
                     continue
                 for index, (variant, variant_label) in enumerate(variants):
                     rows.append(
@@ -128,7 +130,7 @@ class Builder:
                     )
             else:
                 if cell["value"] is None:
-                    missing.append(f"{label}: {cell['reason'] or self._('unknown')}")
+                    missing.append(f"{label}: {self.reason(cell['reason'])}")
                     continue
                 variant_label = (
                     self._("mean per post") if kpi.kind == "count" else self._("over the period")
@@ -158,6 +160,17 @@ class Builder:
             "change": self.change(now, before, kpi.unit),
             "raw": now,
         }
+
+    def reason(self, text: str | None) -> str:
+        """Measure's reason for an unknown figure, in the reader's language."""
+        if not text:
+            return self._("unknown")
+        match = ABSENT.match(text)
+        if match:
+            return self._("no post has %(inputs)s: the source does not provide it") % {
+                "inputs": match.group(1)
+            }
+        return self._(text)
 
     def no_posts(self, channel: Mapping[str, Any]) -> str:
         return self._(
@@ -463,7 +476,7 @@ class Builder:
                 {
                     "name": name,
                     "label": kpi_label(name, self.language),
-                    "formula": kpi.formula,
+                    "formula": self._(kpi.formula),
                     "unit": self._("percent (%)") if kpi.unit == "percent" else self._("count"),
                     "source": kpi.source,
                 }

@@ -28,7 +28,7 @@ from townsquare.workspaces import service, sessions
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 # Sections of the product shown in the navigation before they are built.
-UPCOMING_SECTIONS = {"listen": "Listen", "publish": "Publish", "reports": "Reports"}
+UPCOMING_SECTIONS = {"listen": "Listen", "publish": "Publish"}
 
 
 def _client_key(request: Request, secret: str) -> str:

@@ -19,6 +19,8 @@ def include_routes(app: FastAPI) -> None:
     # Capabilities: each adds its routers here.
     from townsquare.analytics import routes as analytics_routes
     from townsquare.links import routes as links_routes
+    from townsquare.reports import routes as reports_routes
 
     analytics_routes.include(app)
     links_routes.include(app)
+    reports_routes.include(app)

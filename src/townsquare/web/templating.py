@@ -23,6 +23,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "channels" / "templates",
     PACKAGE_DIR / "analytics" / "templates",
     PACKAGE_DIR / "links" / "templates",
+    PACKAGE_DIR / "reports" / "templates",
 ]
 
 environment = Environment(
