@@ -81,3 +81,22 @@ def uci_cli(
     """Workspace ``acme``, channel ``uci`` (the 500 posts of the UCI file), on SQLite."""
     yield build_uci(sqlite_database, data_dir, monkeypatch)
     get_settings.cache_clear()
+
+
+# --- the hand-made world of the Measure tests ---------------------------------------------
+
+
+@pytest.fixture
+def world(database: Database, data_dir: Path) -> Iterator[Any]:
+    """Workspace ``acme`` with channel ``brand`` (Paris): four posts of March–April 2024 and
+    follower counts; workspace ``rival`` with its own ``brand``. SQLite and PostgreSQL."""
+    from tests.measure.conftest import build_world
+
+    yield build_world(database, data_dir)
+
+
+@pytest.fixture
+def sqlite_world(sqlite_database: Database, data_dir: Path) -> Iterator[Any]:
+    from tests.measure.conftest import build_world
+
+    yield build_world(sqlite_database, data_dir)

@@ -12,7 +12,6 @@ from alembic import op
 
 import townsquare.db.base
 
-
 revision = "0008_reports"
 down_revision = "0002_measure_links"
 branch_labels = None
