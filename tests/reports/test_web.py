@@ -205,3 +205,38 @@ def test_a_member_of_another_workspace_gets_404(sqlite_world: Any, app_client: T
     _log_in(app_client, "owner@rival.test")
     assert app_client.get(f"/w/rival/reports/{report_id}").status_code == 404
     assert app_client.get(f"/w/acme/reports/{report_id}").status_code == 404
+
+
+def test_measure_dashboard_compares_with_another_period(
+    sqlite_world: Any, app_client: TestClient
+) -> None:
+    from townsquare.analytics import service as measure
+    from townsquare.analytics import tables
+    from townsquare.workspaces.service import WorkspaceAccess, get_workspace
+
+    _log_in(app_client)
+    page = app_client.get(
+        "/w/acme/measure",
+        params={
+            "channel": "brand",
+            "from": "2024-03-01",
+            "to": "2024-03-31",
+            "compare": "previous",
+        },
+    )
+    assert page.status_code == 200, page.text
+    section = page.text.split('id="comparison"')[1].split("</section>")[0]
+    assert 'id="comparison-table"' in section and "2024-02-01 – 2024-02-29" in section
+    with sqlite_world.database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, "acme"))
+        march = measure.measure_kpis(
+            session, access, "brand", date_from="2024-03-01", date_to="2024-03-31"
+        )
+    rate = march["groups"][0]["kpis"]["engagement_rate_by_followers"]["mean_of_ratios"]
+    row = section.split('data-kpi="engagement_rate_by_followers" data-variant="mean_of_ratios"')[1]
+    cells = row.split("</tr>")[0]
+    assert f'<td class="number">{tables.number(rate, "percent", "en")}</td>' in cells
+    # February has no post: its column is empty, never a zero.
+    assert '<td class="number"></td><td class="number"></td>' in cells
+    missing = app_client.get("/w/acme/measure", params={"channel": "brand", "compare": "previous"})
+    assert missing.status_code == 422 and "choose the first and last day" in missing.text
