@@ -108,52 +108,66 @@ def channel_figures(
 def ranked_posts(
     session: Session, access: WorkspaceAccess, channel: Channel, period: Period, metric: str
 ) -> dict[str, Any]:
-    """The period's best and worst posts on ``metric`` (posts without a value are left out)."""
+    """The period's best and worst posts on ``metric`` (posts without a value are left out).
+
+    Only the inputs of the KPI are read for every post (one Core query, no text); the text
+    and permalink are then read for the few posts shown.
+    """
     kpi = kpis.REGISTRY[metric]
     components = kpis.interaction_components(access.workspace.settings)
     inputs = kpis.required_inputs(kpi, components)
     start, end = period_bounds(period.start, period.end, channel.timezone or "UTC")
-    columns = [
-        PostLatestMetrics.__table__.c[name]
-        if name != "followers_at_publish"
-        else Post.__table__.c[name]
-        for name in inputs
-    ]
+    posts, latest = Post.__table__, PostLatestMetrics.__table__
+    columns = [posts.c[n] if n == "followers_at_publish" else latest.c[n] for n in inputs]
     rows = session.execute(
-        select(Post.id, Post.published_at, Post.format, Post.text, Post.permalink, *columns)
-        .outerjoin(PostLatestMetrics, PostLatestMetrics.post_id == Post.id)
+        select(posts.c.id, *columns)
+        .select_from(posts.outerjoin(latest, latest.c.post_id == posts.c.id))
         .where(
             and_(
-                Post.workspace_id == access.workspace_id,
-                Post.channel_id == channel.id,
-                Post.published_at >= start,
-                Post.published_at < end,
+                posts.c.workspace_id == access.workspace_id,
+                posts.c.channel_id == channel.id,
+                posts.c.published_at >= start,
+                posts.c.published_at < end,
             )
         )
     ).all()
     if not rows:
         return {"metric": metric, "top": [], "bottom": [], "posts": 0}
-    values_by_input = {
-        name: np.array([row[5 + i] for row in rows], dtype=np.float64)
-        for i, name in enumerate(inputs)
+    table = np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=np.float64)
+    values = formulas.per_post_values(
+        kpi, {name: table[:, 1 + i] for i, name in enumerate(inputs)}, components
+    )
+    known = np.flatnonzero(np.isfinite(values))
+    order = known[np.argsort(-values[known], kind="stable")]
+    top_index = order[:TOP_POSTS].tolist()
+    rest = order[TOP_POSTS:]
+    bottom_index = rest[::-1][:TOP_POSTS].tolist()
+    wanted = [int(table[i, 0]) for i in top_index + bottom_index]
+    details = {
+        row.id: row
+        for row in session.execute(
+            select(Post.id, Post.published_at, Post.format, Post.text, Post.permalink).where(
+                Post.workspace_id == access.workspace_id, Post.id.in_(wanted)
+            )
+        )
     }
-    values = formulas.per_post_values(kpi, values_by_input, components)
-    known = [i for i in np.argsort(-np.nan_to_num(values, nan=-np.inf)) if np.isfinite(values[i])]
 
     def entry(index: int) -> dict[str, Any]:
-        row = rows[index]
+        row = details[int(table[index, 0])]
         return {
-            "published_at": row[1].isoformat() if row[1] else None,
-            "format": row[2],
-            "text": (row[3] or "").strip(),
-            "permalink": row[4],
+            "published_at": row.published_at.isoformat() if row.published_at else None,
+            "format": row.format,
+            "text": (row.text or "").strip(),
+            "permalink": row.permalink,
             "value": float(values[index]),
         }
 
-    top = [entry(i) for i in known[:TOP_POSTS]]
-    rest = known[TOP_POSTS:]
-    bottom = [entry(i) for i in reversed(rest[-TOP_POSTS:])]
-    return {"metric": metric, "top": top, "bottom": bottom, "posts": len(known)}
+    return {
+        "metric": metric,
+        "top": [entry(i) for i in top_index],
+        "bottom": [entry(i) for i in bottom_index],
+        "posts": int(known.size),
+    }
 
 
 def links_made(
