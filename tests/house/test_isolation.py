@@ -87,6 +87,9 @@ SKIPPED_MOUNTS = {"/static"}
 # Routes that are public on purpose and take no workspace: the short-link redirector
 # answers anyone who has the link, without logging in.
 PUBLIC_ROUTES = {"/{slug}", "/{slug}.qr", "/{slug}/qr", "/{slug}+"}
+# A report's share link opens that one report to whoever has its secret token, no login
+# (tested in tests/reports/test_web.py).
+PUBLIC_ROUTES |= {"/r/{token}", "/r/{token}/pdf"}
 
 
 @dataclass
@@ -171,6 +174,9 @@ PATH_PARAMS: dict[str, Filler] = {
     "preset": _name("generic"),
     "import_id": _name("1"),
     "upload_id": _name("1"),
+    "report_id": _object("report"),
+    "share_id": _object("share"),
+    "delivery_id": _object("delivery"),
 }
 
 # Values for required query parameters and body fields (by name, else by type).
@@ -355,6 +361,35 @@ def _seed(database: Database, settings: Settings) -> World:
             referrer_domain="bravo-target-marker.example",
         )
         session.add_all([tag, click])
+        from townsquare.reports.models import Report, ReportDelivery, ReportShare
+
+        report = Report(
+            workspace_id=bravo.id,
+            name=B_NAME,
+            channels=[B_HANDLE],
+            period="last-month",
+            sections=["overview"],
+            language="en",
+        )
+        session.add(report)
+        session.flush()
+        share = ReportShare(
+            workspace_id=bravo.id,
+            report_id=report.id,
+            token_hash="0" * 64,
+            prefix="tsr_bravo",
+            expires_at=now + timedelta(days=1),
+        )
+        delivered = ReportDelivery(
+            workspace_id=bravo.id,
+            report_id=report.id,
+            period_from=date.today(),
+            period_to=date.today(),
+            trigger="manual",
+            status="review",
+            recipients=[B_OWNER],
+        )
+        session.add_all([share, delivered])
         session.commit()
         world.ids = {
             "member": carol.id,
@@ -366,6 +401,9 @@ def _seed(database: Database, settings: Settings) -> World:
             "profile": profile.id,
             "link": link.id,
             "click": click.id,
+            "report": report.id,
+            "share": share.id,
+            "delivery": delivered.id,
         }
         world.alice_token = tokens.create_token(
             session, alice, name="alice", expires_in_days=None

@@ -93,9 +93,15 @@ def html(context: Mapping[str, Any], gettext: Any, *, for_print: bool = False) -
 
 
 def pdf(document_html: str) -> bytes:
-    from weasyprint import HTML
+    """The PDF of a report's HTML. WeasyPrint may read ``data:`` URIs only: a report embeds
+    all it shows, and an address in an uploaded SVG logo or in a post must never make the
+    server fetch anything (SSRF)."""
+    from weasyprint import HTML, URLFetcher
 
-    out: bytes = HTML(string=document_html, base_url=str(TEMPLATES)).write_pdf()
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    out: bytes = HTML(
+        string=document_html, base_url=str(TEMPLATES), url_fetcher=fetcher
+    ).write_pdf()
     return out
 
 
