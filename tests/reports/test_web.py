@@ -113,7 +113,7 @@ def test_pages_and_a_share_link_for_a_logged_out_client(
         "from": "2024-03-01",
         "to": "2024-03-31",
         "compare": "previous",
-        "language": "fr",
+        "report_language": "fr",
         "agency": "Agence Bleue",
         "color": "#aa3355",
         "section-overview": "on",

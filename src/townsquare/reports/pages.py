@@ -91,7 +91,7 @@ def _input(
         period=period,
         compare=values.get("compare") or None,
         sections=chosen or None,
-        language=values.get("language", "en"),
+        language=values.get("report_language", "en"),
         rolling=values.get("rolling") == "on",
         color=values.get("color") or None,
         agency=values.get("agency"),
