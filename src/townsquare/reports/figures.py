@@ -133,7 +133,7 @@ def ranked_posts(
     ).all()
     if not rows:
         return {"metric": metric, "top": [], "bottom": [], "posts": 0}
-    table = np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=np.float64)
+    table = np.array([tuple(row) for row in rows], dtype=np.float64)  # None becomes NaN
     values = formulas.per_post_values(
         kpi, {name: table[:, 1 + i] for i, name in enumerate(inputs)}, components
     )
