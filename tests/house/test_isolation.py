@@ -88,6 +88,9 @@ SKIPPED_MOUNTS = {"/static"}
 # answers anyone who has the link, without logging in; so does an invitation's page, whose
 # single-use secret is the credential (tests/house/test_invitations.py).
 PUBLIC_ROUTES = {"/{slug}", "/{slug}.qr", "/{slug}/qr", "/{slug}+", "/invitations/{token}"}
+# A report's share link opens that one report to whoever has its secret token, no login
+# (tested in tests/reports/test_web.py).
+PUBLIC_ROUTES |= {"/r/{token}", "/r/{token}/pdf"}
 
 
 @dataclass
@@ -177,6 +180,9 @@ PATH_PARAMS: dict[str, Filler] = {
     "assessment_id": _object("assessment"),
     "watch_id": _object("watch"),
     "source_id": _object("source"),
+    "report_id": _object("report"),
+    "share_id": _object("share"),
+    "delivery_id": _object("delivery"),
 }
 
 # Values for required query parameters and body fields (by name, else by type).
@@ -391,6 +397,35 @@ def _seed(database: Database, settings: Settings) -> World:
         watch = Watch(workspace_id=bravo.id, name=B_NAME, kind="brand", query=B_HANDLE)
         source = Source(workspace_id=bravo.id, type="rss", target="https://bravo.example/feed")
         session.add_all([tag, click, handle_check, assessment, watch, source])
+        from townsquare.reports.models import Report, ReportDelivery, ReportShare
+
+        report = Report(
+            workspace_id=bravo.id,
+            name=B_NAME,
+            channels=[B_HANDLE],
+            period="last-month",
+            sections=["overview"],
+            language="en",
+        )
+        session.add(report)
+        session.flush()
+        share = ReportShare(
+            workspace_id=bravo.id,
+            report_id=report.id,
+            token_hash="0" * 64,
+            prefix="tsr_bravo",
+            expires_at=now + timedelta(days=1),
+        )
+        delivered = ReportDelivery(
+            workspace_id=bravo.id,
+            report_id=report.id,
+            period_from=date.today(),
+            period_to=date.today(),
+            trigger="manual",
+            status="review",
+            recipients=[B_OWNER],
+        )
+        session.add_all([share, delivered])
         session.commit()
         world.ids = {
             "watch": watch.id,
@@ -407,6 +442,9 @@ def _seed(database: Database, settings: Settings) -> World:
             "profile": profile.id,
             "link": link.id,
             "click": click.id,
+            "report": report.id,
+            "share": share.id,
+            "delivery": delivered.id,
         }
         world.alice_token = tokens.create_token(
             session, alice, name="alice", expires_in_days=None

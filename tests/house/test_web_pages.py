@@ -180,7 +180,7 @@ def test_navigation_shows_every_section(owner_client: TestClient) -> None:
 
 @sqlite_only
 def test_sections_not_built_say_so(owner_client: TestClient) -> None:
-    for section in ("publish", "reports"):
+    for section in ("publish",):
         page = owner_client.get(f"/w/acme/{section}")
         assert page.status_code == 200
         assert "Not built yet." in page.text

@@ -54,6 +54,7 @@ class Filters:
     paid: str
     metric: str
     kpi: str
+    compare: str = ""
 
     @property
     def grouping(self) -> str | None:
@@ -68,6 +69,7 @@ class Filters:
             "paid": self.paid,
             "metric": self.metric,
             "kpi": self.kpi,
+            "compare": self.compare,
         }
         values.update(changes)
         return urlencode({key: value for key, value in values.items() if value})
@@ -92,6 +94,7 @@ def read_filters(request: Request, first_channel: str) -> Filters:
         paid=params.get("paid", "all").strip() or "all",
         metric=params.get("metric", DEFAULT_METRIC).strip() or DEFAULT_METRIC,
         kpi=params.get("kpi", DEFAULT_KPI).strip() or DEFAULT_KPI,
+        compare=params.get("compare", "").strip(),
     )
 
 
@@ -274,6 +277,10 @@ def dashboard(request: Request, session: DbSession, access: PageAccess) -> Respo
         if paid_result
         else ([], [])
     )
+    try:
+        comparison = compare_periods(session, access, page)
+    except TownsquareError as error:
+        return page.show(full, full, result=None, error=error)
     return page.show(
         full,
         full,
@@ -284,9 +291,51 @@ def dashboard(request: Request, session: DbSession, access: PageAccess) -> Respo
         default_kpis=tables.default_shown(shown_columns),
         paid_columns=paid_columns,
         paid_unknown=paid_unknown,
+        comparison=comparison,
         chart=chart,
         chart_missing=chart_missing,
     )
+
+
+def compare_periods(
+    session: Session, access: WorkspaceAccess, page: MeasurePage
+) -> dict[str, Any] | None:
+    """ "Compare with": every KPI of the chosen days beside the previous period's or the same
+    days a year before, from the same service (the reports' rows, the reports' rules)."""
+    from townsquare.reports.periods import check_compare, comparison, parse_range
+    from townsquare.reports.sections import Builder
+
+    f = page.filters
+    compare = check_compare(f.compare)
+    if compare is None:
+        return None
+    if not (f.date_from and f.date_to):
+        raise ValidationError(
+            "choose the first and last day (From, To) to compare them with another period",
+            field="compare",
+        )
+    current = parse_range(f"{f.date_from}..{f.date_to}")
+    before = comparison(current, compare)
+    assert before is not None
+    now = service.measure_kpis(
+        session, access, f.channel, date_from=current.start, date_to=current.end, paid=f.paid
+    )
+    then = service.measure_kpis(
+        session, access, f.channel, date_from=before.start, date_to=before.end, paid=f.paid
+    )
+    builder = Builder(page.language, page.gettext)
+    group = now["groups"][0] if now["groups"] else None
+    old = then["groups"][0] if then["groups"] else None
+    rows: list[dict[str, Any]] = []
+    if group is not None:
+        rows, _missing = builder.kpi_rows(kpis.SUMMARY_KPIS, group, old)
+    return {
+        "start": before.start.isoformat(),
+        "end": before.end.isoformat(),
+        "posts": now["posts"],
+        "previous_posts": then["posts"],
+        "rows": rows,
+    }
 
 
 @router.get("/w/{slug}/measure/formats")

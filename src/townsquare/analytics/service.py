@@ -198,12 +198,15 @@ def measure_kpis(
     date_from: date | str | None = None,
     date_to: date | str | None = None,
     paid: str = "all",
+    extra_kpis: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """``{"groups": [{"key", "posts", "kpis": {NAME: {...} or number}}], ...}``.
 
     Rates: ``{"mean_of_ratios", "ratio_of_sums", "n"}`` in percent; counts: mean per post;
-    ``None`` with the reason in the group's ``missing``.
+    ``None`` with the reason in the group's ``missing``. ``extra_kpis`` adds KPIs of the
+    registry to :data:`kpis.SUMMARY_KPIS` (reports add the reach and impressions counts).
     """
+    names = kpis.SUMMARY_KPIS + tuple(n for n in extra_kpis if n not in kpis.SUMMARY_KPIS)
     by = _check_choice(by, GROUPINGS, "by")
     scope = _Scope(session, access, channel_handle, date_from, date_to, paid)
     fields = {"paid", "day"}
@@ -213,12 +216,12 @@ def measure_kpis(
         fields.add("weekday_hour")
     elif by == "month":
         fields.add("month")
-    frame = scope.load(_inputs(kpis.SUMMARY_KPIS, scope.components), fields)
+    frame = scope.load(_inputs(names, scope.components), fields)
     days, followers = dataset.audience_series(
         session, scope.channel.id, date_from=scope.date_from, date_to=scope.date_to
     )
     result = analyses.kpi_groups(
-        frame, by=by, components=scope.components, audience=(days, followers)
+        frame, by=by, components=scope.components, kpi_names=names, audience=(days, followers)
     )
     first = _snapshot(days, followers, 0)
     last = _snapshot(days, followers, -1)

@@ -26,11 +26,12 @@ app.add_typer(tokens.app, name="token")
 serve.register(app)
 
 # Capability command groups: each capability adds its own here.
-from townsquare.cli import imports, links, listen, measure, serve_links  # noqa: E402
+from townsquare.cli import imports, links, listen, measure, reports, serve_links  # noqa: E402
 
 app.add_typer(imports.app, name="import")
 app.add_typer(measure.app, name="measure")
 app.add_typer(links.app, name="links")
+app.add_typer(reports.app, name="report")
 links.register(app)
 serve_links.register(app)
 app.add_typer(listen.watch_app, name="watch")

@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "townsquare.handles.models",
     "townsquare.maturity.models",
     "townsquare.workspaces.invitation_models",
+    "townsquare.reports.models",
 )
 
 

@@ -21,7 +21,11 @@ logger = logging.getLogger(__name__)
 huey = Huey("townsquare", storage_class=MemoryStorage, utc=True)
 
 # Each capability with background work lists its tasks module here.
-TASK_MODULES = ("townsquare.jobs.tasks", "townsquare.listening.tasks")
+TASK_MODULES = (
+    "townsquare.jobs.tasks",
+    "townsquare.listening.tasks",
+    "townsquare.reports.tasks",
+)
 
 _database: Database | None = None
 _settings: Settings | None = None

@@ -26,6 +26,10 @@ def include_routes(app: FastAPI) -> None:
     links_routes.include(app)
     listening_routes.include(app)
 
+    from townsquare.reports import routes as reports_routes
+
+    reports_routes.include(app)
+
     from townsquare.handles import routes as handles_routes
     from townsquare.maturity import routes as maturity_routes
 

@@ -29,6 +29,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "listening" / "templates",
     PACKAGE_DIR / "handles" / "templates",
     PACKAGE_DIR / "maturity" / "templates",
+    PACKAGE_DIR / "reports" / "templates",
 ]
 
 environment = Environment(
