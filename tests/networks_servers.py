@@ -20,6 +20,7 @@ import os
 import secrets
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,7 +31,8 @@ from typing import Any
 import httpx
 import pytest
 
-DEV_ENV_VERSION = "0.6.7"  # keep in step with scripts/install-atproto-dev-env.sh
+DEV_ENV_VERSION = "0.6.7"  # keep both in step with scripts/install-atproto-dev-env.sh
+BETTER_SQLITE3_VERSION = "13.2.0"
 INSTALL_SCRIPT = "scripts/install-atproto-dev-env.sh"
 REPO = Path(__file__).resolve().parents[1]
 
@@ -163,7 +165,11 @@ def dev_env_dir() -> Path:
     if override:
         return Path(override)
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "townsquare" / f"atproto-dev-env-{DEV_ENV_VERSION}"
+    return (
+        cache
+        / "townsquare"
+        / f"atproto-dev-env-{DEV_ENV_VERSION}-better-sqlite3-{BETTER_SQLITE3_VERSION}"
+    )
 
 
 def _node_binary() -> Path | None:
@@ -233,6 +239,7 @@ class BlueskyNetwork:
         self.appview_url: str = info["bsky"]
         self.plc_url: str = info["plc"]
         self.accounts: dict[str, BlueskyAccount] = {}
+        self.log_path = ""
 
     def _call(self, **command: Any) -> dict[str, Any]:
         assert self.process.stdin is not None and self.process.stdout is not None
@@ -240,7 +247,7 @@ class BlueskyNetwork:
         self.process.stdin.flush()
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError("the Bluesky dev-env stopped")
+            raise RuntimeError(f"the Bluesky dev-env stopped (its log: {self.log_path})")
         answer: dict[str, Any] = json.loads(line)
         if not answer.get("ok"):
             raise RuntimeError(f"dev-env {command['op']} failed: {answer.get('error')}")
@@ -313,12 +320,15 @@ def bluesky_network() -> Iterator[BlueskyNetwork]:
     script = directory / "townsquare-network.mjs"
     script.write_text(_DEV_ENV_SCRIPT)
     env = {**os.environ, "REDIS_HOST": redis, "NODE_ENV": "development", "LOG_ENABLED": "false"}
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - open for the session
+        "w", prefix="townsquare-dev-env-", suffix=".log", delete=False
+    )
     process = subprocess.Popen(
         [str(node), str(script), json.dumps(config)],
         cwd=directory,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         text=True,
         env=env,
     )
@@ -329,10 +339,12 @@ def bluesky_network() -> Iterator[BlueskyNetwork]:
         process.kill()
         pytest.fail("the Bluesky dev-env did not start", pytrace=False)
     network = BlueskyNetwork(process, json.loads(line))
+    network.log_path = log.name
     try:
         yield network
     finally:
         network.close()
+        log.close()
         _drop_schema(POSTGRES_URL, schema)
 
 
