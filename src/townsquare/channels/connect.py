@@ -7,7 +7,6 @@ credentials and what they return is stored here, never by them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,14 +31,8 @@ from townsquare.workspaces.service import WorkspaceAccess
 
 logger = logging.getLogger(__name__)
 
-ConnectorFactory = Callable[[str, dict[str, Any], Settings], Connector]
 
-
-def _factory(network: str, credentials: dict[str, Any], settings: Settings) -> Connector:
-    return connector_for(network, credentials, settings)
-
-
-def _same_handle(network: str, given: str, found: str) -> bool:
+def same_handle(network: str, given: str, found: str) -> bool:
     def clean(value: str) -> str:
         return value.strip().lstrip("@").lower()
 
@@ -52,12 +45,10 @@ def check_account(
     network: str,
     credentials: dict[str, Any],
     settings: Settings,
-    *,
-    factory: ConnectorFactory = _factory,
 ) -> tuple[Account, dict[str, Any]]:
     """The account behind ``credentials`` and the credentials to store (a connector may
     add to them, e.g. a Bluesky session)."""
-    connector = factory(network, credentials, settings)
+    connector = connector_for(network, credentials, settings)
     try:
         account = connector.check()
         stored = connector.updated_credentials() or credentials
@@ -90,7 +81,7 @@ def connect_channel(
     stored = credentials
     if check:
         account, stored = check_account(info.name, credentials, settings)
-        if not _same_handle(info.name, handle, account.handle):
+        if not same_handle(info.name, handle, account.handle):
             raise ValidationError(
                 f"these credentials belong to {account.handle}, not {handle}: give "
                 f"--handle {account.handle} or the credentials of {handle}",
@@ -137,6 +128,14 @@ def set_sync_interval(
     return channel
 
 
+def record_account(session: Session, channel: Channel, account: Account) -> None:
+    """After new credentials were checked and stored: remember the account, sync soon."""
+    _remember_account(channel, account)
+    channel.status, channel.status_reason = "active", None
+    channel.next_sync_at = utcnow()
+    session.commit()
+
+
 def _remember_account(channel: Channel, account: Account) -> None:
     channel.account_id = account.external_id
     channel.avatar_url = account.avatar_url
@@ -159,6 +158,7 @@ class CheckResult:
     ok: bool
     account: Account | None
     error: str | None
+    failure: TownsquareError | None = None  # what went wrong, for an exit code or status
 
     def as_json(self) -> dict[str, Any]:
         account = None
@@ -186,12 +186,12 @@ def check_channel(
         refreshed = connector.updated_credentials()
     except AuthenticationError as error:
         mark_needs_reconnection(session, channel, error.message, settings)
-        return CheckResult(False, None, error.message)
+        return CheckResult(False, None, error.message, error)
     except TownsquareError as error:
         channel.last_error = error.message
         channel.last_error_at = utcnow()
         session.commit()
-        return CheckResult(False, None, error.message)
+        return CheckResult(False, None, error.message, error)
     finally:
         connector.close()
     _remember_account(channel, account)
@@ -386,3 +386,24 @@ def health(channel: Channel) -> dict[str, Any]:
         "followers": channel.followers,
         "progress": channel.sync_progress,
     }
+
+
+def needing_reconnection(access: WorkspaceAccess | None) -> list[Channel]:
+    """The workspace's channels that need reconnection, for the banner owners and admins
+    see on every page of the workspace (nothing for other roles, nothing outside one)."""
+    from sqlalchemy.orm import object_session
+
+    if access is None or not access.role.at_least(Role.ADMIN):
+        return []
+    session = object_session(access.workspace)
+    if session is None:
+        return []
+    query = (
+        select(Channel)
+        .where(
+            Channel.workspace_id == access.workspace_id,
+            Channel.status == "needs_reconnection",
+        )
+        .order_by(Channel.handle)
+    )
+    return list(session.scalars(query))

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from townsquare.channels import service
+from townsquare.channels import connect, service
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.schemas import ChannelCreate, ChannelOut, ChannelUpdate, channel_out
 from townsquare.errors import TownsquareError
 from townsquare.networks import known_networks
+from townsquare.networks.connectors import is_connectable
 from townsquare.web.deps import ApiAccess, AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
@@ -107,8 +108,23 @@ def api_channels(session: DbSession, access: ApiAccess) -> list[ChannelOut]:
 
 @api.post("/workspaces/{workspace}/channels", response_model=ChannelOut, status_code=201)
 def api_add_channel(
-    body: ChannelCreate, session: DbSession, access: ApiAccess, box: Box
+    body: ChannelCreate, session: DbSession, access: ApiAccess, box: Box, settings: AppSettings
 ) -> ChannelOut:
+    if body.credentials and is_connectable(body.network.strip().lower()):
+        connected, _account = connect.connect_channel(
+            session,
+            access,
+            settings,
+            box,
+            network=body.network,
+            handle=body.handle,
+            credentials=body.credentials,
+            check=body.check,
+            display_name=body.display_name,
+            timezone=body.timezone,
+            sync_interval_minutes=body.sync_interval_minutes,
+        )
+        return channel_out(connected)
     channel = service.add_channel(
         session,
         access,

@@ -15,6 +15,7 @@ from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
 from townsquare.channels.sync import SyncReport
 from townsquare.cli.common import console, open_session, operator_access, print_json, settings
+from townsquare.cli.errors import exit_code_for
 from townsquare.errors import ValidationError
 from townsquare.networks import network_names
 from townsquare.networks.connectors import is_connectable
@@ -178,8 +179,8 @@ def check(
         )
     else:
         console.print(f"[red]{channel} does not work:[/red] {result.error}")
-    if not result.ok:
-        raise typer.Exit(1)
+    if result.failure is not None:  # the answer is printed; the exit code says the kind
+        raise SystemExit(exit_code_for(result.failure))
 
 
 @app.command("sync")

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from townsquare import __version__
+from townsquare.channels.connect import needing_reconnection
 from townsquare.web.i18n import LANGUAGES, translations
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -34,6 +35,7 @@ environment = Environment(
 )
 environment.globals["version"] = __version__
 environment.globals["languages"] = LANGUAGES
+environment.globals["channels_needing_reconnection"] = needing_reconnection
 # Suggestions for every time-zone field (the _forms.html timezone_field datalist).
 environment.globals["timezones"] = sorted(
     zone for zone in available_timezones() if "/" in zone or zone == "UTC"
