@@ -310,3 +310,48 @@ def test_one_sync_at_a_time_per_channel(
         channel.sync_locked_until = utcnow() - timedelta(minutes=1)  # that process died
         session.commit()
     assert _sync(database, seed, net_settings, channel_id).pages == 1
+
+
+def test_periodic_schedule_claims_due_channels_once_and_spreads_them(
+    database: Database, seed: Seed, net_settings: Settings, mastodon_server: MastodonServer
+) -> None:
+    from huey.storage import MemoryStorage
+
+    from townsquare.channels.sync import next_sync_after
+    from townsquare.channels.tasks import schedule_due, sync_channel_task
+    from townsquare.jobs.queue import configure
+
+    server = mastodon_server
+    server.post("brand post")
+    server.post("fan post", username="fan1")
+    box = CredentialsBox(net_settings.resolved_credentials_key())
+    with database.session() as session:
+        for name in ("brand", "fan1"):
+            connect.connect_channel(
+                session,
+                _access(session, seed),
+                net_settings,
+                box,
+                network="mastodon",
+                handle=server.handle(name),
+                credentials=server.credentials(name),
+            )
+    huey = configure(net_settings, database)
+    huey.immediate = True  # tasks run in this process, as a worker would run them
+    try:
+        moment = utcnow() + timedelta(seconds=1)
+        claimed = schedule_due(moment, sync_channel_task)
+        assert len(claimed) == 2
+        assert schedule_due(moment, sync_channel_task) == []  # claimed once, never twice
+    finally:
+        huey.immediate = False
+        huey.storage = MemoryStorage("townsquare")
+    assert _counts(database) == (2, 2)
+    with database.session() as session:
+        channels = list(session.scalars(sa.select(Channel).order_by(Channel.id)))
+        slots = [c.next_sync_at for c in channels]
+        assert all(slot is not None and slot > moment for slot in slots)
+        # Each channel keeps its own offset inside the 30-minute interval.
+        assert slots[0] != slots[1]
+        for channel in channels:
+            assert next_sync_after(channel, moment) - moment <= timedelta(minutes=30)

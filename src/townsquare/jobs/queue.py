@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 huey = Huey("townsquare", storage_class=MemoryStorage, utc=True)
 
 # Each capability with background work lists its tasks module here.
-TASK_MODULES = ("townsquare.jobs.tasks",)
+TASK_MODULES = ("townsquare.jobs.tasks", "townsquare.channels.tasks")
 
 _database: Database | None = None
 _settings: Settings | None = None
