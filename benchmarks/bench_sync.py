@@ -62,7 +62,7 @@ def _start_mock(config: Path) -> tuple[subprocess.Popen[bytes], str]:
     executable = Path(sys.executable).parent / "mastodon_mock"
     process = subprocess.Popen(
         [str(executable), "serve", "--port", str(port), "--config", str(config)]
-        + ["--log-level", "warning"],
+        + ["--log-level", "warning"],  # noqa: RUF005
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
