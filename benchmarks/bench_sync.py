@@ -60,9 +60,9 @@ def _config(path: Path, channels: int, posts: int) -> None:
 def _start_mock(config: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     executable = Path(sys.executable).parent / "mastodon_mock"
+    command = [str(executable), "serve", "--port", str(port), "--config", str(config)]
     process = subprocess.Popen(
-        [str(executable), "serve", "--port", str(port), "--config", str(config)]
-        + ["--log-level", "warning"],  # noqa: RUF005
+        [*command, "--log-level", "warning"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
