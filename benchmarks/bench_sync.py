@@ -125,7 +125,7 @@ def main() -> None:
             settings = Settings(
                 data_dir=root / "data",
                 allow_private_urls=True,
-                _env_file=None,  # type: ignore[call-arg]
+                _env_file=None,
             )
             database = Database.from_settings(settings)
             database.upgrade()
