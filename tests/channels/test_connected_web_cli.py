@@ -142,6 +142,10 @@ def test_oauth_with_pkce_then_sync_from_the_page(
     synced = post(web, f"/w/acme/channels/{channel_id}/sync")
     assert synced.status_code == 303
     assert "1 posts read" in web.get(f"/w/acme/channels/{channel_id}").text
+    # The Measure pages work on the connected channel's posts.
+    for path in ("/w/acme/measure", "/w/acme/measure/formats", "/w/acme/measure/best-times"):
+        shown = web.get(path)
+        assert shown.status_code == 200, (path, shown.text[:300])
 
     # A token that stops working (the instance answers 401): the banner shows on every page
     # of the workspace.

@@ -355,3 +355,28 @@ def test_periodic_schedule_claims_due_channels_once_and_spreads_them(
         assert slots[0] != slots[1]
         for channel in channels:
             assert next_sync_after(channel, moment) - moment <= timedelta(minutes=30)
+
+
+def test_measure_works_on_a_connected_channel(
+    database: Database, seed: Seed, net_settings: Settings, mastodon_server: MastodonServer
+) -> None:
+    """KPIs by followers (no reach, no impressions from these networks) on synced posts."""
+    from townsquare.analytics.models import PostLatestMetrics
+
+    server = mastodon_server
+    first = server.post("first")
+    server.favourite(first["id"], "fan1")
+    server.follow("fan1")
+    server.follow("fan2")
+    channel_id = _connect(database, seed, net_settings, server)
+    _sync(database, seed, net_settings, channel_id)
+    server.follow("fan3")
+    server.post("second")
+    _sync(database, seed, net_settings, channel_id)
+    with database.session() as session:
+        rows = dict(session.execute(sa.select(Post.text, Post.followers_at_publish)).all())
+        # Followers when townsquare first saw each post, unchanged by later syncs.
+        assert rows == {"first": 2, "second": 3}
+        latest = session.scalars(sa.select(PostLatestMetrics)).all()
+        assert {m.reactions for m in latest} == {0, 1}
+        assert all(m.reach is None and m.impressions is None for m in latest)

@@ -62,9 +62,11 @@ class SyncReport:
 Progress = Callable[[SyncReport], None]
 
 
-def to_record(post: RemotePost, zone: ZoneInfo, taken_at: datetime) -> PostRecord:
+def to_record(
+    post: RemotePost, zone: ZoneInfo, taken_at: datetime, followers: int | None = None
+) -> PostRecord:
     """A network's post as Measure's writer takes it (local weekday/hour in the channel's
-    time zone, counters in METRIC_COLUMNS order)."""
+    time zone, counters in METRIC_COLUMNS order, followers when it was first seen)."""
     local = post.published_at.astimezone(zone)
     return PostRecord(
         line=0,
@@ -78,6 +80,7 @@ def to_record(post: RemotePost, zone: ZoneInfo, taken_at: datetime) -> PostRecor
         text=post.text,
         link_url=post.link_url,
         local_date=local.date(),
+        followers_at_publish=followers,
         metrics=tuple(post.metrics.get(name) for name in METRIC_COLUMNS),
         extra=post.extra,
         taken_at=taken_at,
@@ -203,9 +206,21 @@ def _sync_pages(
         report.pages += 1
         new = [p for p in page.posts if p.external_id not in known]
         if page.posts:
+            # Followers at publication: the count when townsquare first saw the post (the
+            # networks give no history of it), kept as it was at later syncs.
+            kept = _followers_of(session, channel.id, [p.external_id for p in page.posts])
+            records = [
+                to_record(
+                    p,
+                    zone,
+                    started,
+                    kept.get(p.external_id, account.followers),
+                )
+                for p in page.posts
+            ]
             page_writer = writer()
             try:
-                page_writer.write([to_record(p, zone, started) for p in page.posts])
+                page_writer.write(records)
             finally:
                 page_writer.close()
             report.snapshots_written += page_writer.snapshots_written
@@ -229,6 +244,17 @@ def _sync_pages(
     if refreshed is not None and box is not None:  # e.g. a Bluesky session refreshed
         channel.credentials_encrypted = box.seal(refreshed)
         session.commit()
+
+
+def _followers_of(
+    session: Session, channel_id: int, external_ids: list[str]
+) -> dict[str, int | None]:
+    rows = session.execute(
+        select(Post.external_id, Post.followers_at_publish).where(
+            Post.channel_id == channel_id, Post.external_id.in_(external_ids)
+        )
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 def _ids_of(session: Session, channel_id: int, external_ids: set[str]) -> dict[str, int]:
