@@ -179,6 +179,7 @@ def check_channel(
     box: CredentialsBox,
 ) -> CheckResult:
     """Ask the network whether the stored credentials still work; record the answer."""
+    access.require(Role.EDITOR, "check channels")
     channel = service.get_channel(session, access, channel_id)
     connector = _connector(channel, settings, box)
     try:

@@ -19,6 +19,7 @@ from townsquare.web.deps import ApiAccess, AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
 from townsquare.web.templating import render
+from townsquare.workspaces.roles import Role
 from townsquare.workspaces.service import WorkspaceAccess
 
 pages = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -181,6 +182,10 @@ def channel_connect(
 ) -> Response:
     """Paste a token (Mastodon) or an app password (Bluesky): checked, then stored."""
     channel = service.get_channel(session, access, channel_id)
+    try:
+        access.require(Role.ADMIN, "connect channels")
+    except TownsquareError as error:
+        return _page(request, session, access, channel_id, error=error)
     if channel.network == "mastodon":
         credentials = {"instance_url": instance_url, "access_token": access_token}
     else:
