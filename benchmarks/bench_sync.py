@@ -3,7 +3,7 @@
 Goal (issue "Connected channels"): 200 channels × 400 posts; the incremental sync of all
 200 with nothing new in under 10 s on this machine, and at most 2 requests per channel
 when nothing changed. Printed beside a naive sequential sync that re-reads every page of
-every channel each time. Small by default (10 × 40) so `make bench` stays quick;
+every channel each time. Small by default (5 × 40) so `make bench` stays quick;
 ``--full`` for the issue's sizes. mastodon_mock runs in its own process.
 
     .venv/bin/python benchmarks/bench_sync.py [--full] [--channels N] [--posts M]
@@ -112,8 +112,8 @@ def main() -> None:
     parser.add_argument("--posts", type=int)
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
-    channels = args.channels or (200 if args.full else 10)
-    posts = args.posts or (400 if args.full else 40)
+    channels = args.channels or (200 if args.full else 5)
+    posts = args.posts or (400 if args.full else 40)  # small: `make bench` under a minute
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
