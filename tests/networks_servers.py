@@ -345,6 +345,7 @@ def bluesky_network() -> Iterator[BlueskyNetwork]:
     finally:
         network.close()
         log.close()
+        Path(log.name).unlink(missing_ok=True)
         _drop_schema(POSTGRES_URL, schema)
 
 
