@@ -29,6 +29,9 @@ import sqlalchemy as sa
 from townsquare.config import Settings
 from townsquare.db import Database
 
+# Real network servers (mastodon_server, bluesky_network), shared with every capability.
+pytest_plugins = ["tests.networks_servers"]
+
 POSTGRES_URL = os.environ.get(
     "TOWNSQUARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import requests
+from requests.adapters import HTTPAdapter
 
 from townsquare import __version__
 from townsquare.config import Settings
@@ -154,3 +156,37 @@ def safe_async_http_client(
         max_redirects=5,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
     )
+
+
+class GuardedRequestsAdapter(HTTPAdapter):
+    """A ``requests`` adapter applying the SSRF rule to every request it sends.
+
+    For client libraries built on ``requests`` (Mastodon.py): ``requests`` calls the
+    adapter once per hop of a redirect, so every hop is checked, as with httpx above.
+    """
+
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        self.settings = settings
+        super().__init__(**options)
+
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        check_url(str(request.url), self.settings)
+        return super().send(request, **kwargs)
+
+
+def safe_requests_session(
+    settings: Settings, adapter: HTTPAdapter | None = None
+) -> requests.Session:
+    """A ``requests`` session for user-given URLs: the SSRF rule on every hop, our
+    User-Agent. ``adapter`` (a :class:`GuardedRequestsAdapter` subclass) may add more."""
+    session = requests.Session()
+    guarded = adapter if adapter is not None else GuardedRequestsAdapter(settings)
+    if not isinstance(guarded, GuardedRequestsAdapter):
+        raise TypeError("the adapter of a safe requests session must be a GuardedRequestsAdapter")
+    session.mount("http://", guarded)
+    session.mount("https://", guarded)
+    session.headers["User-Agent"] = USER_AGENT
+    session.max_redirects = 5
+    return session

@@ -88,13 +88,13 @@ def test_a_forged_flash_cookie_cannot_write_its_own_text(owner_client: TestClien
 @sqlite_only
 def test_a_channel_is_edited_from_its_page(owner_client: TestClient, database: Database) -> None:
     channel_id = _add_channel(owner_client)
-    form = owner_client.get(f"/w/acme/channels/{channel_id}")
+    form = owner_client.get(f"/w/acme/channels/{channel_id}/edit")
     assert form.status_code == 200
     assert 'value="Acme"' in form.text and 'value="Europe/Paris"' in form.text
     assert "Acme (Mastodon · @acme@mastodon.social)" in form.text
     response = post(
         owner_client,
-        f"/w/acme/channels/{channel_id}",
+        f"/w/acme/channels/{channel_id}/edit",
         {"display_name": "Acme FR", "timezone": "America/Montreal"},
     )
     assert response.status_code == 303, response.text
@@ -105,7 +105,7 @@ def test_a_channel_is_edited_from_its_page(owner_client: TestClient, database: D
     # A bad time zone: the form comes back open with the error; nothing is changed.
     refused = post(
         owner_client,
-        f"/w/acme/channels/{channel_id}",
+        f"/w/acme/channels/{channel_id}/edit",
         {"display_name": "Other name", "timezone": "Europe/Pariss"},
     )
     assert refused.status_code == 422

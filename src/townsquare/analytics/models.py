@@ -37,8 +37,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from townsquare.db.base import Base, TimestampMixin, UTCDateTime
 
-# Canonical metric names (DESIGN.md), stored as nullable columns: NULL means unknown,
-# which is not the same as 0.
+# Canonical metric names (DESIGN.md; quotes from connected channels), stored as nullable
+# columns: NULL means unknown, which is not the same as 0.
 METRIC_COLUMNS = (
     "impressions",
     "reach",
@@ -51,6 +51,7 @@ METRIC_COLUMNS = (
     "engaged_users",
     "consumers",
     "consumptions",
+    "quotes",  # Bluesky and Mastodon 4.5+: posts quoting this one
 )
 
 
@@ -110,6 +111,7 @@ class PostMetricSnapshot(Base):
     engaged_users: Mapped[int | None] = mapped_column(BigInteger)
     consumers: Mapped[int | None] = mapped_column(BigInteger)
     consumptions: Mapped[int | None] = mapped_column(BigInteger)
+    quotes: Mapped[int | None] = mapped_column(BigInteger)
     # Network-specific counters kept as they came (e.g. reaction breakdown).
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
@@ -134,6 +136,7 @@ class PostLatestMetrics(Base):
     engaged_users: Mapped[int | None] = mapped_column(BigInteger)
     consumers: Mapped[int | None] = mapped_column(BigInteger)
     consumptions: Mapped[int | None] = mapped_column(BigInteger)
+    quotes: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ChannelSnapshot(Base):

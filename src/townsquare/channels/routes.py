@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from townsquare.channels import service
+from townsquare.channels import connect, service
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.schemas import ChannelCreate, ChannelOut, ChannelUpdate, channel_out
 from townsquare.errors import NotFound, PermissionDenied, TownsquareError
 from townsquare.networks import known_networks
+from townsquare.networks.connectors import is_connectable
 from townsquare.validation import DbId
 from townsquare.web import flash
 from townsquare.web.deps import ApiAccess, AppSettings, DbSession, PageAccess
@@ -115,7 +116,7 @@ def _edit_page(
     )
 
 
-@pages.get("/w/{slug}/channels/{channel_id}")
+@pages.get("/w/{slug}/channels/{channel_id}/edit")
 def channels_edit_page(
     request: Request, session: DbSession, access: PageAccess, channel_id: DbId
 ) -> Response:
@@ -125,7 +126,7 @@ def channels_edit_page(
     return _edit_page(request, access, channel, form)
 
 
-@pages.post("/w/{slug}/channels/{channel_id}")
+@pages.post("/w/{slug}/channels/{channel_id}/edit")
 def channels_edit(
     request: Request,
     session: DbSession,
@@ -170,8 +171,23 @@ def api_channels(session: DbSession, access: ApiAccess) -> list[ChannelOut]:
 
 @api.post("/workspaces/{workspace}/channels", response_model=ChannelOut, status_code=201)
 def api_add_channel(
-    body: ChannelCreate, session: DbSession, access: ApiAccess, box: Box
+    body: ChannelCreate, session: DbSession, access: ApiAccess, box: Box, settings: AppSettings
 ) -> ChannelOut:
+    if body.credentials and is_connectable(body.network.strip().lower()):
+        connected, _account = connect.connect_channel(
+            session,
+            access,
+            settings,
+            box,
+            network=body.network,
+            handle=body.handle,
+            credentials=body.credentials,
+            check=body.check,
+            display_name=body.display_name,
+            timezone=body.timezone,
+            sync_interval_minutes=body.sync_interval_minutes,
+        )
+        return channel_out(connected)
     channel = service.add_channel(
         session,
         access,

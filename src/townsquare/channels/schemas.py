@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from townsquare.channels import connect
+
 
 class ChannelOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -19,6 +21,11 @@ class ChannelOut(BaseModel):
     status: str
     has_credentials: bool
     created_at: datetime
+    health: dict[str, Any] = Field(
+        default_factory=dict,
+        description="state (connected, needs_reconnection, not_connected), reason, "
+        "last_sync_at, next_sync_at, last_error, rate_limit, sync_interval_minutes, …",
+    )
 
 
 class ChannelCreate(BaseModel):
@@ -29,6 +36,10 @@ class ChannelCreate(BaseModel):
     credentials: dict[str, Any] | None = Field(
         default=None, description="Stored encrypted; never returned"
     )
+    check: bool = Field(
+        default=True, description="Mastodon/Bluesky: ask the network before storing anything"
+    )
+    sync_interval_minutes: int | None = Field(default=None, description="Default 30")
 
 
 class ChannelUpdate(BaseModel):
@@ -48,4 +59,5 @@ def channel_out(channel: Any) -> ChannelOut:
         status=channel.status,
         has_credentials=channel.credentials_encrypted is not None,
         created_at=channel.created_at,
+        health=connect.health(channel),
     )

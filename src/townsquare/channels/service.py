@@ -14,7 +14,7 @@ from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
 from townsquare.errors import Conflict, NotFound, ValidationError
 from townsquare.messages import Message
-from townsquare.networks import get_network
+from townsquare.networks import get_network, network_names
 from townsquare.workspaces import audit
 from townsquare.workspaces.roles import Role
 from townsquare.workspaces.service import WorkspaceAccess
@@ -144,7 +144,13 @@ def get_channel_by_handle(session: Session, access: WorkspaceAccess, handle: str
 
     A handle used on two networks is ambiguous; ``network:handle`` picks one.
     """
-    network, _, bare = handle.rpartition(":") if ":" in handle else ("", "", handle)
+    # Only a known network name before the first colon is a prefix: a Mastodon handle may
+    # carry a port (@brand@127.0.0.1:8931).
+    prefix, colon, rest = handle.partition(":")
+    if colon and prefix.strip().lower() in network_names():
+        network, bare = prefix, rest
+    else:
+        network, bare = "", handle
     query = select(Channel).where(
         Channel.workspace_id == access.workspace_id, Channel.handle == bare.strip()
     )

@@ -7,14 +7,18 @@ import sys
 from typing import Any
 
 import typer
+from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from townsquare.channels import service
+from townsquare.channels import connect, service
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
+from townsquare.channels.sync import SyncReport
 from townsquare.cli.common import console, open_session, operator_access, print_json, settings
+from townsquare.cli.errors import exit_code_for
 from townsquare.errors import ValidationError
 from townsquare.networks import network_names
+from townsquare.networks.connectors import is_connectable
 
 app = typer.Typer(help="Channels: accounts on networks.", no_args_is_help=True)
 
@@ -29,7 +33,12 @@ def channel_json(channel: Channel) -> dict[str, object]:
         "status": channel.status,
         "has_credentials": channel.credentials_encrypted is not None,
         "created_at": channel.created_at,
+        "health": connect.health(channel),
     }
+
+
+def _box() -> CredentialsBox:
+    return CredentialsBox(settings().resolved_credentials_key())
 
 
 def _read_credentials() -> dict[str, Any]:
@@ -67,22 +76,43 @@ def add(
         help="Read the channel's credentials, a JSON object, from standard input "
         "(stored encrypted).",
     ),
+    no_check: bool = typer.Option(
+        False, "--no-check", help="Store the credentials without asking the network first."
+    ),
+    sync_interval: int | None = typer.Option(
+        None, "--sync-interval", help="Minutes between syncs of a connected channel (default 30)."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Add a channel to a workspace."""
+    """Add a channel to a workspace (Mastodon and Bluesky: checked and connected)."""
     credentials = _read_credentials() if credentials_stdin else None
     with open_session() as session:
         access = operator_access(session, workspace)
-        channel = service.add_channel(
-            session,
-            access,
-            network=network,
-            handle=handle,
-            display_name=name,
-            timezone=timezone,
-            credentials=credentials,
-            box=CredentialsBox(settings().resolved_credentials_key()) if credentials else None,
-        )
+        if credentials and is_connectable(network.strip().lower()):
+            channel, _account = connect.connect_channel(
+                session,
+                access,
+                settings(),
+                _box(),
+                network=network,
+                handle=handle,
+                credentials=credentials,
+                check=not no_check,
+                display_name=name,
+                timezone=timezone,
+                sync_interval_minutes=sync_interval,
+            )
+        else:
+            channel = service.add_channel(
+                session,
+                access,
+                network=network,
+                handle=handle,
+                display_name=name,
+                timezone=timezone,
+                credentials=credentials,
+                box=_box() if credentials else None,
+            )
         data = channel_json(channel)
     if as_json:
         print_json(data)
@@ -104,10 +134,14 @@ def list_channels(
     if as_json:
         print_json(rows)
         return
-    table = Table("network", "handle", "name", "time zone", "status")
+    table = Table("network", "handle", "name", "time zone", "status", "health", "last sync")
     for row in rows:
+        health = row["health"]
+        assert isinstance(health, dict)
         table.add_row(
-            *(str(row[key] or "") for key in ("network", "handle", "name", "timezone", "status"))
+            *(str(row[key] or "") for key in ("network", "handle", "name", "timezone", "status")),
+            str(health["state"]),
+            str(health["last_sync_at"] or ""),
         )
     console.print(table)
 
@@ -123,3 +157,89 @@ def remove(
         found = service.get_channel_by_handle(session, access, channel)
         service.delete_channel(session, access, found.id)
     console.print(f"removed channel {channel} from {workspace}")
+
+
+@app.command("check")
+def check(
+    workspace: str = typer.Option(..., "--workspace"),
+    channel: str = typer.Option(..., "--channel", help="Handle (or network:handle)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Ask the network whether the channel's credentials still work."""
+    with open_session() as session:
+        access = operator_access(session, workspace)
+        found = service.get_channel_by_handle(session, access, channel)
+        result = connect.check_channel(session, access, found.id, settings(), _box())
+    data = result.as_json()
+    if as_json:
+        print_json(data)
+    elif result.ok and result.account is not None:
+        console.print(
+            f"{result.account.handle} works: {result.account.display_name or ''} "
+            f"({result.account.followers} followers)"
+        )
+    else:
+        console.print(f"[red]{channel} does not work:[/red] {result.error}")
+    if result.failure is not None:  # the answer is printed; the exit code says the kind
+        raise SystemExit(exit_code_for(result.failure))
+
+
+@app.command("sync")
+def sync(
+    workspace: str = typer.Option(..., "--workspace"),
+    channel: str = typer.Option(..., "--channel", help="Handle (or network:handle)."),
+    full: bool = typer.Option(False, "--full", help="Walk back over the whole history again."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Fetch the channel's posts and counters now (the first sync reads the whole history)."""
+    with open_session() as session:
+        access = operator_access(session, workspace)
+        found = service.get_channel_by_handle(session, access, channel)
+        if as_json:
+            report = connect.sync_channel(session, access, found.id, settings(), _box(), full=full)
+        else:
+            with Progress(
+                TextColumn("[progress.description]{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[posts]} posts, {task.fields[pages]} pages"),
+                console=console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task(f"syncing {found.handle}", total=None, posts=0, pages=0)
+
+                def show(progress: SyncReport) -> None:
+                    bar.update(task, posts=progress.posts_fetched, pages=progress.pages)
+
+                report = connect.sync_channel(
+                    session, access, found.id, settings(), _box(), full=full, progress=show
+                )
+    if as_json:
+        print_json(report.as_json())
+    else:
+        console.print(
+            f"synced {channel}: {report.posts_fetched} posts read, {report.posts_new} new, "
+            f"{report.snapshots_written} snapshots written, followers {report.followers}"
+        )
+
+
+@app.command("disconnect")
+def disconnect(
+    workspace: str = typer.Option(..., "--workspace"),
+    channel: str = typer.Option(..., "--channel", help="Handle (or network:handle)."),
+    delete_posts: bool = typer.Option(
+        False, "--delete-posts", help="Also delete the channel's posts and metrics."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Revoke the token where the network allows it and delete the stored credentials."""
+    with open_session() as session:
+        access = operator_access(session, workspace)
+        found = service.get_channel_by_handle(session, access, channel)
+        result = connect.disconnect_channel(
+            session, access, found.id, settings(), _box(), delete_posts=delete_posts
+        )
+    if as_json:
+        print_json(result.as_json())
+    else:
+        revoked = "token revoked" if result.revoked else "token not revoked by the network"
+        console.print(f"disconnected {channel} ({revoked}; {result.posts_deleted} posts deleted)")

@@ -25,6 +25,7 @@ TASK_MODULES = (
     "townsquare.jobs.tasks",
     "townsquare.listening.tasks",
     "townsquare.reports.tasks",
+    "townsquare.channels.tasks",
 )
 
 _database: Database | None = None

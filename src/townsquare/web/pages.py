@@ -31,7 +31,6 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 UPCOMING_SECTIONS = {"publish": "Publish"}
 
 
-
 def _safe_next(next_url: str | None) -> str:
     # Only local paths: an attacker's link must not bounce a fresh login elsewhere.
     if next_url and next_url.startswith("/") and not next_url.startswith("//"):

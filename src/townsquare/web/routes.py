@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from townsquare.channels import connected_routes
 from townsquare.channels import routes as channel_routes
 from townsquare.web import pages
 from townsquare.workspaces import routes as workspace_routes
@@ -16,6 +17,8 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(workspace_routes.api, prefix="/api/v1")
     app.include_router(channel_routes.pages)
     app.include_router(channel_routes.api, prefix="/api/v1")
+    app.include_router(connected_routes.pages)
+    app.include_router(connected_routes.api, prefix="/api/v1")
 
     # Capabilities: each adds its routers here.
     from townsquare.analytics import routes as analytics_routes

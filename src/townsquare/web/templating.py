@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from townsquare import __version__
+from townsquare.channels.connect import needing_reconnection
 from townsquare.channels.service import channel_label
 from townsquare.web import flash
 from townsquare.web.i18n import LANGUAGES, translator
@@ -43,6 +44,7 @@ environment.globals["version"] = __version__
 environment.globals["languages"] = LANGUAGES
 # "Brand (Mastodon · @brand@mastodon.social)": channel menus tell same-named channels apart.
 environment.globals["channel_label"] = channel_label
+environment.globals["channels_needing_reconnection"] = needing_reconnection
 # Suggestions for every time-zone field (the _forms.html timezone_field datalist).
 environment.globals["timezones"] = sorted(
     zone for zone in available_timezones() if "/" in zone or zone == "UTC"

@@ -1,7 +1,7 @@
 """listen: watches, sources, mentions, mention_watches, alerts
 
 Revision ID: 0007_listen
-Revises: 0005_invitations
+Revises: 0006_connected_channels
 Create Date: 2026-12-02 03:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import townsquare.db.base
 
 revision = "0007_listen"
-down_revision = "0005_invitations"
+down_revision = "0006_connected_channels"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """reports: reports, schedules, share links, deliveries
 
 Revision ID: 0008_reports
-Revises: 0002_measure_links
+Revises: 0007_listen
 Create Date: 2026-12-02 03:01:43.167926
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import townsquare.db.base
 
 revision = "0008_reports"
-down_revision = "0002_measure_links"
+down_revision = "0007_listen"
 branch_labels = None
 depends_on = None
 

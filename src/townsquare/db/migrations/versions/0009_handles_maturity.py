@@ -1,7 +1,7 @@
 """handles: saved handle checks; maturity: self-assessments
 
 Revision ID: 0009_handles_maturity
-Revises: 0007_listen
+Revises: 0008_reports
 Create Date: 2026-12-02 03:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import townsquare.db.base
 
 revision = "0009_handles_maturity"
-down_revision = "0007_listen"
+down_revision = "0008_reports"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,184 @@
+"""Sync speed: connected Mastodon channels synced from mastodon_mock into SQLite.
+
+Goal (issue "Connected channels"): 200 channels × 400 posts; the incremental sync of all
+200 with nothing new in under 10 s on this machine, and at most 2 requests per channel
+when nothing changed. Printed beside a naive sequential sync that re-reads every page of
+every channel each time. Small by default (5 × 40) so `make bench` stays quick;
+``--full`` for the issue's sizes. mastodon_mock runs in its own process.
+
+    .venv/bin/python benchmarks/bench_sync.py [--full] [--channels N] [--posts M]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from townsquare.channels import connect
+from townsquare.channels.crypto import CredentialsBox
+from townsquare.channels.models import Channel
+from townsquare.channels.sync import run_sync
+from townsquare.config import Settings
+from townsquare.db import Database
+from townsquare.networks.connectors import connector_for
+from townsquare.workspaces import service as workspaces
+from townsquare.workspaces.service import WorkspaceAccess
+
+GOAL_SECONDS = 10.0
+GOAL_REQUESTS = 2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _config(path: Path, channels: int, posts: int) -> None:
+    lines = ["[database]", 'path = ":memory:"', "", "[seed]"]
+    for n in range(channels):
+        lines += [
+            "[[seed.accounts]]",
+            f'username = "brand{n}"',
+            f'access_token = "token{n}"',
+        ]
+    for n in range(channels):
+        for m in range(posts):
+            lines += ["[[seed.statuses]]", f'account = "brand{n}"', f'text = "post {m}"']
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _start_mock(config: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    executable = Path(sys.executable).parent / "mastodon_mock"
+    command = [str(executable), "serve", "--port", str(port), "--config", str(config)]
+    process = subprocess.Popen(
+        [*command, "--log-level", "warning"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v1/instance", timeout=2).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("mastodon_mock did not start")
+
+
+def _sync_all(
+    database: Database, settings: Settings, ids: list[int], *, full: bool, threads: int
+) -> tuple[float, int]:
+    """Seconds and requests to sync every channel (``full``: walk every page)."""
+    box = CredentialsBox(settings.resolved_credentials_key())
+
+    def one(channel_id: int) -> int:
+        with database.session() as session:
+            channel = session.get(Channel, channel_id)
+            assert channel is not None
+            credentials = box.open(channel.credentials_encrypted or b"")
+            connector = connector_for("mastodon", credentials, settings)
+            try:
+                run_sync(session, channel, connector, full=full)
+            finally:
+                connector.close()
+            return connector.rate_limit.requests
+
+    started = time.perf_counter()
+    if threads == 1:
+        requests = sum(one(i) for i in ids)
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            requests = sum(pool.map(one, ids))
+    return time.perf_counter() - started, requests
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="200 channels × 400 posts")
+    parser.add_argument("--channels", type=int)
+    parser.add_argument("--posts", type=int)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+    channels = args.channels or (200 if args.full else 5)
+    posts = args.posts or (400 if args.full else 40)  # small: `make bench` under a minute
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        config = root / "mock.toml"
+        _config(config, channels, posts)
+        print(f"starting mastodon_mock with {channels} accounts × {posts} statuses …")
+        process, url = _start_mock(config)
+        try:
+            settings = Settings(
+                data_dir=root / "data",
+                allow_private_urls=True,
+                _env_file=None,
+            )
+            database = Database.from_settings(settings)
+            database.upgrade()
+            box = CredentialsBox(settings.resolved_credentials_key())
+            host = url.split("://", 1)[1]
+            with database.session() as session:
+                owner = workspaces.create_user(session, email="b@bench.test", password="x" * 12)
+                workspace = workspaces.create_workspace(session, "bench", name="B", owner=owner)
+                access = WorkspaceAccess.operator(workspace)
+                ids = []
+                for n in range(channels):
+                    channel, _ = connect.connect_channel(
+                        session,
+                        access,
+                        settings,
+                        box,
+                        network="mastodon",
+                        handle=f"@brand{n}@{host}",
+                        credentials={"instance_url": url, "access_token": f"token{n}"},
+                        check=False,
+                    )
+                    ids.append(channel.id)
+
+            first, first_requests = _sync_all(database, settings, ids, full=False, threads=1)
+            print(
+                f"first full sync      {channels} channels × {posts} posts: {first:7.2f} s, "
+                f"{first_requests} requests (sequential)"
+            )
+            naive, naive_requests = _sync_all(database, settings, ids, full=True, threads=1)
+            print(
+                f"naive re-read        sequential, every page:    {naive:7.2f} s, "
+                f"{naive_requests / channels:5.1f} requests per channel"
+            )
+            incremental, requests = _sync_all(
+                database, settings, ids, full=False, threads=args.threads
+            )
+            per_channel = requests / channels
+            print(
+                f"incremental, nothing new ({args.threads} threads):       {incremental:7.2f} s, "
+                f"{per_channel:5.1f} requests per channel"
+            )
+            scale = 200 / channels
+            print(
+                f"goal: 200 channels < {GOAL_SECONDS:.0f} s (here ≈ {incremental * scale:.2f} s "
+                f"scaled to 200), ≤ {GOAL_REQUESTS} requests per channel "
+                f"({'met' if per_channel <= GOAL_REQUESTS else 'MISSED'})"
+            )
+            database.dispose()
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

@@ -1,0 +1,321 @@
+"""Pages and REST API of connected channels: connect, check, sync, OAuth, disconnect."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from townsquare.channels import connect, oauth, service
+from townsquare.channels.crypto import CredentialsBox
+from townsquare.config import Settings
+from townsquare.errors import TownsquareError
+from townsquare.networks.connectors import is_connectable
+from townsquare.networks.mastodon import SCOPES
+from townsquare.networks.registry import get_network
+from townsquare.web.deps import ApiAccess, AppSettings, DbSession, PageAccess
+from townsquare.web.errors import status_for
+from townsquare.web.security import verify_csrf
+from townsquare.web.templating import render
+from townsquare.workspaces.roles import Role
+from townsquare.workspaces.service import WorkspaceAccess
+
+pages = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+api = APIRouter(tags=["channels"])
+
+
+def _box(settings: AppSettings) -> CredentialsBox:
+    return CredentialsBox(settings.resolved_credentials_key())
+
+
+Box = Annotated[CredentialsBox, Depends(_box)]
+
+
+def _base_url(request: Request, settings: Settings) -> str:
+    return (settings.base_url or str(request.base_url)).rstrip("/")
+
+
+# --- API ---------------------------------------------------------------------------------
+
+
+class OAuthStartIn(BaseModel):
+    instance_url: str | None = Field(
+        default=None, description="Default: the instance of the channel's handle"
+    )
+
+
+class DisconnectIn(BaseModel):
+    delete_posts: bool = Field(default=False, description="Also delete posts and metrics")
+
+
+@api.post("/workspaces/{workspace}/channels/{channel_id}/check")
+def api_check(
+    channel_id: int, session: DbSession, access: ApiAccess, settings: AppSettings, box: Box
+) -> dict[str, Any]:
+    """``{"ok", "account": {"handle", "display_name", "followers"}, "error"}``."""
+    return connect.check_channel(session, access, channel_id, settings, box).as_json()
+
+
+@api.post("/workspaces/{workspace}/channels/{channel_id}/sync")
+def api_sync(
+    channel_id: int,
+    session: DbSession,
+    access: ApiAccess,
+    settings: AppSettings,
+    box: Box,
+    full: bool = False,
+) -> dict[str, Any]:
+    """``{"posts_fetched", "posts_new", "snapshots_written", "followers"}``."""
+    report = connect.sync_channel(session, access, channel_id, settings, box, full=full)
+    return report.as_json()
+
+
+@api.post("/workspaces/{workspace}/channels/{channel_id}/oauth/start")
+def api_oauth_start(
+    channel_id: int,
+    request: Request,
+    session: DbSession,
+    access: ApiAccess,
+    settings: AppSettings,
+    box: Box,
+    body: OAuthStartIn | None = None,
+) -> dict[str, object]:
+    """``{"authorize_url", "pkce", "scopes"}``: send the user's browser to authorize_url."""
+    started = oauth.start(
+        session,
+        access,
+        channel_id,
+        settings,
+        box,
+        base_url=_base_url(request, settings),
+        instance_url=body.instance_url if body else None,
+    )
+    return started.as_json()
+
+
+@api.post("/workspaces/{workspace}/channels/{channel_id}/disconnect")
+def api_disconnect(
+    channel_id: int,
+    session: DbSession,
+    access: ApiAccess,
+    settings: AppSettings,
+    box: Box,
+    body: DisconnectIn | None = None,
+) -> dict[str, Any]:
+    """``{"revoked", "posts_deleted"}``."""
+    result = connect.disconnect_channel(
+        session,
+        access,
+        channel_id,
+        settings,
+        box,
+        delete_posts=bool(body and body.delete_posts),
+    )
+    return result.as_json()
+
+
+@api.get("/workspaces/{workspace}/channels/{channel_id}/health")
+def api_health(channel_id: int, session: DbSession, access: ApiAccess) -> dict[str, Any]:
+    return connect.health(service.get_channel(session, access, channel_id))
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+def _page(
+    request: Request,
+    session: DbSession,
+    access: WorkspaceAccess,
+    channel_id: int,
+    *,
+    error: TownsquareError | None = None,
+    notice: str | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    channel = service.get_channel(session, access, channel_id)
+    return render(
+        request,
+        "channels/detail.html",
+        {
+            "channel": channel,
+            "network": get_network(channel.network),
+            "connectable": is_connectable(channel.network),
+            "health": connect.health(channel),
+            "scopes": SCOPES,
+            "error": error,
+            "notice": notice,
+            "form": form or {},
+        },
+        status_code=status_for(error) if error else 200,
+    )
+
+
+def _back(access: WorkspaceAccess, channel_id: int, notice: str = "") -> RedirectResponse:
+    query = f"?notice={notice}" if notice else ""
+    return RedirectResponse(
+        f"/w/{access.workspace.slug}/channels/{channel_id}{query}", status_code=303
+    )
+
+
+@pages.get("/w/{slug}/channels/{channel_id}")
+def channel_page(
+    request: Request, session: DbSession, access: PageAccess, channel_id: int, notice: str = ""
+) -> Response:
+    return _page(request, session, access, channel_id, notice=notice or None)
+
+
+@pages.post("/w/{slug}/channels/{channel_id}/connect")
+def channel_connect(
+    request: Request,
+    session: DbSession,
+    access: PageAccess,
+    settings: AppSettings,
+    box: Box,
+    channel_id: int,
+    instance_url: Annotated[str, Form()] = "",
+    access_token: Annotated[str, Form()] = "",
+    identifier: Annotated[str, Form()] = "",
+    app_password: Annotated[str, Form()] = "",
+    service_url: Annotated[str, Form()] = "",
+) -> Response:
+    """Paste a token (Mastodon) or an app password (Bluesky): checked, then stored."""
+    channel = service.get_channel(session, access, channel_id)
+    try:
+        access.require(Role.ADMIN, "connect channels")
+    except TownsquareError as error:
+        return _page(request, session, access, channel_id, error=error)
+    if channel.network == "mastodon":
+        credentials = {"instance_url": instance_url, "access_token": access_token}
+    else:
+        credentials = {"identifier": identifier or channel.handle, "app_password": app_password}
+        if service_url.strip():
+            credentials["service_url"] = service_url.strip()
+    try:
+        account, stored = connect.check_account(channel.network, credentials, settings)
+        if not connect.same_handle(channel.network, channel.handle, account.handle):
+            from townsquare.errors import ValidationError
+
+            raise ValidationError(
+                f"these credentials belong to {account.handle}, not {channel.handle}",
+                field="handle",
+            )
+        service.update_channel(session, access, channel_id, credentials=stored, box=box)
+        connect.record_account(session, channel, account)
+    except TownsquareError as error:
+        session.rollback()
+        return _page(
+            request,
+            session,
+            access,
+            channel_id,
+            error=error,
+            form={
+                "instance_url": instance_url,
+                "identifier": identifier,
+                "service_url": service_url,
+            },
+        )
+    return _back(access, channel_id, "connected")
+
+
+@pages.post("/w/{slug}/channels/{channel_id}/oauth")
+def channel_oauth(
+    request: Request,
+    session: DbSession,
+    access: PageAccess,
+    settings: AppSettings,
+    box: Box,
+    channel_id: int,
+    oauth_instance_url: Annotated[str, Form()] = "",
+) -> Response:
+    instance_url = oauth_instance_url.strip()
+    try:
+        started = oauth.start(
+            session,
+            access,
+            channel_id,
+            settings,
+            box,
+            base_url=_base_url(request, settings),
+            instance_url=instance_url or None,
+        )
+    except TownsquareError as error:
+        session.rollback()
+        return _page(request, session, access, channel_id, error=error)
+    return RedirectResponse(started.authorize_url, status_code=303)
+
+
+@pages.get("/w/{slug}/channels/{channel_id}/callback")
+def channel_callback(
+    request: Request,
+    session: DbSession,
+    access: PageAccess,
+    settings: AppSettings,
+    box: Box,
+    channel_id: int,
+    code: str = "",
+    state: str = "",
+    error: str = "",
+) -> Response:
+    try:
+        if error or not code:
+            from townsquare.errors import AuthenticationError
+
+            raise AuthenticationError(
+                f"the instance did not authorize townsquare ({error or 'no code'}): start again",
+                field="code",
+            )
+        oauth.finish(
+            session,
+            access,
+            channel_id,
+            settings,
+            box,
+            code=code,
+            state=state,
+            base_url=_base_url(request, settings),
+        )
+    except TownsquareError as failure:
+        session.rollback()
+        return _page(request, session, access, channel_id, error=failure)
+    return _back(access, channel_id, "connected")
+
+
+@pages.post("/w/{slug}/channels/{channel_id}/sync")
+def channel_sync(
+    request: Request,
+    session: DbSession,
+    access: PageAccess,
+    settings: AppSettings,
+    box: Box,
+    channel_id: int,
+    full: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        connect.sync_channel(session, access, channel_id, settings, box, full=bool(full))
+    except TownsquareError as error:
+        session.rollback()
+        return _page(request, session, access, channel_id, error=error)
+    return _back(access, channel_id, "synced")
+
+
+@pages.post("/w/{slug}/channels/{channel_id}/disconnect")
+def channel_disconnect(
+    request: Request,
+    session: DbSession,
+    access: PageAccess,
+    settings: AppSettings,
+    box: Box,
+    channel_id: int,
+    delete_posts: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        connect.disconnect_channel(
+            session, access, channel_id, settings, box, delete_posts=bool(delete_posts)
+        )
+    except TownsquareError as error:
+        session.rollback()
+        return _page(request, session, access, channel_id, error=error)
+    return _back(access, channel_id, "disconnected")
