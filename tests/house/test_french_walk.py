@@ -199,6 +199,8 @@ def client(settings: Settings, sqlite_database: Database) -> Iterator[TestClient
 PATH_VALUES = {"slug": "acme", "link_slug": "carte"}
 # Routes that are not pages a reader reads: health check, files, short-link redirects.
 NOT_PAGES = {"/healthz", "/{slug}", "/w/{slug}/links/{link_slug}/qr"}
+# Pages that need their query string (walked as EXTRA_PAGES instead).
+NOT_PAGES |= {"/w/{slug}/settings/maturity/compare"}
 
 
 def page_routes(client: TestClient) -> list[str]:
@@ -218,6 +220,11 @@ def page_routes(client: TestClient) -> list[str]:
         if "GET" not in methods or path.startswith(("/api/", "/static")) or path in NOT_PAGES:
             continue
         if path.endswith(".csv"):
+            continue
+        names = re.findall(r"\{(\w+)\}", path)
+        if any(name not in PATH_VALUES for name in names):
+            # Pages of one object this walk does not seed (a watch, a report, a channel…):
+            # their French is tested by their capability's own page tests.
             continue
         filled = re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], path)
         paths.append(filled)
@@ -240,6 +247,7 @@ EXTRA_PAGES = [
     ("/w/globex/channels", 404),
     ("/w/acme/nowhere/at/all", 404),
     ("/w/acme/link-stats?from=hier", 200),  # the error shown in the page
+    ("/w/acme/settings/maturity/compare", 422),  # two dates to compare are missing
 ]
 
 # The workspace's own data: its names, and the file the import preview reads (its name and

@@ -70,8 +70,18 @@ def _post_id(value: str) -> int | None:
     return validation.parse_id(value, field="post_id", what="post")
 
 
+def _gettext(request: Request) -> Any:
+    from townsquare.web.i18n import translations
+
+    return translations(getattr(request.state, "language", "en")).gettext
+
+
 def _recent_posts(
-    session: Session, access: WorkspaceAccess, limit: int = 100
+    session: Session,
+    access: WorkspaceAccess,
+    limit: int = 100,
+    *,
+    gettext: Any = None,
 ) -> list[dict[str, Any]]:
     """The workspace's latest posts, to attach a link to the post it is shared in: each
     named by its date, its channel and the start of its text (an id alone says nothing)."""
@@ -96,7 +106,7 @@ def _recent_posts(
         text = " ".join((post.text or "").split())
         if len(text) > 60:
             text = text[:59].rstrip() + "…"
-        parts = [when, channel_label(channel), text or post.external_id]
+        parts = [when, channel_label(channel, gettext), text or post.external_id]
         posts.append({"id": post.id, "label": " · ".join(part for part in parts if part)})
     return posts
 
@@ -210,7 +220,7 @@ def _list_page(
             "all_campaigns": service.workspace_campaigns(session, access),
             "filters": {"tag": tag or "", "campaign": campaign or "", "q": search or ""},
             "short_base": service.short_base_url(settings),
-            "posts": _recent_posts(session, access),
+            "posts": _recent_posts(session, access, gettext=_gettext(request)),
             "error": error,
             "form": form or {},
             "base": _base(access),
@@ -302,7 +312,7 @@ def _detail_page(
             "error": error,
             "form": form or {},
             "base": _base(access),
-            "posts": _recent_posts(session, access),
+            "posts": _recent_posts(session, access, gettext=_gettext(request)),
             "expiry_day": service.expiry_day(link.expires_at, timezone=access.workspace.timezone),
             "qr_defaults": {"scale": qr.DEFAULT_SCALE, "dark": "#000000", "light": "#ffffff"},
             **_stats_context(request, figures),
