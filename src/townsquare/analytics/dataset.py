@@ -18,9 +18,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -156,12 +154,9 @@ def _query(
 def _fetch_frame(session: Session, statement: Select[Any]) -> pl.DataFrame:
     """The result as a polars frame, columnar all the way when the database allows it.
 
-    On a SQLite file the query runs on a second, read-only connection of the ADBC SQLite
-    driver, which hands over Arrow columns (no Python object per value: ~6× faster than
-    DBAPI rows at a million posts). Elsewhere (PostgreSQL, in-memory SQLite) the DBAPI
-    cursor's rows are transposed once. Both see committed data only, which is what an
-    analysis reads. On PostgreSQL the rows come as one CSV stream (``COPY … TO STDOUT``)
-    parsed by polars' multi-threaded reader, again without a Python object per value.
+    On SQLite the DBAPI cursor's rows are transposed once into columns. On PostgreSQL the
+    rows come as one CSV stream (``COPY … TO STDOUT``) parsed by polars' multi-threaded
+    reader, without a Python object per value.
     """
     connection = session.connection()
     compiled = statement.compile(
@@ -174,11 +169,10 @@ def _fetch_frame(session: Session, statement: Select[Any]) -> pl.DataFrame:
         else compiled.params
     )
     names = [column.name for column in statement.selected_columns]
-    path = _sqlite_file(session)
-    if path is not None:
-        frame = _fetch_adbc(path, sql, params)
-        if frame is not None:
-            return frame.rename(dict(zip(frame.columns, names, strict=True)))
+    # SQLite is read through the session's own connection. (An ADBC read, with its own copy
+    # of SQLite, was faster, but two SQLite libraries on one WAL database in one process
+    # release each other's POSIX locks: the shared memory was reset under a reader and the
+    # process died of SIGBUS.)
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
         return _fetch_copy(connection, sql, params, names)
     return _fetch_dbapi(connection, sql, params, names)
@@ -220,35 +214,6 @@ def _fetch_copy(connection: Any, sql: str, params: Any, names: list[str]) -> pl.
         new_columns=names,
         schema_overrides={name: pl.String if name in strings else pl.Float64 for name in names},
     )
-
-
-def _sqlite_file(session: Session) -> str | None:
-    url = session.get_bind().engine.url
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return url.database
-
-
-def _fetch_adbc(path: str, sql: str, params: Any) -> pl.DataFrame | None:
-    """The result through ADBC, or None when the driver is missing or fails (the caller
-    then reads through the DBAPI: slower, same answer)."""
-    try:
-        import adbc_driver_manager
-        import adbc_driver_sqlite.dbapi as adbc
-    except ImportError:  # an install without the fast path
-        return None
-    uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
-    try:
-        with adbc.connect(uri) as connection, connection.cursor() as cursor:
-            # One batch for the whole result: the driver then infers each column's type
-            # from every row (a first batch of NULLs would otherwise fix a wrong type).
-            cursor.adbc_statement.set_options(
-                **{"adbc.sqlite.query.batch_rows": str(1_000_000_000)}
-            )
-            cursor.execute(sql, params or None)
-            return pl.DataFrame(cursor.fetch_arrow())
-    except adbc_driver_manager.Error:
-        return None
 
 
 def load_posts(
