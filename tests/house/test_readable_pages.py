@@ -114,7 +114,7 @@ def test_a_channel_is_edited_from_its_page(owner_client: TestClient, database: D
     page = owner_client.get("/w/acme/channels").text
     assert "Other name" not in page and "America/Montreal" in page
 
-    missing = post(owner_client, "/w/acme/channels/999999", {"timezone": "UTC"})
+    missing = post(owner_client, "/w/acme/channels/999999/edit", {"timezone": "UTC"})
     assert missing.status_code == 404
     assert owner_client.get("/w/acme/channels/999999").status_code == 404
 

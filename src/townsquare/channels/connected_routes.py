@@ -15,6 +15,7 @@ from townsquare.errors import TownsquareError
 from townsquare.networks.connectors import is_connectable
 from townsquare.networks.mastodon import SCOPES
 from townsquare.networks.registry import get_network
+from townsquare.validation import DbId
 from townsquare.web.deps import ApiAccess, AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
@@ -52,7 +53,7 @@ class DisconnectIn(BaseModel):
 
 @api.post("/workspaces/{workspace}/channels/{channel_id}/check")
 def api_check(
-    channel_id: int, session: DbSession, access: ApiAccess, settings: AppSettings, box: Box
+    channel_id: DbId, session: DbSession, access: ApiAccess, settings: AppSettings, box: Box
 ) -> dict[str, Any]:
     """``{"ok", "account": {"handle", "display_name", "followers"}, "error"}``."""
     return connect.check_channel(session, access, channel_id, settings, box).as_json()
@@ -60,7 +61,7 @@ def api_check(
 
 @api.post("/workspaces/{workspace}/channels/{channel_id}/sync")
 def api_sync(
-    channel_id: int,
+    channel_id: DbId,
     session: DbSession,
     access: ApiAccess,
     settings: AppSettings,
@@ -74,7 +75,7 @@ def api_sync(
 
 @api.post("/workspaces/{workspace}/channels/{channel_id}/oauth/start")
 def api_oauth_start(
-    channel_id: int,
+    channel_id: DbId,
     request: Request,
     session: DbSession,
     access: ApiAccess,
@@ -97,7 +98,7 @@ def api_oauth_start(
 
 @api.post("/workspaces/{workspace}/channels/{channel_id}/disconnect")
 def api_disconnect(
-    channel_id: int,
+    channel_id: DbId,
     session: DbSession,
     access: ApiAccess,
     settings: AppSettings,
@@ -117,7 +118,7 @@ def api_disconnect(
 
 
 @api.get("/workspaces/{workspace}/channels/{channel_id}/health")
-def api_health(channel_id: int, session: DbSession, access: ApiAccess) -> dict[str, Any]:
+def api_health(channel_id: DbId, session: DbSession, access: ApiAccess) -> dict[str, Any]:
     return connect.health(service.get_channel(session, access, channel_id))
 
 
@@ -128,7 +129,7 @@ def _page(
     request: Request,
     session: DbSession,
     access: WorkspaceAccess,
-    channel_id: int,
+    channel_id: DbId,
     *,
     error: TownsquareError | None = None,
     notice: str | None = None,
@@ -152,7 +153,7 @@ def _page(
     )
 
 
-def _back(access: WorkspaceAccess, channel_id: int, notice: str = "") -> RedirectResponse:
+def _back(access: WorkspaceAccess, channel_id: DbId, notice: str = "") -> RedirectResponse:
     query = f"?notice={notice}" if notice else ""
     return RedirectResponse(
         f"/w/{access.workspace.slug}/channels/{channel_id}{query}", status_code=303
@@ -161,7 +162,7 @@ def _back(access: WorkspaceAccess, channel_id: int, notice: str = "") -> Redirec
 
 @pages.get("/w/{slug}/channels/{channel_id}")
 def channel_page(
-    request: Request, session: DbSession, access: PageAccess, channel_id: int, notice: str = ""
+    request: Request, session: DbSession, access: PageAccess, channel_id: DbId, notice: str = ""
 ) -> Response:
     return _page(request, session, access, channel_id, notice=notice or None)
 
@@ -173,7 +174,7 @@ def channel_connect(
     access: PageAccess,
     settings: AppSettings,
     box: Box,
-    channel_id: int,
+    channel_id: DbId,
     instance_url: Annotated[str, Form()] = "",
     access_token: Annotated[str, Form()] = "",
     identifier: Annotated[str, Form()] = "",
@@ -227,7 +228,7 @@ def channel_oauth(
     access: PageAccess,
     settings: AppSettings,
     box: Box,
-    channel_id: int,
+    channel_id: DbId,
     oauth_instance_url: Annotated[str, Form()] = "",
 ) -> Response:
     instance_url = oauth_instance_url.strip()
@@ -254,7 +255,7 @@ def channel_callback(
     access: PageAccess,
     settings: AppSettings,
     box: Box,
-    channel_id: int,
+    channel_id: DbId,
     code: str = "",
     state: str = "",
     error: str = "",
@@ -290,7 +291,7 @@ def channel_sync(
     access: PageAccess,
     settings: AppSettings,
     box: Box,
-    channel_id: int,
+    channel_id: DbId,
     full: Annotated[str, Form()] = "",
 ) -> Response:
     try:
@@ -308,7 +309,7 @@ def channel_disconnect(
     access: PageAccess,
     settings: AppSettings,
     box: Box,
-    channel_id: int,
+    channel_id: DbId,
     delete_posts: Annotated[str, Form()] = "",
 ) -> Response:
     try:

@@ -93,7 +93,15 @@ def parse_instance(url: str) -> str:
         raise ValidationError("an instance address is empty", field="instances")
     if "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError:
+        raise ValidationError(
+            f"{url.strip()!r} is not an instance address: write it as mastodon.social or "
+            "https://mastodon.social",
+            field="instances",
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("",):
         raise ValidationError(
             f"{url.strip()!r} is not an instance address: write it as mastodon.social or "

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from townsquare.errors import ValidationError
 from townsquare.reports import delivery, service, shares
+from townsquare.validation import DbId
 from townsquare.web.deps import ApiAccess, AppSettings, DbSession
 
 router = APIRouter(tags=["reports"])
@@ -104,27 +105,27 @@ def create_report(body: ReportBody, access: ApiAccess, session: DbSession) -> di
 
 
 @router.get(PREFIX + "/{report_id}", summary="One report")
-def get_report(report_id: int, access: ApiAccess, session: DbSession) -> dict[str, Any]:
+def get_report(report_id: DbId, access: ApiAccess, session: DbSession) -> dict[str, Any]:
     return _full(session, access, service.get_report(session, access, report_id))
 
 
 @router.patch(PREFIX + "/{report_id}", summary="Change a report (send the whole definition)")
 def update_report(
-    report_id: int, body: ReportBody, access: ApiAccess, session: DbSession
+    report_id: DbId, body: ReportBody, access: ApiAccess, session: DbSession
 ) -> dict[str, Any]:
     report = service.update_report(session, access, report_id, body.to_input())
     return _full(session, access, report)
 
 
 @router.delete(PREFIX + "/{report_id}", status_code=204, summary="Delete a report")
-def delete_report(report_id: int, access: ApiAccess, session: DbSession) -> Response:
+def delete_report(report_id: DbId, access: ApiAccess, session: DbSession) -> Response:
     service.delete_report(session, access, report_id)
     return Response(status_code=204)
 
 
 @router.get(PREFIX + "/{report_id}/render", summary="The report as a file")
 def render_report(
-    report_id: int,
+    report_id: DbId,
     access: ApiAccess,
     session: DbSession,
     format: str = Query("pdf", description="pdf, html, xlsx or csv (a zip of CSV files)"),
@@ -141,7 +142,7 @@ def render_report(
 
 @router.put(PREFIX + "/{report_id}/schedule", summary="Schedule a report (weekly or monthly)")
 def set_schedule(
-    report_id: int, body: ScheduleBody, access: ApiAccess, session: DbSession
+    report_id: DbId, body: ScheduleBody, access: ApiAccess, session: DbSession
 ) -> dict[str, Any]:
     schedule = delivery.set_schedule(
         session,
@@ -156,14 +157,14 @@ def set_schedule(
 
 
 @router.delete(PREFIX + "/{report_id}/schedule", status_code=204, summary="Unschedule")
-def remove_schedule(report_id: int, access: ApiAccess, session: DbSession) -> Response:
+def remove_schedule(report_id: DbId, access: ApiAccess, session: DbSession) -> Response:
     delivery.remove_schedule(session, access, report_id)
     return Response(status_code=204)
 
 
 @router.post(PREFIX + "/{report_id}/send", summary="E-mail the report now")
 def send_now(
-    report_id: int, body: SendBody, access: ApiAccess, session: DbSession, settings: AppSettings
+    report_id: DbId, body: SendBody, access: ApiAccess, session: DbSession, settings: AppSettings
 ) -> dict[str, Any]:
     done = delivery.send_now(
         session, settings, access, report_id, recipients=body.to, period=body.period
@@ -172,7 +173,7 @@ def send_now(
 
 
 @router.get(PREFIX + "/{report_id}/history", summary="Every delivery of a report")
-def history(report_id: int, access: ApiAccess, session: DbSession) -> dict[str, Any]:
+def history(report_id: DbId, access: ApiAccess, session: DbSession) -> dict[str, Any]:
     return {
         "deliveries": [
             delivery.delivery_dict(d) for d in delivery.history(session, access, report_id)
@@ -182,7 +183,7 @@ def history(report_id: int, access: ApiAccess, session: DbSession) -> dict[str, 
 
 @router.post(PREFIX + "/deliveries/{delivery_id}/approve", summary="Send a held delivery")
 def approve(
-    delivery_id: int,
+    delivery_id: DbId,
     body: ApproveBody,
     access: ApiAccess,
     session: DbSession,
@@ -193,7 +194,7 @@ def approve(
 
 
 @router.get(PREFIX + "/{report_id}/shares", summary="A report's share links")
-def list_shares(report_id: int, access: ApiAccess, session: DbSession) -> dict[str, Any]:
+def list_shares(report_id: DbId, access: ApiAccess, session: DbSession) -> dict[str, Any]:
     return {
         "shares": [shares.share_dict(s) for s in shares.list_shares(session, access, report_id)]
     }
@@ -201,13 +202,15 @@ def list_shares(report_id: int, access: ApiAccess, session: DbSession) -> dict[s
 
 @router.post(PREFIX + "/{report_id}/shares", status_code=201, summary="A read-only link")
 def create_share(
-    report_id: int, body: ShareBody, access: ApiAccess, session: DbSession, settings: AppSettings
+    report_id: DbId, body: ShareBody, access: ApiAccess, session: DbSession, settings: AppSettings
 ) -> dict[str, Any]:
     issued = shares.create_share(session, access, report_id, days=body.days)
     return {**shares.share_dict(issued.share), "url": delivery.base_url(settings) + issued.path()}
 
 
 @router.delete(PREFIX + "/{report_id}/shares/{share_id}", status_code=204, summary="Revoke")
-def revoke_share(report_id: int, share_id: int, access: ApiAccess, session: DbSession) -> Response:
+def revoke_share(
+    report_id: DbId, share_id: DbId, access: ApiAccess, session: DbSession
+) -> Response:
     shares.revoke_share(session, access, report_id, share_id)
     return Response(status_code=204)

@@ -32,6 +32,7 @@ from townsquare.errors import Conflict, NetworkError, NotFound, ValidationError
 from townsquare.reports import periods, service, shares
 from townsquare.reports.i18n import translations
 from townsquare.reports.models import Report, ReportDelivery, ReportSchedule
+from townsquare.validation import DbId
 from townsquare.workspaces import audit
 from townsquare.workspaces.models import Workspace
 from townsquare.workspaces.roles import Role
@@ -63,7 +64,7 @@ def check_recipients(values: list[str]) -> list[str]:
 def set_schedule(
     session: Session,
     access: WorkspaceAccess,
-    report_id: int | str,
+    report_id: DbId | str,
     *,
     every: str,
     at: str | None,
@@ -103,7 +104,7 @@ def set_schedule(
 
 
 def get_schedule(
-    session: Session, access: WorkspaceAccess, report_id: int
+    session: Session, access: WorkspaceAccess, report_id: DbId
 ) -> ReportSchedule | None:
     return session.scalar(
         select(ReportSchedule).where(
@@ -113,7 +114,7 @@ def get_schedule(
     )
 
 
-def remove_schedule(session: Session, access: WorkspaceAccess, report_id: int | str) -> None:
+def remove_schedule(session: Session, access: WorkspaceAccess, report_id: DbId | str) -> None:
     access.require(Role.EDITOR, "unschedule reports")
     report = service.get_report(session, access, report_id)
     schedule = get_schedule(session, access, report.id)
@@ -264,7 +265,7 @@ def send_now(
     session: Session,
     settings: Settings,
     access: WorkspaceAccess,
-    report_id: int | str,
+    report_id: DbId | str,
     *,
     recipients: list[str] | None = None,
     period: str | None = None,
@@ -289,7 +290,7 @@ def send_now(
 
 
 def get_delivery(
-    session: Session, access: WorkspaceAccess, delivery_id: int | str
+    session: Session, access: WorkspaceAccess, delivery_id: DbId | str
 ) -> ReportDelivery:
     access.require(Role.VIEWER, "read the history of reports")
     try:
@@ -309,7 +310,7 @@ def get_delivery(
 
 
 def history(
-    session: Session, access: WorkspaceAccess, report_id: int | str | None = None
+    session: Session, access: WorkspaceAccess, report_id: DbId | str | None = None
 ) -> list[ReportDelivery]:
     access.require(Role.VIEWER, "read the history of reports")
     query = select(ReportDelivery).where(ReportDelivery.workspace_id == access.workspace_id)
@@ -323,7 +324,7 @@ def approve(
     session: Session,
     settings: Settings,
     access: WorkspaceAccess,
-    delivery_id: int | str,
+    delivery_id: DbId | str,
     *,
     commentary: dict[str, str] | None = None,
 ) -> ReportDelivery:

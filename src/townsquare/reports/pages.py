@@ -16,6 +16,7 @@ from townsquare.channels import service as channels
 from townsquare.errors import TownsquareError
 from townsquare.reports import delivery, periods, render, sections, service, shares
 from townsquare.reports.models import Report
+from townsquare.validation import DbId
 from townsquare.web.deps import AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
 from townsquare.web.security import verify_csrf
@@ -219,7 +220,7 @@ async def report_share(
 @router.post("/w/{slug}/reports/{report_id}/shares/{share_id}/revoke")
 async def report_unshare(
     report_id: str,
-    share_id: int,
+    share_id: DbId,
     request: Request,
     session: DbSession,
     access: PageAccess,
@@ -262,7 +263,7 @@ async def report_send(
 @router.post("/w/{slug}/reports/{report_id}/deliveries/{delivery_id}/approve")
 async def report_approve(
     report_id: str,
-    delivery_id: int,
+    delivery_id: DbId,
     request: Request,
     session: DbSession,
     access: PageAccess,
@@ -277,7 +278,7 @@ async def report_approve(
 
 @router.get("/w/{slug}/reports/{report_id}/deliveries/{delivery_id}/file")
 def delivery_download(
-    report_id: str, delivery_id: int, session: DbSession, access: PageAccess, settings: AppSettings
+    report_id: str, delivery_id: DbId, session: DbSession, access: PageAccess, settings: AppSettings
 ) -> Response:
     report = service.get_report(session, access, report_id)
     done = delivery.get_delivery(session, access, delivery_id)

@@ -24,6 +24,7 @@ from townsquare.reports import figures as figures_module
 from townsquare.reports import periods, render, sections
 from townsquare.reports.i18n import LANGUAGES, translations
 from townsquare.reports.models import Report
+from townsquare.validation import DbId
 from townsquare.workspaces import audit
 from townsquare.workspaces.roles import Role
 from townsquare.workspaces.service import WorkspaceAccess
@@ -165,7 +166,7 @@ def create_report(session: Session, access: WorkspaceAccess, data: ReportInput) 
 
 
 def update_report(
-    session: Session, access: WorkspaceAccess, report_id: int, data: ReportInput
+    session: Session, access: WorkspaceAccess, report_id: DbId, data: ReportInput
 ) -> Report:
     access.require(Role.EDITOR, "edit reports")
     report = get_report(session, access, report_id)
@@ -205,7 +206,7 @@ def _apply(session: Session, access: WorkspaceAccess, report: Report, data: Repo
 
 
 def set_commentary(
-    session: Session, access: WorkspaceAccess, report_id: int, commentary: dict[str, str]
+    session: Session, access: WorkspaceAccess, report_id: DbId, commentary: dict[str, str]
 ) -> Report:
     access.require(Role.EDITOR, "write a report's commentary")
     report = get_report(session, access, report_id)
@@ -225,7 +226,7 @@ def _clean_commentary(report: Report, commentary: dict[str, str]) -> dict[str, s
     return {k: v.strip()[:5000] for k, v in commentary.items() if v.strip()}
 
 
-def get_report(session: Session, access: WorkspaceAccess, report_id: int | str) -> Report:
+def get_report(session: Session, access: WorkspaceAccess, report_id: DbId | str) -> Report:
     access.require(Role.VIEWER, "read reports")
     try:
         ident = int(report_id)
@@ -252,7 +253,7 @@ def list_reports(session: Session, access: WorkspaceAccess) -> list[Report]:
     )
 
 
-def delete_report(session: Session, access: WorkspaceAccess, report_id: int) -> None:
+def delete_report(session: Session, access: WorkspaceAccess, report_id: DbId) -> None:
     access.require(Role.EDITOR, "delete reports")
     report = get_report(session, access, report_id)
     session.delete(report)
@@ -359,7 +360,7 @@ def document(
 def render_report(
     session: Session,
     access: WorkspaceAccess,
-    report_id: int | str,
+    report_id: DbId | str,
     *,
     fmt: str,
     period: str | None = None,

@@ -22,6 +22,7 @@ from townsquare.db.base import utcnow
 from townsquare.errors import NotFound, ValidationError
 from townsquare.reports.models import Report, ReportShare
 from townsquare.reports.service import get_report
+from townsquare.validation import DbId
 from townsquare.workspaces import audit
 from townsquare.workspaces.models import Workspace
 from townsquare.workspaces.roles import Role
@@ -48,7 +49,7 @@ class IssuedShare:
 def create_share(
     session: Session,
     access: WorkspaceAccess,
-    report_id: int | str,
+    report_id: DbId | str,
     *,
     days: int = DEFAULT_DAYS,
     period: tuple[date, date] | None = None,
@@ -85,7 +86,7 @@ def create_share(
 
 
 def list_shares(
-    session: Session, access: WorkspaceAccess, report_id: int | str
+    session: Session, access: WorkspaceAccess, report_id: DbId | str
 ) -> list[ReportShare]:
     report = get_report(session, access, report_id)
     return list(
@@ -100,7 +101,7 @@ def list_shares(
 
 
 def revoke_share(
-    session: Session, access: WorkspaceAccess, report_id: int | str, share_id: int
+    session: Session, access: WorkspaceAccess, report_id: DbId | str, share_id: DbId
 ) -> ReportShare:
     access.require(Role.EDITOR, "revoke share links")
     report = get_report(session, access, report_id)

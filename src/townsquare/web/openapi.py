@@ -42,6 +42,9 @@ ERROR_DESCRIPTIONS = {
     "404": "No such workspace or object among the caller's",
     "409": "Would break a uniqueness rule, or the object is in another state",
     "422": "Bad input (including malformed JSON): nothing was written",
+    "413": "The upload is larger than TOWNSQUARE_MAX_UPLOAD_MB",
+    "429": "Too many attempts, or a network's rate limit: retry after Retry-After seconds",
+    "502": "A network (Mastodon, Bluesky, a feed, a platform) failed, timed out or refused",
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 
@@ -61,7 +64,10 @@ def document_errors(document: dict[str, Any]) -> dict[str, Any]:
                 continue
             codes = ["401", "403", "404", "422"]
             if method in WRITE_METHODS:
-                codes.append("409")
+                # Writes may call a network (connect, check, sync, poll, send) on the way.
+                codes += ["409", "429", "502"]
+                if "/imports" in path:
+                    codes.append("413")
             responses = operation.setdefault("responses", {})
             for code in codes:
                 responses[code] = {
