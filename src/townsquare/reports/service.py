@@ -24,7 +24,7 @@ from townsquare.reports import figures as figures_module
 from townsquare.reports import periods, render, sections
 from townsquare.reports.i18n import LANGUAGES, translations
 from townsquare.reports.models import Report
-from townsquare.validation import DbId
+from townsquare.validation import MAX_ID, DbId
 from townsquare.workspaces import audit
 from townsquare.workspaces.roles import Role
 from townsquare.workspaces.service import WorkspaceAccess
@@ -232,6 +232,10 @@ def get_report(session: Session, access: WorkspaceAccess, report_id: DbId | str)
         ident = int(report_id)
     except (TypeError, ValueError):
         raise ValidationError(f"'{report_id}' is not a report id (a number)", field="id") from None
+    if not 1 <= ident <= MAX_ID:
+        raise ValidationError(
+            f"report id {ident} is out of range: ids go from 1 to 2⁶³-1", field="id"
+        )
     report = session.scalar(
         select(Report).where(Report.id == ident, Report.workspace_id == access.workspace_id)
     )
