@@ -12,6 +12,7 @@ the app password; the SDK refreshes the access token 15 minutes before it expire
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -295,7 +296,17 @@ class BlueskyConnector:
         client = self._login()
         did = str(self.credentials.get("did") or client.me or self.identifier)
         with _translated(self.service_url):
-            profile = get_model_as_dict(client.app.bsky.actor.get_profile({"actor": did}))
+            profile = None
+            for attempt in range(5):
+                try:
+                    profile = get_model_as_dict(client.app.bsky.actor.get_profile({"actor": did}))
+                    break
+                except Exception as error:
+                    # A new account's profile reaches the AppView a moment after the PDS.
+                    if "Profile not found" not in str(error) or attempt == 4:
+                        raise
+                    time.sleep(0.5 * (attempt + 1))
+        assert profile is not None
         return Account(
             external_id=str(profile["did"]),
             handle=str(profile["handle"]),
