@@ -297,13 +297,13 @@ class BlueskyConnector:
         did = str(self.credentials.get("did") or client.me or self.identifier)
         with _translated(self.service_url):
             profile = None
-            for attempt in range(5):
+            for attempt in range(10):
                 try:
                     profile = get_model_as_dict(client.app.bsky.actor.get_profile({"actor": did}))
                     break
                 except Exception as error:
                     # A new account's profile reaches the AppView a moment after the PDS.
-                    if "Profile not found" not in str(error) or attempt == 4:
+                    if "Profile not found" not in str(error) or attempt == 9:
                         raise
                     time.sleep(0.5 * (attempt + 1))
         assert profile is not None
