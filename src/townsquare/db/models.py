@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "townsquare.maturity.models",
     "townsquare.workspaces.invitation_models",
     "townsquare.reports.models",
+    "townsquare.publish.models",
 )
 
 

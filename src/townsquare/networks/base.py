@@ -115,3 +115,104 @@ class Connector(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# --- publishing (Publish capability): what the dispatcher hands a connector and gets back -
+
+
+@dataclass(frozen=True)
+class OutgoingMedia:
+    """One image (or video) to attach, read from the data directory by the service."""
+
+    data: bytes
+    mime_type: str
+    filename: str
+    alt_text: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishedRef:
+    """Where a published part lives on the network.
+
+    Mastodon: ``external_id`` is the status id, ``uri``/``cid`` None. Bluesky: ``external_id``
+    is the record's rkey, ``uri`` its at:// URI and ``cid`` its CID (a reply needs both, for
+    the parent and for the thread's root).
+    """
+
+    external_id: str
+    url: str | None = None
+    uri: str | None = None
+    cid: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutgoingPost:
+    """One part of a variant as the network will receive it.
+
+    ``idempotency_key`` is chosen once per part by townsquare and never changes between
+    attempts (Mastodon's ``Idempotency-Key``); ``rkey`` is the Bluesky record key chosen
+    once and stored before the first call, so that a retry can ask ``getRecord`` for it.
+    ``reply_to``/``thread_root`` are set for the second and later parts of a thread.
+    """
+
+    text: str
+    idempotency_key: str
+    content_warning: str | None = None
+    language: str | None = None
+    media: tuple[OutgoingMedia, ...] = ()
+    link_url: str | None = None
+    rkey: str | None = None
+    reply_to: PublishedRef | None = None
+    thread_root: PublishedRef | None = None
+
+
+class PublishOutcome(StrEnum):
+    """How an attempt that did not return a ``PublishedRef`` ended."""
+
+    REJECTED = "rejected"  # definite: the network refused it (4xx other than 429, validation)
+    RETRY = "retry"  # definite: nothing was created (429, 5xx before effect); retry later
+    UNKNOWN = "unknown"  # the request may have been applied (timeout, reset after sending)
+
+
+class PublishError(Exception):
+    """A publishing attempt that failed; ``outcome`` tells the dispatcher what may follow.
+
+    ``reason`` is the network's answer in words (shown to the user, English template plus
+    ``params`` like every townsquare message); ``retry_after`` is in seconds when the network
+    said so (429's ``Retry-After``).
+    """
+
+    def __init__(
+        self,
+        outcome: PublishOutcome,
+        reason: str,
+        *,
+        params: dict[str, Any] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(reason % params if params else reason)
+        self.outcome = outcome
+        self.reason = reason
+        self.params = params or {}
+        self.retry_after = retry_after
+
+
+class Publisher(Protocol):
+    """What a connector that can publish offers (Mastodon, Bluesky).
+
+    ``publish`` returns where the part now lives, or raises ``PublishError``. It is never
+    retried blindly after ``UNKNOWN``: the dispatcher first calls ``find_published`` (by
+    idempotency key, by rkey with getRecord, or by the account's recent posts with the same
+    text since ``sent_after``), which returns the ref when the part exists, None when it
+    certainly does not, and raises ``PublishError(UNKNOWN)`` when it cannot tell yet.
+    """
+
+    def publish(self, post: OutgoingPost) -> PublishedRef: ...
+
+    def find_published(self, post: OutgoingPost, sent_after: datetime) -> PublishedRef | None: ...
+
+    def publish_limits(self) -> dict[str, Any]:
+        """The account's server limits as the network states them (Mastodon's
+        ``/api/v2/instance`` ``configuration``; Bluesky: the lexicon's fixed limits)."""
+        ...

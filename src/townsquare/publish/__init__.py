@@ -1,0 +1,1 @@
+"""Publish: compose once, adapt per network, approve, schedule, publish exactly once."""
