@@ -51,7 +51,7 @@ def _count(session: Any) -> int:
         ({"channels": []}, "channel", "at least one channel"),
         ({"period": "last-mnth"}, "period", "did you mean last-month"),
         ({"compare": "before"}, "compare", "previous or last-year"),
-        ({"sections": ["overview", "listening"]}, "section", "unknown section 'listening'"),
+        ({"sections": ["overview", "care"]}, "section", "unknown section 'care'"),
         ({"language": "de"}, "language", "fr or en"),
         ({"color": "blue"}, "color", "six hexadecimal digits"),
         ({"logo": b"GIF-not-really"}, "logo", "PNG, JPEG, GIF or SVG"),

@@ -117,3 +117,23 @@ def watch_spikes(
             counts[spikes.hour_start(when)] += 1
     scores = spikes.score_hours(counts, since, until, threshold=threshold)
     return [score for score in scores if score.is_spike]
+
+
+SENTIMENTS = ("negative", "neutral", "positive")
+
+
+def sentiment_by_watch(
+    session: Session, access: WorkspaceAccess, since: datetime, until: datetime
+) -> dict[int, dict[str, int]]:
+    """Per watch id, its mentions of the period by sentiment (``unknown``: not classified)."""
+    query = (
+        select(MentionWatch.watch_id, Mention.sentiment, func.count())
+        .join(Mention, Mention.id == MentionWatch.mention_id)
+        .where(Mention.workspace_id == access.workspace_id, since <= _WHEN, until > _WHEN)
+        .group_by(MentionWatch.watch_id, Mention.sentiment)
+    )
+    out: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys((*SENTIMENTS, "unknown"), 0))
+    for watch_id, sentiment, count in session.execute(query):
+        key = sentiment if sentiment in SENTIMENTS else "unknown"
+        out[int(watch_id)][key] += int(count)
+    return dict(out)

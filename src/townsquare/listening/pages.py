@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from townsquare.errors import TownsquareError
 from townsquare.listening import service
+from townsquare.listening.charts import volume_spec
 from townsquare.listening.language import detect
 from townsquare.listening.matching import matched_spans, matches
 from townsquare.listening.models import WATCH_KINDS, Watch
@@ -201,27 +202,6 @@ def listen_help(request: Request, access: PageAccess) -> Response:
 PERIODS = (7, 30, 90)
 
 
-def _volume_spec(volume: dict[str, Any], count_label: str) -> dict[str, Any]:
-    """A Vega-Lite line per watch of its mentions per day."""
-    values = [
-        {"date": day, "watch": watch["name"], "mentions": count}
-        for watch in volume["watches"]
-        for day, count in zip(volume["days"], watch["counts"], strict=True)
-    ]
-    return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
-        "width": "container",
-        "height": 220,
-        "data": {"values": values},
-        "mark": {"type": "line", "point": True, "tooltip": True},
-        "encoding": {
-            "x": {"field": "date", "type": "temporal", "timeUnit": "yearmonthdate", "title": None},
-            "y": {"field": "mentions", "type": "quantitative", "title": count_label},
-            "color": {"field": "watch", "type": "nominal", "title": None},
-        },
-    }
-
-
 def _formatted_voices(voices: list[dict[str, Any]], language: str) -> list[dict[str, Any]]:
     """Share-of-voice rows with their numbers written in the reader's locale."""
     import re
@@ -286,7 +266,7 @@ def mentions_page(request: Request, session: DbSession, access: PageAccess) -> R
             "days": days,
             "periods": PERIODS,
             "lang": lang,
-            "volume_spec": _volume_spec(volume, gettext("Mentions")),
+            "volume_spec": volume_spec(volume, gettext("Mentions")),
             "volume": volume,
             "voices": _formatted_voices(
                 figures.share_of_voice(session, access, since, until),

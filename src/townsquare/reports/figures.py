@@ -1,4 +1,4 @@
-"""The figures of a report, gathered from the services of Measure and Links.
+"""The figures of a report, gathered from the services of Measure, Links and Listen.
 
 Nothing here computes a KPI: each number comes from ``analytics.service`` (the same dicts
 ``measure kpis|formats|best-times --json`` print) or ``links.stats`` (``links stats``), so a
@@ -9,8 +9,9 @@ per-post formula the format comparison uses).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import and_, func, select
@@ -24,6 +25,7 @@ from townsquare.channels.models import Channel
 from townsquare.channels.service import get_channel_by_handle
 from townsquare.links import stats as link_stats
 from townsquare.links.models import Link
+from townsquare.listening import figures as listen_figures
 from townsquare.reports.periods import Period
 from townsquare.workspaces.service import WorkspaceAccess
 
@@ -249,6 +251,8 @@ def gather(
     }
     if "links" in sections or "overview" in sections:
         out["links"] = workspace_links(session, access, period, previous)
+    if "listening" in sections:
+        out["listening"] = workspace_listening(session, access, period, previous)
     return out
 
 
@@ -257,3 +261,46 @@ def today_in(timezone: str) -> date:
     from zoneinfo import ZoneInfo
 
     return datetime.now(ZoneInfo(timezone or "UTC")).date()
+
+
+def _bounds(period: Period, timezone: str) -> tuple[datetime, datetime]:
+    """The period's first and last day as UTC instants [start, end) in the workspace's zone."""
+    zone = ZoneInfo(timezone or "UTC")
+    start = datetime.combine(period.start, time(), zone).astimezone(UTC)
+    end = datetime.combine(period.end + timedelta(days=1), time(), zone).astimezone(UTC)
+    return start, end
+
+
+def workspace_listening(
+    session: Session, access: WorkspaceAccess, period: Period, previous: Period | None
+) -> dict[str, Any]:
+    """Listen's figures of the period: volume per watch (and of the comparison period),
+    share of voice, sentiment and spike hours, from ``listening.figures``."""
+    since, until = _bounds(period, access.workspace.timezone)
+    volume = listen_figures.volume_by_day(session, access, since, until)
+    before: dict[int, int] = {}
+    if previous is not None:
+        old_since, old_until = _bounds(previous, access.workspace.timezone)
+        old = listen_figures.volume_by_day(session, access, old_since, old_until)
+        before = {watch["id"]: watch["total"] for watch in old["watches"]}
+    sentiment = listen_figures.sentiment_by_watch(session, access, since, until)
+    watches = []
+    for watch in volume["watches"]:
+        spike_hours = listen_figures.watch_spikes(session, access, watch["id"], since, until)
+        watches.append(
+            {
+                "name": watch["name"],
+                "kind": watch["kind"],
+                "mentions": watch["total"],
+                "previous": before.get(watch["id"]) if previous is not None else None,
+                "sentiment": sentiment.get(watch["id"]),
+                "spikes": [
+                    {"hour": score.hour.isoformat(), "count": score.count} for score in spike_hours
+                ],
+            }
+        )
+    return {
+        "volume": volume,
+        "watches": watches,
+        "share_of_voice": listen_figures.share_of_voice(session, access, since, until),
+    }

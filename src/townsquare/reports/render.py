@@ -67,7 +67,8 @@ def attach_charts(document: dict[str, Any], language: str = "en") -> list[str]:
     """Render every chart of the document to SVG in place; returns the SVGs, in order."""
     svgs: list[str] = []
     for section in document["sections"]:
-        for channel in section.get("channels", []):
+        holders = [*section.get("channels", []), section.get("listening") or {}]
+        for channel in holders:
             chart = channel.get("chart")
             if chart and chart.get("spec"):
                 svg = chart_svg(chart["spec"], language)

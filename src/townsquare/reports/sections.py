@@ -31,6 +31,7 @@ SECTIONS = (
     "formats",
     "best-times",
     "links",
+    "listening",
     "work-delivered",
 )
 DEFAULT_SECTIONS = SECTIONS
@@ -468,6 +469,67 @@ class Builder:
             % {"channel": channel["name"]},
         }
 
+    def listening(self, listening: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Volume per watch against the comparison period, share of voice, sentiment and
+        spike hours (Listen's own figures)."""
+        if not listening or not listening["watches"]:
+            return {"empty": self._("No watch in this workspace: nothing is listened to yet.")}
+        if not any(watch["mentions"] for watch in listening["watches"]):
+            return {"empty": self._("No mention was found in this period.")}
+        watches = []
+        for watch in listening["watches"]:
+            counts = watch["sentiment"] or {}
+            classified = sum(counts.get(name, 0) for name in ("negative", "neutral", "positive"))
+
+            def share(
+                name: str, counts: Mapping[str, int] = counts, total: int = classified
+            ) -> str:
+                return self.num(counts.get(name, 0) / total * 100.0, "percent") if total else "—"
+
+            watches.append(
+                {
+                    "name": watch["name"],
+                    "kind": self._(watch["kind"]),
+                    "mentions": self.num(watch["mentions"]),
+                    "previous": self.num(watch["previous"])
+                    if watch["previous"] is not None
+                    else "",
+                    "change": self.change(watch["mentions"], watch["previous"], "count"),
+                    "positive": share("positive"),
+                    "neutral": share("neutral"),
+                    "negative": share("negative"),
+                    "spikes": self.num(len(watch["spikes"])),
+                }
+            )
+        voices = [
+            {
+                "name": voice["watch"],
+                "mentions": self.num(
+                    voice["share_by_mentions"] * 100.0
+                    if voice["share_by_mentions"] is not None
+                    else None,
+                    "percent",
+                ),
+                "reach": self.num(
+                    voice["share_by_reach"] * 100.0
+                    if voice["share_by_reach"] is not None
+                    else None,
+                    "percent",
+                ),
+            }
+            for voice in listening["share_of_voice"]
+        ]
+        from townsquare.listening.charts import volume_spec
+
+        return {
+            "watches": watches,
+            "voices": voices if any(v["mentions"] != "—" for v in voices) else [],
+            "chart": {
+                "title": self._("Mentions per day and watch"),
+                "spec": volume_spec(listening["volume"], self._("Mentions")),
+            },
+        }
+
     def glossary(self) -> list[dict[str, Any]]:
         out = []
         for name in self.used_kpis:
@@ -502,6 +564,7 @@ def section_titles(gettext: Gettext) -> dict[str, str]:
         "formats": _("Formats"),
         "best-times": _("Best times to post"),
         "links": _("Links and campaigns"),
+        "listening": _("Listening"),
         "work-delivered": _("Work delivered"),
         "glossary": _("Glossary of the KPIs used"),
     }
@@ -529,6 +592,8 @@ def build(
         }
         if key == "links":
             entry["links"] = builder.links_summary(links)
+        if key == "listening":
+            entry["listening"] = builder.listening(figures.get("listening"))
         for channel in figures["channels"]:
             part = {
                 "overview": builder.overview,

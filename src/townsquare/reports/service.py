@@ -54,9 +54,9 @@ def check_sections(values: list[str] | None) -> list[str]:
                 continue
             if name not in sections.SECTIONS:
                 raise ValidationError(
-                    f"unknown section '{part.strip()}': choose among "
-                    f"{', '.join(sections.SECTIONS)} (listening and care come with Listen and "
+                    "unknown section '%(value)s': choose among %(choices)s (care comes with "
                     "the inbox)",
+                    params={"value": part.strip(), "choices": ", ".join(sections.SECTIONS)},
                     field="section",
                 )
             if name not in out:
