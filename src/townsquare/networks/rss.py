@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx
 
 from townsquare.errors import NetworkError
+from townsquare.messages import Message
 from townsquare.networks.items import (
     FoundItem,
     PollResult,
@@ -22,6 +23,7 @@ from townsquare.networks.items import (
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
+WHAT = Message("the feed")
 
 
 class _AlternateLinks(HTMLParser):
@@ -76,29 +78,31 @@ def fetch(client: httpx.Client, url: str, state: dict[str, Any]) -> PollResult:
     import feedparser
 
     feed_url = state.get("feed_url") or url
-    headers = {
-        "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
-    }
+    headers = {"Accept": ACCEPT}
     if state.get("etag"):
         headers["If-None-Match"] = state["etag"]
     if state.get("last_modified"):
         headers["If-Modified-Since"] = state["last_modified"]
-    response, body = get_limited(client, feed_url, what="the feed", headers=headers)
+    response, body = get_limited(client, feed_url, what=WHAT, headers=headers)
     if response.status_code == 304:
         return PollResult(state=dict(state), not_modified=True)
-    raise_for_status(response, "the feed")
+    raise_for_status(response, WHAT)
     parsed = feedparser.parse(body, response_headers={"content-location": str(response.url)})
     if not parsed.entries and not parsed.get("version"):
         # Not a feed: a site's page may announce one.
         if "feed_url" in state:
-            raise NetworkError(f"{feed_url} is no longer a feed: check the source's address")
+            raise NetworkError(
+                "%(url)s is no longer a feed: check the source's address",
+                params={"url": feed_url},
+            )
         found = discover_feeds(
             body.decode(response.encoding or "utf-8", "replace"), str(response.url)
         )
         if not found:
             raise NetworkError(
-                f"{url} is neither an RSS or Atom feed nor a page that announces one: "
-                "give the feed's own address"
+                "%(url)s is neither an RSS or Atom feed nor a page that announces one: give the "
+                "feed's own address",
+                params={"url": url},
             )
         return fetch(client, url, {"feed_url": found[0]})
     new_state: dict[str, Any] = {key: state[key] for key in ("feed_url",) if key in state}
