@@ -64,7 +64,8 @@ def fetch(
         if created <= since:
             continue
         newest = max(newest, created)
-        permalink = data.get("permalink") or ""
+        # Search answers add "?ref=search_posts" to permalinks: the post's address is without.
+        permalink = str(data.get("permalink") or "").split("?", 1)[0]
         items.append(
             FoundItem(
                 network="reddit",
