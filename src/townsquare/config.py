@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     reddit_base_url: str = Field(
         default="https://www.reddit.com", description="Reddit, for its search.json."
     )
+    bluesky_appview_url: str = Field(
+        default="https://public.api.bsky.app",
+        description="Bluesky AppView for searches of sources without a connected channel.",
+    )
     handles_base_urls: dict[str, str] = Field(
         default_factory=dict,
         description="Handle checks: base URL of a platform instead of its public one, as JSON, "

@@ -237,7 +237,7 @@ def test_bad_sources_are_refused(
         ({"type": "rss", "target": "http://169.254.169.254/latest"}, strict, "private, loopback"),
         ({"type": "rss", "target": "ftp://example.com/feed"}, settings, "not a web address"),
         ({"type": "rsss", "target": "x"}, settings, "unknown source type"),
-        ({"type": "mastodon-tag", "target": "acme"}, settings, "connected Mastodon or Bluesky"),
+        ({"type": "mastodon-tag", "target": "acme"}, settings, "connected Mastodon channel"),
         ({"type": "hackernews", "target": " "}, settings, "target is required"),
         (
             {"type": "rss", "target": "https://93.184.215.14/", "every_minutes": 0},

@@ -10,36 +10,96 @@ day) and says why on its health line; the others go on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from townsquare import validation
 from townsquare.channels.crypto import CredentialsBox
+from townsquare.channels.models import Channel
+from townsquare.channels.service import channel_credentials
 from townsquare.config import Settings
-from townsquare.errors import NotFound, TownsquareError, ValidationError
+from townsquare.errors import AuthenticationError, NotFound, TownsquareError, ValidationError
+from townsquare.listening.fetching import FetchJob, FetchOutcome, run_job
+from townsquare.listening.index import WatchIndex
 from townsquare.listening.language import detect
 from townsquare.listening.models import SOURCE_TYPES, Mention, MentionWatch, Source
 from townsquare.listening.service import workspace_index
 from townsquare.listening.text import Document
 from townsquare.netguard import check_url, safe_http_client
-from townsquare.networks import hackernews, reddit, rss, web
-from townsquare.networks.items import FoundItem, PollResult
+from townsquare.networks import bluesky_listen, mastodon_listen, web
+from townsquare.networks.items import FoundItem
 from townsquare.workspaces import audit
 from townsquare.workspaces.roles import Role
 from townsquare.workspaces.service import WorkspaceAccess
 
 URL_SOURCES = ("rss", "web")
-# Sources whose connector needs a connected account (issue "Connected channels").
-NOT_YET = ("mastodon-tag", "mastodon-search", "bluesky-search")
+MASTODON_SOURCES = ("mastodon-tag", "mastodon-search")
+CHANNEL_NETWORK = {
+    "mastodon-tag": "mastodon",
+    "mastodon-search": "mastodon",
+    "bluesky-search": "bluesky",
+}
 MAX_BACKOFF = timedelta(days=1)
-FETCH_THREADS = 32
+FETCH_THREADS = 64  # network waits, not CPU: a poll of 1,000 feeds keeps 64 in flight
+
+
+def _clean_target(kind: str, target: str, settings: Settings) -> str:
+    clean = validation.non_empty(target, field="target", max_length=2000)
+    if kind in URL_SOURCES:
+        check_url(clean, settings, field="target")
+    elif kind == "mastodon-tag":
+        clean = mastodon_listen.clean_tag(clean)
+    elif kind == "bluesky-search":
+        bluesky_listen.split_query(clean)  # refuses a query with nothing to look for
+    return clean
+
+
+def _source_channel(
+    session: Session, access: WorkspaceAccess, kind: str, channel_id: int | None
+) -> Channel | None:
+    """The connected channel a Mastodon or Bluesky source searches through (checked)."""
+    network = CHANNEL_NETWORK.get(kind)
+    if channel_id is None:
+        if kind in MASTODON_SOURCES:
+            raise ValidationError(
+                "%(type)s sources search the instance of a connected Mastodon channel: give "
+                "--channel with its handle (connect one first with `townsquare channel add`)",
+                params={"type": kind},
+                field="channel",
+            )
+        return None
+    channel = session.get(Channel, channel_id)
+    if channel is None or channel.workspace_id != access.workspace_id:
+        raise NotFound(
+            "no channel with id %(channel_id)s in this workspace",
+            params={"channel_id": channel_id},
+            field="channel",
+        )
+    if network is None or channel.network != network:
+        raise ValidationError(
+            "%(type)s sources cannot use the %(network)s channel %(handle)s: give a %(needed)s "
+            "channel",
+            params={
+                "type": kind,
+                "network": channel.network,
+                "handle": channel.handle,
+                "needed": network or "Mastodon or Bluesky",
+            },
+            field="channel",
+        )
+    if channel.credentials_encrypted is None:
+        raise ValidationError(
+            "channel %(handle)s is not connected (no credentials): connect it first",
+            params={"handle": channel.handle},
+            field="channel",
+        )
+    return channel
 
 
 def add_source(
@@ -53,23 +113,20 @@ def add_source(
     selector: str | None = None,
     channel_id: int | None = None,
 ) -> Source:
-    """A new source (editor or higher); URLs pass the SSRF rule before anything is stored."""
+    """A new source (editor or higher); URLs pass the SSRF rule before anything is stored.
+
+    Mastodon sources need a connected Mastodon channel (its instance and token); a
+    Bluesky search may name a connected Bluesky channel, else it asks the public AppView.
+    """
     access.require(Role.EDITOR, "add sources")
     kind = (type or "").strip().lower()
     if kind not in SOURCE_TYPES:
         raise ValidationError(
-            f"unknown source type {type!r}: choose one of {', '.join(SOURCE_TYPES)}",
+            "unknown source type %(value)r: choose one of %(choices)s",
+            params={"value": type, "choices": SOURCE_TYPES},
             field="type",
         )
-    if kind in NOT_YET:
-        raise ValidationError(
-            f"{kind} sources need a connected Mastodon or Bluesky channel, which townsquare "
-            "cannot connect yet: use rss, hackernews, reddit or web for now",
-            field="type",
-        )
-    clean_target = validation.non_empty(target, field="target", max_length=2000)
-    if kind in URL_SOURCES:
-        check_url(clean_target, settings, field="target")
+    clean_target = _clean_target(kind, target, settings)
     if not 1 <= every_minutes <= 7 * 24 * 60:
         raise ValidationError(
             "every must be between 1 minute and a week (10,080 minutes)", field="every"
@@ -80,12 +137,18 @@ def add_source(
             raise ValidationError("a CSS selector only applies to web sources", field="selector")
         web.page_lines("<p></p>", selector)  # refuses a selector that cannot be read
         state["selector"] = selector
+    if channel_id is not None and kind not in CHANNEL_NETWORK:
+        raise ValidationError(
+            "a channel only applies to mastodon-tag, mastodon-search and bluesky-search sources",
+            field="channel",
+        )
+    channel = _source_channel(session, access, kind, channel_id)
     source = Source(
         workspace_id=access.workspace_id,
         type=kind,
         target=clean_target,
         every_minutes=every_minutes,
-        channel_id=channel_id,
+        channel_id=channel.id if channel is not None else None,
         state=state,
         next_poll_at=None,
     )
@@ -111,7 +174,11 @@ def get_source(session: Session, access: WorkspaceAccess, source_id: int) -> Sou
         select(Source).where(Source.id == source_id, Source.workspace_id == access.workspace_id)
     )
     if source is None:
-        raise NotFound(f"no source with id {source_id} in this workspace", field="source")
+        raise NotFound(
+            "no source with id %(source_id)s in this workspace",
+            params={"source_id": source_id},
+            field="source",
+        )
     return source
 
 
@@ -141,25 +208,12 @@ def source_json(source: Source) -> dict[str, object]:
         "mentions_total": source.mentions_total,
         "error_count": source.error_count,
         "last_error": source.last_error,
+        "channel_id": source.channel_id,
+        "notice": (source.state or {}).get("notice"),
     }
 
 
 # --- polling -------------------------------------------------------------------------------
-
-
-def fetch_source(
-    client: httpx.Client, settings: Settings, kind: str, target: str, state: dict[str, Any]
-) -> PollResult:
-    """Ask the source's connector for what is new (no database here)."""
-    if kind == "rss":
-        return rss.fetch(client, target, state)
-    if kind == "web":
-        return web.fetch(client, target, state)
-    if kind == "hackernews":
-        return hackernews.fetch(client, target, state, api_url=settings.hackernews_api_url)
-    if kind == "reddit":
-        return reddit.fetch(client, target, state, base_url=settings.reddit_base_url)
-    raise ValidationError(f"{kind} sources cannot be polled yet", field="type")
 
 
 @dataclass
@@ -196,24 +250,74 @@ def _backoff(source: Source) -> timedelta:
     return min(delay, MAX_BACKOFF)
 
 
-def _claim(session: Session, source: Source, now: datetime) -> bool:
-    """Take the source for this poll; False when another poller took it first."""
-    claimed = session.execute(
-        update(Source)
-        .where(
-            Source.id == source.id,
-            or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now),
+def _claim(session: Session, sources: list[Source], now: datetime) -> list[Source]:
+    """Take the sources for this poll: those another poller did not take first.
+
+    One UPDATE … RETURNING per polling interval (not one per source): the next poll time
+    moves forward only where it was still due, atomically.
+    """
+    by_interval: dict[int, list[int]] = {}
+    for source in sources:
+        by_interval.setdefault(source.every_minutes, []).append(source.id)
+    taken: set[int] = set()
+    for minutes, ids in by_interval.items():
+        claimed = session.execute(
+            update(Source)
+            .where(
+                Source.id.in_(ids),
+                or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now),
+            )
+            .values(next_poll_at=now + timedelta(minutes=minutes))
+            .returning(Source.id)
+            .execution_options(synchronize_session=False)
         )
-        .values(next_poll_at=now + timedelta(minutes=source.every_minutes))
-    )
+        taken.update(int(row[0]) for row in claimed)
     session.commit()
-    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+    return [source for source in sources if source.id in taken]
+
+
+def _new_mention(access: WorkspaceAccess, source: Source, key: str, item: FoundItem) -> Mention:
+    text = _strip_nul(item.text)
+    title = _strip_nul(item.title)
+    lang = (item.lang or "").split("-")[0].lower() or detect(f"{title}\n{text}")
+    return Mention(
+        workspace_id=access.workspace_id,
+        source_id=source.id,
+        dedupe_key=key,
+        network=item.network,
+        external_id=(item.external_id or None) and item.external_id[:300],
+        url=(item.url or None) and item.url[:4000],
+        title=title[:1000] or None,
+        text=text,
+        author=(item.author or None) and _strip_nul(item.author)[:300],
+        author_followers=item.author_followers,
+        published_at=item.published_at,
+        lang=lang[:16] or None,
+    )
+
+
+_MENTION_COLUMNS = (
+    "workspace_id", "source_id", "dedupe_key", "network", "external_id", "url", "title",
+    "text", "author", "author_followers", "published_at", "lang",
+)  # fmt: skip
+
+
+def _row(mention: Mention) -> dict[str, Any]:
+    return {name: getattr(mention, name) for name in _MENTION_COLUMNS}
 
 
 def store_items(
-    session: Session, access: WorkspaceAccess, source: Source, items: list[FoundItem]
+    session: Session,
+    access: WorkspaceAccess,
+    source: Source,
+    items: list[FoundItem],
+    index: WatchIndex | None = None,
 ) -> int:
-    """Store the items not seen before as mentions, matched against the watches; how many."""
+    """Store the items not seen before as mentions, matched against the watches; how many.
+
+    The new mentions go in together (one flush); when another poller stored one of them a
+    moment ago (a unique key conflict), they go in one by one and that one is skipped.
+    """
     if not items:
         return 0
     keys = {_dedupe_key(item): item for item in items}
@@ -224,43 +328,97 @@ def store_items(
             )
         )
     )
-    index, _names = workspace_index(session, access)
+    fresh = [(key, item) for key, item in keys.items() if key not in existing]
+    if not fresh:
+        return 0
+    if index is None:
+        index, _names = workspace_index(session, access)
+    mentions = [_new_mention(access, source, key, item) for key, item in fresh]
+    rows = [_row(mention) for mention in mentions]
+    try:
+        with session.begin_nested():
+            # Core INSERT … RETURNING (one statement, no unit of work): a poll stores
+            # thousands of mentions and the ORM's bookkeeping was most of that time.
+            ids = session.scalars(
+                insert(Mention).returning(Mention.id, sort_by_parameter_order=True), rows
+            ).all()
+            for mention, mention_id in zip(mentions, ids, strict=True):
+                mention.id = mention_id
+            _link_watches(session, index, mentions)
+        return len(mentions)
+    except IntegrityError:
+        pass  # another poller stored some of them: one by one, skipping those
     new = 0
-    for key, item in keys.items():
-        if key in existing:
-            continue
-        text = _strip_nul(item.text)
-        title = _strip_nul(item.title)
-        lang = (item.lang or "").split("-")[0].lower() or detect(f"{title}\n{text}")
-        mention = Mention(
-            workspace_id=access.workspace_id,
-            source_id=source.id,
-            dedupe_key=key,
-            network=item.network,
-            external_id=(item.external_id or None) and item.external_id[:300],
-            url=(item.url or None) and item.url[:4000],
-            title=title[:1000] or None,
-            text=text,
-            author=(item.author or None) and _strip_nul(item.author)[:300],
-            author_followers=item.author_followers,
-            published_at=item.published_at,
-            lang=lang or None,
-        )
-        document = Document(
-            text, title=title, url=item.url or "", author=item.author or "", lang=lang,
-            network=item.network,
-        )  # fmt: skip
+    for key, item in fresh:
+        mention = _new_mention(access, source, key, item)
         try:
             with session.begin_nested():
                 session.add(mention)
                 session.flush()
-                for watch_id in index.match(document):
-                    session.add(MentionWatch(mention_id=mention.id, watch_id=watch_id))
-                session.flush()
+                _link_watches(session, index, [mention])
         except IntegrityError:
-            continue  # another poller stored it a moment ago
+            continue
         new += 1
     return new
+
+
+def _link_watches(session: Session, index: WatchIndex, mentions: list[Mention]) -> None:
+    links: list[dict[str, int]] = []
+    for mention in mentions:
+        document = Document(
+            mention.text, title=mention.title or "", url=mention.url or "",
+            author=mention.author or "", lang=mention.lang or "", network=mention.network,
+        )  # fmt: skip
+        links.extend({"mention_id": mention.id, "watch_id": w} for w in index.match(document))
+    if links:
+        session.execute(insert(MentionWatch), links)
+
+
+def _jobs(
+    session: Session, sources: list[Source], box: CredentialsBox | None, settings: Settings
+) -> list[FetchJob]:
+    """What each source's fetch needs, read from the database before the threads start."""
+    jobs = []
+    opened: dict[int, tuple[dict[str, Any] | None, TownsquareError | None]] = {}
+    for source in sources:
+        job = FetchJob(source.id, source.type, source.target, dict(source.state or {}))
+        if source.type in CHANNEL_NETWORK and source.channel_id is not None:
+            if source.channel_id not in opened:
+                opened[source.channel_id] = _open_channel(session, source, box, settings)
+            job.credentials, job.problem = opened[source.channel_id]
+        elif source.type in MASTODON_SOURCES:
+            job.problem = ValidationError(
+                "the channel of this source was removed: add the source again with --channel",
+                field="channel",
+            )
+        jobs.append(job)
+    return jobs
+
+
+def _open_channel(
+    session: Session, source: Source, box: CredentialsBox | None, settings: Settings
+) -> tuple[dict[str, Any] | None, TownsquareError | None]:
+    channel = session.get(Channel, source.channel_id)
+    if channel is None or channel.workspace_id != source.workspace_id:
+        return None, ValidationError(
+            "the channel of this source was removed: add the source again with --channel",
+            field="channel",
+        )
+    if channel.status == "needs_reconnection":
+        return None, AuthenticationError(
+            "channel %(handle)s needs reconnection (%(reason)s): give it new credentials",
+            params={"handle": channel.handle, "reason": channel.status_reason or ""},
+            field="channel",
+        )
+    box = box or CredentialsBox(settings.resolved_credentials_key())
+    credentials = channel_credentials(channel, box)
+    if credentials is None:
+        return None, ValidationError(
+            "channel %(handle)s is not connected (no credentials): connect it first",
+            params={"handle": channel.handle},
+            field="channel",
+        )
+    return credentials, None
 
 
 def poll(
@@ -275,8 +433,9 @@ def poll(
 ) -> PollReport:
     """Poll the workspace's sources (one, or those due), fetching them concurrently.
 
-    With ``box`` (the key of stored secrets), the instant alerts of the workspace are sent
-    right after, and counted in the report.
+    ``box`` opens the credentials of connected channels (Mastodon and Bluesky sources; by
+    default the settings' key); when given, the instant alerts of the workspace are also
+    sent right after, and counted in the report.
     """
     access.require(Role.EDITOR, "poll sources")
     started = now()
@@ -286,43 +445,78 @@ def poll(
         sources = list_sources(session, access)
         if due_only:
             sources = [s for s in sources if s.next_poll_at is None or s.next_poll_at <= started]
-    claimed = [s for s in sources if not due_only or _claim(session, s, started)]
-    work = [(s.id, s.type, s.target, dict(s.state or {})) for s in claimed]
+    claimed = _claim(session, sources, started) if due_only else sources
+    jobs = _jobs(session, claimed, box, settings)
+    session.commit()  # no transaction stays open while the network is asked
     report = PollReport()
-    with safe_http_client(settings) as client:
-
-        def fetch_one(job: tuple[int, str, str, dict[str, Any]]) -> PollResult | Exception:
-            _id, kind, target, state = job
-            try:
-                return fetch_source(client, settings, kind, target, state)
-            except TownsquareError as error:
-                return error
-
-        with ThreadPoolExecutor(max_workers=min(FETCH_THREADS, max(len(work), 1))) as pool:
-            results = list(pool.map(fetch_one, work))
-    for source, result in zip(claimed, results, strict=True):
-        report.sources_polled += 1
-        finished = now()
-        source.last_polled_at = finished
-        if isinstance(result, Exception):
-            source.error_count += 1
-            source.last_error = str(result)[:1000]
-            source.next_poll_at = finished + _backoff(source)
-            report.errors.append({"source": source.id, "error": str(result)})
-            session.commit()
-            continue
-        report.items_fetched += len(result.items)
-        new = store_items(session, access, source, result.items)
-        report.mentions_new += new
-        source.state = result.state
-        source.error_count = 0
-        source.last_error = None
-        source.items_last_poll = len(result.items)
-        source.mentions_total += new
-        source.next_poll_at = finished + timedelta(minutes=source.every_minutes)
-        session.commit()
+    threads = min(FETCH_THREADS, max(len(jobs), 1))
+    by_id = {source.id: source for source in claimed}
+    index: WatchIndex | None = None
+    with safe_http_client(settings) as client, ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = {pool.submit(run_job, client, settings, job): job.source_id for job in jobs}
+        # Each source is stored as soon as its answer is in, while the others still fetch.
+        for future in as_completed(futures):
+            source, outcome = by_id[futures[future]], future.result()
+            index = _record(session, access, report, source, outcome, index, box, settings, now)
+    session.commit()
     if box is not None and report.mentions_new:
         from townsquare.listening.alerts import run_alerts
 
         report.alerts_sent = run_alerts(session, settings, box, access, modes=("instant",))
     return report
+
+
+def _record(
+    session: Session,
+    access: WorkspaceAccess,
+    report: PollReport,
+    source: Source,
+    outcome: FetchOutcome,
+    index: WatchIndex | None,
+    box: CredentialsBox | None,
+    settings: Settings,
+    now: Callable[[], datetime],
+) -> WatchIndex | None:
+    """What one source's fetch brought: its mentions stored, its health line updated."""
+    report.sources_polled += 1
+    finished = now()
+    source.last_polled_at = finished
+    if outcome.error is not None or outcome.result is None:
+        error = str(outcome.error)
+        source.error_count += 1
+        source.last_error = error[:1000]
+        source.next_poll_at = finished + _backoff(source)
+        report.errors.append({"source": source.id, "error": error})
+        return index
+    result = outcome.result
+    report.items_fetched += len(result.items)
+    new = 0
+    if result.items:
+        if index is None:
+            index, _names = workspace_index(session, access)
+        new = store_items(session, access, source, result.items, index)
+    report.mentions_new += new
+    source.state = result.state
+    source.error_count = 0
+    source.last_error = None
+    source.items_last_poll = len(result.items)
+    source.mentions_total += new
+    source.next_poll_at = finished + timedelta(minutes=source.every_minutes)
+    if outcome.credentials is not None and source.channel_id is not None:
+        _store_credentials(session, source.channel_id, outcome.credentials, box, settings)
+    if new:
+        session.commit()  # a source's mentions and its state go in together
+    return index
+
+
+def _store_credentials(
+    session: Session,
+    channel_id: int,
+    credentials: dict[str, Any],
+    box: CredentialsBox | None,
+    settings: Settings,
+) -> None:
+    channel = session.get(Channel, channel_id)
+    if channel is not None:
+        box = box or CredentialsBox(settings.resolved_credentials_key())
+        channel.credentials_encrypted = box.seal(credentials)

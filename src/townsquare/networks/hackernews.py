@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import httpx
 
 from townsquare.errors import NetworkError
+from townsquare.messages import Message
 from townsquare.networks.items import (
     FoundItem,
     PollResult,
@@ -22,6 +23,7 @@ from townsquare.networks.items import (
 
 DEFAULT_API_URL = "https://hn.algolia.com"
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
+WHAT = Message("Hacker News search")
 
 
 def fetch(
@@ -33,12 +35,15 @@ def fetch(
     if since:
         params["numericFilters"] = f"created_at_i>{since}"
     url = f"{api_url.rstrip('/')}/api/v1/search_by_date?{urlencode(params)}"
-    response, body = get_limited(client, url, what="Hacker News search")
-    raise_for_status(response, "Hacker News search")
+    response, body = get_limited(client, url, what=WHAT)
+    raise_for_status(response, WHAT)
     try:
         hits = httpx.Response(200, content=body).json()["hits"]
     except (ValueError, KeyError, TypeError):
-        raise NetworkError("Hacker News search answered something that is not its JSON") from None
+        raise NetworkError(
+            "Hacker News search answered something that is not its JSON: check "
+            "TOWNSQUARE_HACKERNEWS_API_URL"
+        ) from None
     items = []
     newest = since
     for hit in hits:

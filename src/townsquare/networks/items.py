@@ -63,17 +63,26 @@ def get_limited(
                 size += len(chunk)
                 if size > MAX_BODY_BYTES:
                     raise NetworkError(
-                        f"{what} at {url} is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB: "
-                        "townsquare stops reading there"
+                        "%(what)s at %(url)s is larger than %(megabytes)s MB: townsquare stops "
+                        "reading there",
+                        params={"what": what, "url": url, "megabytes": MAX_BODY_BYTES // 2**20},
                     )
                 chunks.append(chunk)
             return response, b"".join(chunks)
     except httpx.TimeoutException:
-        raise NetworkError(f"{what} at {url} did not answer in time") from None
+        raise NetworkError(
+            "%(what)s at %(url)s did not answer in time", params={"what": what, "url": url}
+        ) from None
     except httpx.HTTPError as error:
-        raise NetworkError(f"cannot fetch {what} at {url}: {error}") from None
+        raise NetworkError(
+            "cannot fetch %(what)s at %(url)s: %(error)s",
+            params={"what": what, "url": url, "error": str(error)},
+        ) from None
 
 
 def raise_for_status(response: httpx.Response, what: str) -> None:
     if response.status_code >= 400:
-        raise NetworkError(f"{what} at {response.request.url} answered HTTP {response.status_code}")
+        raise NetworkError(
+            "%(what)s at %(url)s answered HTTP %(status)s",
+            params={"what": what, "url": str(response.request.url), "status": response.status_code},
+        )

@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 import httpx
 
 from townsquare.errors import NetworkError, RateLimited
+from townsquare.messages import Message
 from townsquare.networks.items import FoundItem, PollResult, get_limited, raise_for_status
 
 DEFAULT_BASE_URL = "https://www.reddit.com"
+WHAT = Message("Reddit search")
 
 
 def fetch(
@@ -27,11 +29,15 @@ def fetch(
     now = time.time()
     if float(state.get("blocked_until", 0)) > now:
         wait = int(float(state["blocked_until"]) - now) + 1
-        raise RateLimited(f"Reddit's rate limit is used up: next try in {wait} s", retry_after=wait)
+        raise RateLimited(
+            "Reddit's rate limit is used up: next try in %(seconds)s s",
+            retry_after=wait,
+            params={"seconds": wait},
+        )
     since = float(state.get("since", 0))
     params = {"q": query, "sort": "new", "limit": "100", "raw_json": "1", "type": "link"}
     url = f"{base_url.rstrip('/')}/search.json?{urlencode(params)}"
-    response, body = get_limited(client, url, what="Reddit search")
+    response, body = get_limited(client, url, what=WHAT)
     new_state: dict[str, Any] = {"since": since}
     remaining = response.headers.get("x-ratelimit-remaining")
     reset = response.headers.get("x-ratelimit-reset")
@@ -39,12 +45,17 @@ def fetch(
         wait = int(float(reset)) if reset else 60
         new_state["blocked_until"] = now + wait
         if response.status_code == 429:
-            raise RateLimited(f"Reddit asks to wait {wait} s", retry_after=wait)
-    raise_for_status(response, "Reddit search")
+            raise RateLimited(
+                "Reddit asks to wait %(seconds)s s", retry_after=wait, params={"seconds": wait}
+            )
+    raise_for_status(response, WHAT)
     try:
         children = httpx.Response(200, content=body).json()["data"]["children"]
     except (ValueError, KeyError, TypeError):
-        raise NetworkError("Reddit search answered something that is not its JSON") from None
+        raise NetworkError(
+            "Reddit search answered something that is not its JSON: check "
+            "TOWNSQUARE_REDDIT_BASE_URL"
+        ) from None
     items = []
     newest = since
     for child in children:
@@ -53,7 +64,8 @@ def fetch(
         if created <= since:
             continue
         newest = max(newest, created)
-        permalink = data.get("permalink") or ""
+        # Search answers add "?ref=search_posts" to permalinks: the post's address is without.
+        permalink = str(data.get("permalink") or "").split("?", 1)[0]
         items.append(
             FoundItem(
                 network="reddit",

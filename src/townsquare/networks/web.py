@@ -13,9 +13,11 @@ from typing import Any
 import httpx
 
 from townsquare.errors import ValidationError
+from townsquare.messages import Message
 from townsquare.networks.items import FoundItem, PollResult, get_limited, raise_for_status
 
 MAX_LINES_KEPT = 5000
+WHAT = Message("the page")
 
 
 def page_lines(page_html: str, selector: str | None = None) -> tuple[str, list[str]]:
@@ -32,7 +34,10 @@ def page_lines(page_html: str, selector: str | None = None) -> tuple[str, list[s
             parts = list(soup.select(selector))
         except Exception as error:  # soupsieve raises its own SelectorSyntaxError
             raise ValidationError(
-                f"the CSS selector {selector!r} cannot be read ({error})", field="selector"
+                "the CSS selector %(selector)r cannot be read (%(error)s): write a selector "
+                "such as main, #news or .article p",
+                params={"selector": selector, "error": str(error)},
+                field="selector",
             ) from None
     else:
         parts = [soup.body or soup]
@@ -46,8 +51,8 @@ def page_lines(page_html: str, selector: str | None = None) -> tuple[str, list[s
 
 
 def fetch(client: httpx.Client, url: str, state: dict[str, Any]) -> PollResult:
-    response, body = get_limited(client, url, what="the page")
-    raise_for_status(response, "the page")
+    response, body = get_limited(client, url, what=WHAT)
+    raise_for_status(response, WHAT)
     selector = state.get("selector")
     title, lines = page_lines(body.decode(response.encoding or "utf-8", "replace"), selector)
     new_state: dict[str, Any] = {"lines": lines[:MAX_LINES_KEPT]}
