@@ -25,8 +25,9 @@ from townsquare.channels.crypto import CredentialsBox
 from townsquare.config import Settings
 from townsquare.errors import NotFound, TownsquareError, ValidationError
 from townsquare.listening.language import detect
+from townsquare.listening.marks import load_mutes
 from townsquare.listening.models import SOURCE_TYPES, Mention, MentionWatch, Source
-from townsquare.listening.service import workspace_index
+from townsquare.listening.service import mention_sentiment, workspace_index
 from townsquare.listening.text import Document
 from townsquare.netguard import check_url, safe_http_client
 from townsquare.networks import hackernews, reddit, rss, web
@@ -225,13 +226,15 @@ def store_items(
         )
     )
     index, _names = workspace_index(session, access)
+    mutes = load_mutes(session, access)
     new = 0
     for key, item in keys.items():
-        if key in existing:
+        if key in existing or mutes.blocks(item.author, item.url):
             continue
         text = _strip_nul(item.text)
         title = _strip_nul(item.title)
         lang = (item.lang or "").split("-")[0].lower() or detect(f"{title}\n{text}")
+        feeling = mention_sentiment(title, text, lang)
         mention = Mention(
             workspace_id=access.workspace_id,
             source_id=source.id,
@@ -245,6 +248,9 @@ def store_items(
             author_followers=item.author_followers,
             published_at=item.published_at,
             lang=lang or None,
+            sentiment=feeling and feeling.label,
+            sentiment_auto=feeling and feeling.label,
+            sentiment_score=feeling and feeling.score,
         )
         document = Document(
             text, title=title, url=item.url or "", author=item.author or "", lang=lang,
