@@ -49,6 +49,21 @@ def check_query(query: str) -> Node:
     return parse(text)
 
 
+MIN_SPIKE_THRESHOLD, MAX_SPIKE_THRESHOLD = 1.0, 50.0
+
+
+def check_spike_threshold(value: float) -> float:
+    """A spike threshold the robust score can reach (1 to 50; 3 by default)."""
+    if not MIN_SPIKE_THRESHOLD <= value <= MAX_SPIKE_THRESHOLD:  # NaN fails both
+        raise ValidationError(
+            "the spike threshold %(value)s is out of range: choose between %(low)s and "
+            "%(high)s (3 by default; higher means fewer spikes)",
+            params={"value": value, "low": MIN_SPIKE_THRESHOLD, "high": MAX_SPIKE_THRESHOLD},
+            field="spike_threshold",
+        )
+    return float(value)
+
+
 def create_watch(
     session: Session, access: WorkspaceAccess, *, name: str, query: str, kind: str = "brand"
 ) -> Watch:
@@ -118,9 +133,12 @@ def update_watch(
     name: str | None = None,
     query: str | None = None,
     kind: str | None = None,
+    spike_threshold: float | None = None,
 ) -> Watch:
     access.require(Role.EDITOR, "change watches")
     watch = get_watch(session, access, watch_id)
+    if spike_threshold is not None:
+        watch.spike_threshold = check_spike_threshold(spike_threshold)
     if query is not None:
         check_query(query)
         watch.query = query.strip()
