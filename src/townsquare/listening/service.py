@@ -228,12 +228,18 @@ SENTIMENT_CHARACTERS = 4000  # what is read of a long item (a page, an article) 
 
 
 def mention_sentiment(title: str, text: str, lang: str | None) -> sentiment.Sentiment | None:
-    """The sentiment of a new mention (French or English rules; None for other languages)."""
+    """The sentiment of a new mention (French or English rules; None for other languages).
+
+    A text whose language could not be told (often a very short one) is read with both
+    rules and keeps the stronger verdict."""
     language = (lang or "").lower()
     if language not in ("", "fr", "en"):
         return None
-    body = f"{title}\n{text}" if title else text
-    return sentiment.classify(body[:SENTIMENT_CHARACTERS], language or "en")
+    body = (f"{title}\n{text}" if title else text)[:SENTIMENT_CHARACTERS]
+    if language:
+        return sentiment.classify(body, language)
+    english, french = sentiment.classify(body, "en"), sentiment.classify(body, "fr")
+    return french if abs(french.score) > abs(english.score) else english
 
 
 @dataclass(frozen=True)
