@@ -165,6 +165,7 @@ def test_the_document_names_every_download_and_error() -> None:
         f"{base}/links/{{slug}}/clicks.csv": "text/csv",
         f"{base}/link-stats.csv": "text/csv",
         f"{base}/link-clicks.csv": "text/csv",
+        f"{base}/mentions.csv": "text/csv",
         f"{base}/links/{{slug}}/qr.svg": "image/svg+xml",
         f"{base}/links/{{slug}}/qr.png": "image/png",
     }

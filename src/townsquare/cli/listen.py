@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -77,7 +78,8 @@ def delete(
 _OPTIONAL_FIELDS = ("title", "url", "author", "network")
 
 
-def _documents(source: TextIO) -> Any:
+def _json_lines(source: TextIO) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of each non-blank line; each object has a "text" string."""
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
@@ -85,25 +87,51 @@ def _documents(source: TextIO) -> Any:
             value = json.loads(line)
         except json.JSONDecodeError as error:
             raise ValidationError(
-                f"line {number} is not valid JSON ({error.msg}): send one JSON object per line",
+                "line %(line)s is not valid JSON (%(reason)s): send one JSON object per line",
+                params={"line": number, "reason": error.msg},
                 field="input",
             ) from None
         if not isinstance(value, dict) or not isinstance(value.get("text"), str):
             raise ValidationError(
-                f'line {number} needs an object with a "text" string, e.g. '
-                '{"id": 1, "text": "…"}',
+                'line %(line)s needs an object with a "text" string, e.g. {"id": 1, "text": "…"}',
+                params={"line": number},
                 field="input",
             )
+        lang = value.get("lang")
+        if lang is not None and not isinstance(lang, str):
+            raise ValidationError(
+                'line %(line)s: "%(key)s" must be a string',
+                params={"line": number, "key": "lang"},
+                field="input",
+            )
+        yield number, value
+
+
+def _documents(source: TextIO) -> Iterator[service.MatchInput]:
+    for number, value in _json_lines(source):
         fields = {}
         for key in _OPTIONAL_FIELDS:
             field_value = value.get(key)
             if field_value is not None and not isinstance(field_value, str):
-                raise ValidationError(f'line {number}: "{key}" must be a string', field="input")
+                raise ValidationError(
+                    'line %(line)s: "%(key)s" must be a string',
+                    params={"line": number, "key": key},
+                    field="input",
+                )
             fields[key] = field_value or ""
-        lang = value.get("lang")
-        if lang is not None and not isinstance(lang, str):
-            raise ValidationError(f'line {number}: "lang" must be a string', field="input")
-        yield service.MatchInput(id=value.get("id"), text=value["text"], lang=lang, **fields)
+        yield service.MatchInput(
+            id=value.get("id"), text=value["text"], lang=value.get("lang"), **fields
+        )
+
+
+def _open_input(input_file: Path | None) -> TextIO:
+    if input_file is None:
+        return sys.stdin
+    if not input_file.is_file():
+        raise ValidationError(
+            "%(path)s is not a file", params={"path": str(input_file)}, field="input"
+        )
+    return input_file.open(encoding="utf-8")
 
 
 @watch_app.command("match")
@@ -121,9 +149,7 @@ def match(
     """
     with open_session() as session:
         index, names = service.workspace_index(session, operator_access(session, workspace))
-    if input_file is not None and not input_file.is_file():
-        raise ValidationError(f"{input_file} is not a file", field="input")
-    source = input_file.open(encoding="utf-8") if input_file is not None else sys.stdin
+    source = _open_input(input_file)
     try:
         out = sys.stdout
         for document_id, watches in service.match_documents(index, names, _documents(source)):
@@ -255,6 +281,40 @@ def listen_poll(
         console.print(f"[red]source {problem['source']}:[/] {problem['error']}", highlight=False)
 
 
+@listen_app.command("classify")
+def listen_classify(
+    input_file: Path | None = typer.Option(
+        None, "--input", help="JSON Lines file of texts (default: standard input)."
+    ),
+    as_json: bool = typer.Option(True, "--json", help="One JSON line per text (default)."),
+) -> None:
+    """The sentiment of each text, offline (JSON Lines in and out).
+
+    Each input line is {"id", "text", "lang"?}; each output line {"id", "lang", "sentiment",
+    "score"}: sentiment negative, neutral or positive, score from -1 to 1 (French and English;
+    null for other languages). A text without "lang" has its language detected.
+    """
+    from townsquare.listening.language import detect
+
+    source = _open_input(input_file)
+    try:
+        out = sys.stdout
+        for _number, value in _json_lines(source):
+            text = value["text"]
+            lang = (value.get("lang") or detect(text)).split("-")[0].lower()
+            feeling = service.mention_sentiment("", text, lang)
+            line = {
+                "id": value.get("id"),
+                "lang": lang or None,
+                "sentiment": feeling.label if feeling else None,
+                "score": feeling.score if feeling else None,
+            }
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    finally:
+        if input_file is not None:
+            source.close()
+
+
 @mentions_app.command("list")
 def mentions_list(
     workspace: str = typer.Option(..., "--workspace"),
@@ -301,7 +361,8 @@ def _parse_since(value: str) -> Any:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise ValidationError(
-            f"--since {value!r} is not a date: write YYYY-MM-DD or 2026-12-01T08:00",
+            "--since %(value)r is not a date: write YYYY-MM-DD or 2026-12-01T08:00",
+            params={"value": value},
             field="since",
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -7,7 +7,11 @@ and many more from one URL, so townsquare writes no sender of its own. Modes:
   ``group_minutes`` minutes (15 by default), listing what arrived since the last one;
 - ``digest``: once a day at a local time (the workspace's time zone), what arrived since
   the last digest (nothing is sent on a day without news);
-- ``spike``: an hour with far more mentions than usual (see spikes.py), once per hour.
+- ``spike``: an hour with far more mentions than usual (see spikes.py, from the watch's own
+  threshold), once per hour, with how its mentions split between positive and negative;
+- ``negative``: new mentions whose sentiment is negative, grouped like ``instant``.
+
+Mentions deleted as noise are never sent.
 
 A destination that fails is tried again later (the wait doubles, at most a day) with what
 it missed, and its error is shown on the watch page; it never holds up the others.
@@ -26,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.config import Settings
-from townsquare.errors import NetworkError, TownsquareError, ValidationError
+from townsquare.errors import NetworkError, NotFound, TownsquareError, ValidationError
 from townsquare.listening import figures
 from townsquare.listening.models import ALERT_MODES, Alert, Mention, MentionWatch, Watch
 from townsquare.netguard import check_host
@@ -45,9 +49,10 @@ def _plugin(url: str) -> Any:
     plugin = apprise.Apprise.instantiate(url)
     if not plugin:
         raise ValidationError(
-            f"{redact(url)} is not a destination apprise knows: write it like "
+            "%(url)s is not a destination apprise knows: write it like "
             "mailto://user:password@example.com, json://hooks.example.com/path or "
             "ntfy://ntfy.sh/topic (see apprise's list of services)",
+            params={"url": redact(url)},
             field="url",
         )
     return plugin
@@ -75,7 +80,11 @@ def _clean_time(value: str | None) -> str | None:
         return None
     match = _TIME_RE.fullmatch(value.strip())
     if not match:
-        raise ValidationError(f"--at {value!r} is not a time: write HH:MM, e.g. 08:30", field="at")
+        raise ValidationError(
+            "--at %(value)r is not a time: write HH:MM, e.g. 08:30",
+            params={"value": value},
+            field="at",
+        )
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
@@ -95,7 +104,9 @@ def add_alert(
     access.require(Role.EDITOR, "add alerts")
     if mode not in ALERT_MODES:
         raise ValidationError(
-            f"unknown mode {mode!r}: choose one of {', '.join(ALERT_MODES)}", field="mode"
+            "unknown mode %(value)r: choose one of %(choices)s",
+            params={"value": mode, "choices": list(ALERT_MODES)},
+            field="mode",
         )
     if not 1 <= group_minutes <= 24 * 60:
         raise ValidationError("group minutes must be between 1 and 1,440", field="group_minutes")
@@ -153,7 +164,36 @@ def alert_json(alert: Alert) -> dict[str, object]:
         "last_sent_at": alert.last_sent_at,
         "failures": alert.failures,
         "last_error": alert.last_error,
+        "next_attempt_at": alert.next_attempt_at,
     }
+
+
+def get_alert(session: Session, access: WorkspaceAccess, alert_id: int) -> Alert:
+    alert = session.scalar(
+        select(Alert).where(Alert.workspace_id == access.workspace_id, Alert.id == alert_id)
+    )
+    if alert is None:
+        raise NotFound(
+            "no alert with id %(alert_id)s in this workspace",
+            params={"alert_id": alert_id},
+            field="alert",
+        )
+    return alert
+
+
+def delete_alert(session: Session, access: WorkspaceAccess, alert_id: int) -> None:
+    """Remove an alert (editor or higher)."""
+    access.require(Role.EDITOR, "remove alerts")
+    alert = get_alert(session, access, alert_id)
+    audit.record(
+        session,
+        "alert.removed",
+        workspace_id=access.workspace_id,
+        user_id=access.user_id,
+        target=alert.url_display[:200],
+    )
+    session.delete(alert)
+    session.commit()
 
 
 def _send(settings: Settings, url: str, title: str, body: str) -> None:
@@ -168,18 +208,25 @@ def _send(settings: Settings, url: str, title: str, body: str) -> None:
         log = captured.getvalue().strip()
     if not sent:
         reason = log.splitlines()[-1] if log else "the destination refused the message"
-        raise NetworkError(f"the alert could not be sent: {reason}"[:1000])
+        raise NetworkError(
+            "the alert could not be sent: %(reason)s", params={"reason": reason[:900]}
+        )
 
 
 def _new_mentions(session: Session, alert: Alert) -> list[Mention]:
-    return list(
-        session.scalars(
-            select(Mention)
-            .join(MentionWatch, MentionWatch.mention_id == Mention.id)
-            .where(MentionWatch.watch_id == alert.watch_id, Mention.id > alert.last_mention_id)
-            .order_by(Mention.id)
+    query = (
+        select(Mention)
+        .join(MentionWatch, MentionWatch.mention_id == Mention.id)
+        .where(
+            MentionWatch.watch_id == alert.watch_id,
+            Mention.id > alert.last_mention_id,
+            Mention.is_noise.is_(False),
         )
+        .order_by(Mention.id)
     )
+    if alert.mode == "negative":
+        query = query.where(Mention.sentiment == "negative")
+    return list(session.scalars(query))
 
 
 def _mentions_body(mentions: list[Mention]) -> str:
@@ -224,16 +271,19 @@ def _message(
         title = f"Spike on {watch.name}: {spike.count} mentions in an hour"
         body = (
             f"{spike.count} mentions between {spike.hour:%Y-%m-%d %H:00} and "
-            f"{spike.hour + timedelta(hours=1):%H:00} UTC; usually {spike.baseline_median:g}."
+            f"{spike.hour + timedelta(hours=1):%H:00} UTC; usually {spike.baseline_median:g}. "
+            f"{spike.positive} positive, {spike.negative} negative, {spike.neutral} neutral."
         )
         return title, body, {"last_spike_hour": spike.hour}
     mentions = _new_mentions(session, alert)
     if not mentions:
         return None
-    if alert.mode == "instant":
+    if alert.mode in ("instant", "negative"):
         if alert.last_sent_at and now - alert.last_sent_at < timedelta(minutes=alert.group_minutes):
             return None
         title = f"{len(mentions)} new mention(s) for {watch.name}"
+        if alert.mode == "negative":
+            title = f"{len(mentions)} new negative mention(s) for {watch.name}"
     else:
         if not _digest_due(alert, ZoneInfo(access.workspace.timezone), now):
             return None

@@ -9,6 +9,7 @@ watches only (topics are not voices).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,15 +25,29 @@ _WHEN = func.coalesce(Mention.published_at, Mention.created_at)
 
 
 def _rows(
-    session: Session, access: WorkspaceAccess, since: datetime, until: datetime
-) -> list[tuple[int, datetime, int | None]]:
-    """(watch id, when, author's followers) of every match in the period."""
+    session: Session,
+    access: WorkspaceAccess,
+    since: datetime,
+    until: datetime,
+    watch_id: int | None = None,
+) -> list[tuple[int, datetime, int | None, str | None]]:
+    """(watch id, when, author's followers, sentiment) of every match in the period (mentions
+    deleted as noise left out; the sentiment is the user's correction where there is one)."""
     query = (
-        select(MentionWatch.watch_id, _WHEN, Mention.author_followers)
+        select(MentionWatch.watch_id, _WHEN, Mention.author_followers, Mention.sentiment)
         .join(Mention, Mention.id == MentionWatch.mention_id)
-        .where(Mention.workspace_id == access.workspace_id, since <= _WHEN, until > _WHEN)
+        .where(
+            Mention.workspace_id == access.workspace_id,
+            Mention.is_noise.is_(False),
+            since <= _WHEN,
+            until > _WHEN,
+        )
     )
-    return [(int(w), when, followers) for w, when, followers in session.execute(query)]
+    if watch_id is not None:
+        query = query.where(MentionWatch.watch_id == watch_id)
+    return [
+        (int(w), when, followers, feeling) for w, when, followers, feeling in session.execute(query)
+    ]
 
 
 def volume_by_day(
@@ -46,7 +61,7 @@ def volume_by_day(
         )
     )
     per_watch: dict[int, Counter[date]] = defaultdict(Counter)
-    for watch_id, when, _followers in _rows(session, access, since, until):
+    for watch_id, when, _followers, _feeling in _rows(session, access, since, until):
         per_watch[watch_id][when.astimezone(zone).date()] += 1
     first, last = (
         since.astimezone(zone).date(),
@@ -82,7 +97,7 @@ def share_of_voice(
     }
     mentions: Counter[int] = Counter()
     reach: Counter[int] = Counter()
-    for watch_id, _when, followers in _rows(session, access, since, until):
+    for watch_id, _when, followers, _feeling in _rows(session, access, since, until):
         if watch_id in watches:
             mentions[watch_id] += 1
             reach[watch_id] += followers or 0
@@ -100,6 +115,15 @@ def share_of_voice(
     ]
 
 
+@dataclass(frozen=True)
+class Spike(spikes.HourScore):
+    """A spike hour and how its mentions split by sentiment."""
+
+    positive: int = 0
+    negative: int = 0
+    neutral: int = 0
+
+
 def watch_spikes(
     session: Session,
     access: WorkspaceAccess,
@@ -107,16 +131,93 @@ def watch_spikes(
     since: datetime,
     until: datetime,
     *,
-    threshold: float = spikes.DEFAULT_THRESHOLD,
-) -> list[spikes.HourScore]:
-    """The hours of the period that are spikes for the watch (scored against 4 weeks before)."""
+    threshold: float | None = None,
+) -> list[Spike]:
+    """The hours of the period that are spikes for the watch (scored against 4 weeks before,
+    from the watch's own threshold unless ``threshold`` is given), split by sentiment."""
+    if threshold is None:
+        watch = session.get(Watch, watch_id)
+        threshold = watch.spike_threshold if watch is not None else spikes.DEFAULT_THRESHOLD
     start = spikes.hour_start(since) - spikes.WEEK * spikes.BASELINE_WEEKS
     counts: Counter[datetime] = Counter()
-    for row_watch, when, _followers in _rows(session, access, start, until):
-        if row_watch == watch_id:
-            counts[spikes.hour_start(when)] += 1
+    feelings: dict[datetime, Counter[str]] = defaultdict(Counter)
+    for _watch, when, _followers, feeling in _rows(session, access, start, until, watch_id):
+        hour = spikes.hour_start(when)
+        counts[hour] += 1
+        feelings[hour][feeling or "unknown"] += 1
     scores = spikes.score_hours(counts, since, until, threshold=threshold)
-    return [score for score in scores if score.is_spike]
+    return [
+        Spike(
+            **vars(score),
+            positive=feelings[score.hour]["positive"],
+            negative=feelings[score.hour]["negative"],
+            neutral=feelings[score.hour]["neutral"],
+        )
+        for score in scores
+        if score.is_spike
+    ]
+
+
+def sentiment_by_day(
+    session: Session,
+    access: WorkspaceAccess,
+    since: datetime,
+    until: datetime,
+    watch_id: int | None = None,
+) -> dict[str, Any]:
+    """Mentions per day and sentiment (one watch, or every mention of the workspace):
+    {"days", "negative", "neutral", "positive", "unknown"} (lists of counts per day).
+    Corrections count instead of the classifier's labels."""
+    zone = ZoneInfo(access.workspace.timezone)
+    query = select(_WHEN, Mention.sentiment).where(
+        Mention.workspace_id == access.workspace_id,
+        Mention.is_noise.is_(False),
+        since <= _WHEN,
+        until > _WHEN,
+    )
+    if watch_id is not None:
+        query = query.where(
+            Mention.id.in_(select(MentionWatch.mention_id).where(MentionWatch.watch_id == watch_id))
+        )
+    per_day: dict[date, Counter[str]] = defaultdict(Counter)
+    for when, feeling in session.execute(query):
+        per_day[when.astimezone(zone).date()][feeling or "unknown"] += 1
+    days = _days(since, until, zone)
+    return {
+        "days": [day.isoformat() for day in days],
+        **{
+            label: [per_day[day][label] for day in days]
+            for label in ("negative", "neutral", "positive", "unknown")
+        },
+    }
+
+
+def corrections(
+    session: Session, access: WorkspaceAccess, since: datetime, until: datetime
+) -> dict[str, int]:
+    """How the users' corrections stand: {"classified", "corrected", "changed"} — mentions
+    with a sentiment, those a user set by hand, and those where the hand changed the label."""
+    query = select(
+        func.count(Mention.sentiment),
+        func.count(Mention.sentiment_corrected_at),
+        func.count(Mention.id).filter(
+            Mention.sentiment_corrected_at.is_not(None),
+            func.coalesce(Mention.sentiment_auto, "") != func.coalesce(Mention.sentiment, ""),
+        ),
+    ).where(
+        Mention.workspace_id == access.workspace_id,
+        Mention.is_noise.is_(False),
+        since <= _WHEN,
+        until > _WHEN,
+    )
+    classified, corrected, changed = session.execute(query).one()
+    return {"classified": classified, "corrected": corrected, "changed": changed}
+
+
+def _days(since: datetime, until: datetime, zone: ZoneInfo) -> list[date]:
+    first = since.astimezone(zone).date()
+    last = (until - timedelta(microseconds=1)).astimezone(zone).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -129,7 +230,12 @@ def sentiment_by_watch(
     query = (
         select(MentionWatch.watch_id, Mention.sentiment, func.count())
         .join(Mention, Mention.id == MentionWatch.mention_id)
-        .where(Mention.workspace_id == access.workspace_id, since <= _WHEN, until > _WHEN)
+        .where(
+            Mention.workspace_id == access.workspace_id,
+            Mention.is_noise.is_(False),
+            since <= _WHEN,
+            until > _WHEN,
+        )
         .group_by(MentionWatch.watch_id, Mention.sentiment)
     )
     out: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys((*SENTIMENTS, "unknown"), 0))

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from townsquare.db.base import Base, TimestampMixin, UTCDateTime
+from townsquare.db.base import Base, TimestampMixin, UTCDateTime, utcnow
 
 WATCH_KINDS = ("brand", "competitor", "topic")
 
@@ -38,6 +38,8 @@ class Watch(TimestampMixin, Base):
     kind: Mapped[str] = mapped_column(String(20), default="brand")
     query: Mapped[str] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The robust score from which an hour is a spike (spikes.py); the user tunes it.
+    spike_threshold: Mapped[float] = mapped_column(Float, default=3.0)
 
 
 SOURCE_TYPES = (
@@ -99,9 +101,19 @@ class Mention(TimestampMixin, Base):
     author_followers: Mapped[int | None] = mapped_column(BigInteger)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lang: Mapped[str | None] = mapped_column(String(16))
-    sentiment: Mapped[str | None] = mapped_column(String(16))  # negative, neutral, positive
-    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    # negative, neutral, positive: what counts, the user's correction when there is one.
+    sentiment: Mapped[str | None] = mapped_column(String(16))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)  # the classifier's, −1 to 1
+    sentiment_auto: Mapped[str | None] = mapped_column(String(16))  # the classifier's label
+    sentiment_corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sentiment_corrected_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     is_read: Mapped[bool] = mapped_column(default=False)
+    is_important: Mapped[bool] = mapped_column(default=False)
+    to_answer: Mapped[bool] = mapped_column(default=False)
+    # Deleted as noise: hidden everywhere, kept so that the next poll does not bring it back.
+    is_noise: Mapped[bool] = mapped_column(default=False)
 
 
 class MentionWatch(Base):
@@ -117,7 +129,26 @@ class MentionWatch(Base):
     )
 
 
-ALERT_MODES = ("instant", "digest", "spike")
+MUTE_KINDS = ("author", "site")
+
+
+class Mute(Base):
+    """ "Never from this author/site": items from it are not stored as mentions any more."""
+
+    __tablename__ = "listen_mutes"
+    __table_args__ = (UniqueConstraint("workspace_id", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # author or site
+    value: Mapped[str] = mapped_column(String(300))  # folded author, or a host name
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+ALERT_MODES = ("instant", "digest", "spike", "negative")
 
 
 class Alert(TimestampMixin, Base):

@@ -6,6 +6,8 @@
 - ``POST /listen/try``: which watches a pasted text matches, its matched words highlighted
   (an htmx fragment);
 - ``GET /listen/help``: the query language, with examples.
+
+The mentions stream and the alerts pages are in stream_pages.py.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from townsquare.errors import TownsquareError
 from townsquare.listening import service
-from townsquare.listening.charts import volume_spec
+from townsquare.listening.alerts import list_alerts
 from townsquare.listening.language import detect
 from townsquare.listening.matching import matched_spans, matches
 from townsquare.listening.models import WATCH_KINDS, Watch
@@ -106,6 +108,9 @@ def _watch_page(
             "base": _base(access),
             "created": request.query_params.get("created", ""),
             "saved": request.query_params.get("saved", ""),
+            "alerts": list_alerts(session, access, watch.id),
+            "show_watch": False,
+            "can_remove": False,
         },
         status_code=status_for(error) if error else 200,
     )
@@ -199,9 +204,6 @@ def listen_help(request: Request, access: PageAccess) -> Response:
     return render(request, "listening/help.html", {"base": _base(access)})
 
 
-PERIODS = (7, 30, 90)
-
-
 def _formatted_voices(voices: list[dict[str, Any]], language: str) -> list[dict[str, Any]]:
     """Share-of-voice rows with their numbers written in the reader's locale."""
     import re
@@ -226,54 +228,3 @@ def _formatted_voices(voices: list[dict[str, Any]], language: str) -> list[dict[
         }
         for voice in voices
     ]
-
-
-@router.get("/w/{slug}/listen/mentions")
-def mentions_page(request: Request, session: DbSession, access: PageAccess) -> Response:
-    from datetime import UTC, datetime, timedelta
-
-    from townsquare.listening import figures
-    from townsquare.web.i18n import translations
-
-    params = request.query_params
-    days = int(params["days"]) if params.get("days", "").isdigit() else 30
-    days = days if days in PERIODS else 30
-    watch_param = params.get("watch", "")
-    watch = service.get_watch(session, access, watch_param) if watch_param else None
-    lang = params.get("lang", "")[:8]
-    until = datetime.now(UTC)
-    since = until - timedelta(days=days)
-    rows = service.list_mentions(
-        session,
-        access,
-        watch=watch.id if watch else None,
-        since=since,
-        lang=lang or None,
-        limit=200,
-    )
-    volume = figures.volume_by_day(session, access, since, until)
-    if watch is not None:
-        volume["watches"] = [w for w in volume["watches"] if w["id"] == watch.id]
-    gettext = translations(getattr(request.state, "language", "en")).gettext
-    return render(
-        request,
-        "listening/mentions.html",
-        {
-            "base": _base(access),
-            "mentions": rows,
-            "watches": service.list_watches(session, access),
-            "watch": watch,
-            "days": days,
-            "periods": PERIODS,
-            "lang": lang,
-            "volume_spec": volume_spec(volume, gettext("Mentions")),
-            "volume": volume,
-            "voices": _formatted_voices(
-                figures.share_of_voice(session, access, since, until),
-                getattr(request.state, "language", "en"),
-            ),
-            "spikes": (
-                figures.watch_spikes(session, access, watch.id, since, until) if watch else []
-            ),
-        },
-    )

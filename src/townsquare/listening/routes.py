@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from townsquare.listening import api, pages
+from townsquare.listening import api, pages, stream_pages
 
 
 def include(app: FastAPI) -> None:
     """Add Listen's routers to the app."""
     app.include_router(pages.router)
+    app.include_router(stream_pages.router)
     app.include_router(api.router, prefix="/api/v1")

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from townsquare import validation
 from townsquare.errors import Conflict, NotFound, ValidationError
+from townsquare.listening import sentiment
 from townsquare.listening.index import WatchIndex
 from townsquare.listening.language import detect
 from townsquare.listening.models import WATCH_KINDS, Mention, MentionWatch, Watch
@@ -28,7 +30,9 @@ def _clean_kind(kind: str) -> str:
     clean = (kind or "").strip().lower()
     if clean not in WATCH_KINDS:
         raise ValidationError(
-            f"unknown kind {kind!r}: choose one of {', '.join(WATCH_KINDS)}", field="kind"
+            "unknown kind %(value)r: choose one of %(choices)s",
+            params={"value": kind, "choices": list(WATCH_KINDS)},
+            field="kind",
         )
     return clean
 
@@ -38,10 +42,26 @@ def check_query(query: str) -> Node:
     text = validation.no_nul(query or "", field="query")
     if len(text) > MAX_QUERY_LENGTH:
         raise ValidationError(
-            f"the query is {len(text):,} characters long: at most {MAX_QUERY_LENGTH:,}",
+            "the query is %(length)s characters long: at most %(limit)s",
+            params={"length": len(text), "limit": MAX_QUERY_LENGTH},
             field="query",
         )
     return parse(text)
+
+
+MIN_SPIKE_THRESHOLD, MAX_SPIKE_THRESHOLD = 1.0, 50.0
+
+
+def check_spike_threshold(value: float) -> float:
+    """A spike threshold the robust score can reach (1 to 50; 3 by default)."""
+    if not MIN_SPIKE_THRESHOLD <= value <= MAX_SPIKE_THRESHOLD:  # NaN fails both
+        raise ValidationError(
+            "the spike threshold %(value)s is out of range: choose between %(low)s and "
+            "%(high)s (3 by default; higher means fewer spikes)",
+            params={"value": value, "low": MIN_SPIKE_THRESHOLD, "high": MAX_SPIKE_THRESHOLD},
+            field="spike_threshold",
+        )
+    return float(value)
 
 
 def create_watch(
@@ -73,7 +93,9 @@ def create_watch(
     except IntegrityError:
         session.rollback()
         raise Conflict(
-            f"this workspace already has a watch called '{clean_name}'", field="name"
+            "this workspace already has a watch called '%(name)s'",
+            params={"name": clean_name},
+            field="name",
         ) from None
     return watch
 
@@ -95,8 +117,9 @@ def get_watch(session: Session, access: WorkspaceAccess, name_or_id: str | int) 
     watch = session.scalar(query.where(Watch.name == str(name_or_id).strip()))
     if watch is None:
         raise NotFound(
-            f"no watch '{name_or_id}' in workspace '{access.workspace.slug}': list them with "
-            f"`townsquare watch list --workspace {access.workspace.slug}`",
+            "no watch '%(watch)s' in workspace '%(slug)s': list them with "
+            "`townsquare watch list --workspace %(slug)s`",
+            params={"watch": str(name_or_id), "slug": access.workspace.slug},
             field="watch",
         )
     return watch
@@ -110,9 +133,12 @@ def update_watch(
     name: str | None = None,
     query: str | None = None,
     kind: str | None = None,
+    spike_threshold: float | None = None,
 ) -> Watch:
     access.require(Role.EDITOR, "change watches")
     watch = get_watch(session, access, watch_id)
+    if spike_threshold is not None:
+        watch.spike_threshold = check_spike_threshold(spike_threshold)
     if query is not None:
         check_query(query)
         watch.query = query.strip()
@@ -132,7 +158,9 @@ def update_watch(
     except IntegrityError:
         session.rollback()
         raise Conflict(
-            f"this workspace already has a watch called '{name}'", field="name"
+            "this workspace already has a watch called '%(name)s'",
+            params={"name": name},
+            field="name",
         ) from None
     return watch
 
@@ -195,7 +223,88 @@ def match_documents(
 
 # --- mentions ------------------------------------------------------------------------------
 
-SENTIMENTS = ("negative", "neutral", "positive")
+SENTIMENTS = sentiment.LABELS
+SENTIMENT_CHARACTERS = 4000  # what is read of a long item (a page, an article) to judge it
+
+
+def mention_sentiment(title: str, text: str, lang: str | None) -> sentiment.Sentiment | None:
+    """The sentiment of a new mention (French or English rules; None for other languages).
+
+    A text whose language could not be told (often a very short one) is read with both
+    rules and keeps the stronger verdict."""
+    language = (lang or "").lower()
+    if language not in ("", "fr", "en"):
+        return None
+    body = (f"{title}\n{text}" if title else text)[:SENTIMENT_CHARACTERS]
+    if language:
+        return sentiment.classify(body, language)
+    english, french = sentiment.classify(body, "en"), sentiment.classify(body, "fr")
+    return french if abs(french.score) > abs(english.score) else english
+
+
+@dataclass(frozen=True)
+class MentionFilter:
+    """Which of a workspace's mentions to list (every field optional)."""
+
+    watch: str | int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    sentiment: str | None = None
+    lang: str | None = None
+    source: int | None = None
+    network: str | None = None
+    mark: str | None = None  # read, unread, important, to_answer
+
+
+MARK_FILTERS = ("read", "unread", "important", "to_answer")
+
+
+def mentions_query(
+    session: Session, access: WorkspaceAccess, filters: MentionFilter
+) -> Select[Any]:
+    """The SELECT of the workspace's mentions (noise left out) that pass ``filters``."""
+    query = select(Mention).where(
+        Mention.workspace_id == access.workspace_id, Mention.is_noise.is_(False)
+    )
+    if filters.watch is not None:
+        found = get_watch(session, access, filters.watch)
+        query = query.where(
+            Mention.id.in_(select(MentionWatch.mention_id).where(MentionWatch.watch_id == found.id))
+        )
+    when = func.coalesce(Mention.published_at, Mention.created_at)
+    if filters.since is not None:
+        query = query.where(when >= filters.since)
+    if filters.until is not None:
+        query = query.where(when < filters.until)
+    if filters.sentiment:
+        if filters.sentiment not in SENTIMENTS:
+            raise ValidationError(
+                "unknown sentiment %(value)r: choose one of %(choices)s",
+                params={"value": filters.sentiment, "choices": list(SENTIMENTS)},
+                field="sentiment",
+            )
+        query = query.where(Mention.sentiment == filters.sentiment)
+    if filters.lang:
+        query = query.where(Mention.lang == filters.lang.strip().lower())
+    if filters.source is not None:
+        query = query.where(Mention.source_id == filters.source)
+    if filters.network:
+        query = query.where(Mention.network == filters.network.strip().lower())
+    if filters.mark:
+        if filters.mark not in MARK_FILTERS:
+            raise ValidationError(
+                "unknown mark %(value)r: choose one of %(choices)s",
+                params={"value": filters.mark, "choices": list(MARK_FILTERS)},
+                field="mark",
+            )
+        column = {
+            "read": Mention.is_read.is_(True),
+            "unread": Mention.is_read.is_(False),
+            "important": Mention.is_important.is_(True),
+            "to_answer": Mention.to_answer.is_(True),
+        }[filters.mark]
+        query = query.where(column)
+    return query
 
 
 def list_mentions(
@@ -207,42 +316,33 @@ def list_mentions(
     sentiment: str | None = None,
     lang: str | None = None,
     limit: int = 1000,
+    filters: MentionFilter | None = None,
 ) -> list[tuple[Mention, list[str]]]:
     """The workspace's mentions, newest first, with the names of the watches they matched."""
-    from sqlalchemy import func
-
-    query = select(Mention).where(Mention.workspace_id == access.workspace_id)
-    if watch is not None:
-        found = get_watch(session, access, watch)
-        query = query.where(
-            Mention.id.in_(select(MentionWatch.mention_id).where(MentionWatch.watch_id == found.id))
-        )
-    if since is not None:
-        query = query.where(func.coalesce(Mention.published_at, Mention.created_at) >= since)
-    if sentiment:
-        if sentiment not in SENTIMENTS:
-            raise ValidationError(
-                f"unknown sentiment {sentiment!r}: choose one of {', '.join(SENTIMENTS)}",
-                field="sentiment",
-            )
-        query = query.where(Mention.sentiment == sentiment)
-    if lang:
-        query = query.where(Mention.lang == lang.strip().lower())
-    query = query.order_by(
-        func.coalesce(Mention.published_at, Mention.created_at).desc(), Mention.id.desc()
-    ).limit(limit)
+    chosen = filters or MentionFilter(watch=watch, since=since, sentiment=sentiment, lang=lang)
+    when = func.coalesce(Mention.published_at, Mention.created_at)
+    query = (
+        mentions_query(session, access, chosen)
+        .order_by(when.desc(), Mention.id.desc())
+        .limit(limit)
+    )
     mentions = list(session.scalars(query))
-    names: dict[int, list[str]] = {mention.id: [] for mention in mentions}
-    if mentions:
+    return list(zip(mentions, watch_names(session, [m.id for m in mentions]), strict=True))
+
+
+def watch_names(session: Session, mention_ids: list[int]) -> list[list[str]]:
+    """For each mention id, the names of the watches it matched (sorted)."""
+    names: dict[int, list[str]] = {mention_id: [] for mention_id in mention_ids}
+    for start in range(0, len(mention_ids), 500):
         rows = session.execute(
             select(MentionWatch.mention_id, Watch.name)
             .join(Watch, Watch.id == MentionWatch.watch_id)
-            .where(MentionWatch.mention_id.in_(list(names)))
+            .where(MentionWatch.mention_id.in_(mention_ids[start : start + 500]))
             .order_by(Watch.name)
         )
         for mention_id, name in rows:
             names[mention_id].append(name)
-    return [(mention, names[mention.id]) for mention in mentions]
+    return [names[mention_id] for mention_id in mention_ids]
 
 
 def mention_json(mention: Mention, watches: list[str]) -> dict[str, object]:
@@ -257,4 +357,19 @@ def mention_json(mention: Mention, watches: list[str]) -> dict[str, object]:
         "lang": mention.lang,
         "sentiment": mention.sentiment,
         "watches": watches,
+    }
+
+
+def mention_detail_json(mention: Mention, watches: list[str]) -> dict[str, object]:
+    """mention_json and what the API adds: score, correction, marks, author's followers."""
+    return {
+        **mention_json(mention, watches),
+        "sentiment_score": mention.sentiment_score,
+        "sentiment_auto": mention.sentiment_auto,
+        "sentiment_corrected": mention.sentiment_corrected_at is not None,
+        "author_followers": mention.author_followers,
+        "source_id": mention.source_id,
+        "read": mention.is_read,
+        "important": mention.is_important,
+        "to_answer": mention.to_answer,
     }

@@ -28,8 +28,9 @@ from townsquare.errors import AuthenticationError, NotFound, TownsquareError, Va
 from townsquare.listening.fetching import FetchJob, FetchOutcome, run_job
 from townsquare.listening.index import WatchIndex
 from townsquare.listening.language import detect
+from townsquare.listening.marks import load_mutes
 from townsquare.listening.models import SOURCE_TYPES, Mention, MentionWatch, Source
-from townsquare.listening.service import workspace_index
+from townsquare.listening.service import mention_sentiment, workspace_index
 from townsquare.listening.text import Document
 from townsquare.netguard import check_url, safe_http_client
 from townsquare.networks import bluesky_listen, mastodon_listen, web
@@ -280,6 +281,7 @@ def _new_mention(access: WorkspaceAccess, source: Source, key: str, item: FoundI
     text = _strip_nul(item.text)
     title = _strip_nul(item.title)
     lang = (item.lang or "").split("-")[0].lower() or detect(f"{title}\n{text}")
+    feeling = mention_sentiment(title, text, lang)
     return Mention(
         workspace_id=access.workspace_id,
         source_id=source.id,
@@ -293,12 +295,16 @@ def _new_mention(access: WorkspaceAccess, source: Source, key: str, item: FoundI
         author_followers=item.author_followers,
         published_at=item.published_at,
         lang=lang[:16] or None,
+        sentiment=feeling and feeling.label,
+        sentiment_auto=feeling and feeling.label,
+        sentiment_score=feeling and feeling.score,
     )
 
 
 _MENTION_COLUMNS = (
     "workspace_id", "source_id", "dedupe_key", "network", "external_id", "url", "title",
-    "text", "author", "author_followers", "published_at", "lang",
+    "text", "author", "author_followers", "published_at", "lang", "sentiment", "sentiment_auto",
+    "sentiment_score",
 )  # fmt: skip
 
 
@@ -328,7 +334,12 @@ def store_items(
             )
         )
     )
-    fresh = [(key, item) for key, item in keys.items() if key not in existing]
+    mutes = load_mutes(session, access)
+    fresh = [
+        (key, item)
+        for key, item in keys.items()
+        if key not in existing and not mutes.blocks(item.author, item.url)
+    ]
     if not fresh:
         return 0
     if index is None:
