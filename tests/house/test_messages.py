@@ -52,8 +52,6 @@ NOT_YET_CONVERTED = frozenset(
         "cli/listen.py",
         "cli/maturity.py",
         "cli/reports.py",
-        "handles/plan.py",
-        "handles/service.py",
         "links/service.py",
         "links/urls.py",
         "listening/alerts.py",
