@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -227,7 +228,7 @@ def free_port() -> int:
 class ServerThread:
     """Runs an ASGI app with uvicorn in a thread on a free loopback port."""
 
-    def __init__(self, app: object, port: int | None = None) -> None:
+    def __init__(self, app: object, port: int | None = None, **options: Any) -> None:
         import uvicorn
 
         self.port = port or free_port()
@@ -238,7 +239,7 @@ class ServerThread:
             port=self.port,
             log_level="warning",  # type: ignore[arg-type]
             lifespan="on",
-            proxy_headers=False,  # as `serve` does: townsquare.proxies reads them
+            **{"proxy_headers": False, **options},  # as `serve`: townsquare.proxies reads them
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

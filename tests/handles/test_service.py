@@ -84,3 +84,36 @@ def test_instances_are_validated_and_need_admin(database: Database, platforms: P
         assert service.set_mastodon_instances(session, access, platforms.settings, [])[0] == (
             "https://mastodon.social"
         )
+
+
+def test_a_recheck_asks_the_custom_domain_of_the_saved_check(
+    database: Database, platforms: Platforms
+) -> None:
+    """A check saved with a custom Bluesky domain asks that domain again, not NAME.com
+    (the saved check forgot it: issue #13)."""
+    seed_workspace(database)
+    with database.session() as session:
+        record, results = service.check(
+            session,
+            _access(session),
+            platforms.settings,
+            "acme",
+            ["bluesky"],
+            variants=0,
+            bluesky_domain="Acme.FR.",
+        )
+        assert record is not None
+        check_id = record.id
+    asked = {r["handle"]: r["status"] for r in results}
+    assert asked == {"acme.bsky.social": "taken", "acme.fr": "available"}
+
+    with database.session() as session:
+        again = service.recheck(session, _access(session), platforms.settings, check_id)
+        data = service.check_json(again)
+    assert data["bluesky_domain"] == "acme.fr"
+    assert {r["handle"]: r["status"] for r in data["results"]} == asked
+    assert data["changes"] == []
+    with database.session() as session, pytest.raises(ValidationError, match="domain name"):
+        service.check(
+            session, _access(session), platforms.settings, "acme", ["bluesky"], bluesky_domain="x"
+        )

@@ -51,8 +51,6 @@ NOT_YET_CONVERTED = frozenset(
         "channels/sync.py",
         "cli/maturity.py",
         "cli/reports.py",
-        "handles/plan.py",
-        "handles/service.py",
         "links/service.py",
         "links/urls.py",
         "mail.py",

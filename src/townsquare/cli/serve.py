@@ -43,34 +43,56 @@ def serve(
     # The address really served: short links refuse targets pointing back at it (loops).
     config = config.model_copy(update={"host": bind_host, "port": bind_port})
     app = create_app(config, database=database, run_worker=not no_worker)
-    access_filter = getattr(app.state, "links_access_filter", None)
-    if access_filter is not None:
-        logging.getLogger("uvicorn.access").addFilter(access_filter)
     from townsquare.cli.serve_links import tune_for_redirects
-    from townsquare.links.redirector import front_door
 
     tune_for_redirects()  # short links answer here too (links/redirector.py)
     console.print(
         f"townsquare serving on http://{bind_host}:{bind_port} (data: {config.data_dir.resolve()})"
     )
     uvicorn.run(
-        front_door(app),  # short links before the app's layers (links/redirector.py)
+        served_app(app),
         host=bind_host,
         port=bind_port,
-        log_config=_log_config_without_addresses(),
+        log_config=_log_config_without_addresses(config.log_level),
         log_level=config.log_level.lower(),
-        proxy_headers=False,  # forwarded headers: townsquare.proxies (TRUSTED_PROXIES)
-        server_header=False,
+        **UVICORN_OPTIONS,
     )
 
 
-def _log_config_without_addresses() -> dict[str, Any]:
-    """uvicorn's logging, but access lines without the client address: short links answer
-    here too, and townsquare never keeps a visitor's IP address (not even in a log)."""
+# uvicorn's own access log is off: it would make a log record for every redirect too
+# (web/access_log.py logs the app's requests instead). Forwarded headers are read by
+# townsquare.proxies (TRUSTED_PROXIES), never by uvicorn.
+UVICORN_OPTIONS: dict[str, Any] = {
+    "access_log": False,
+    "proxy_headers": False,
+    "server_header": False,
+}
+
+
+def served_app(app: Any) -> Any:
+    """What ``serve`` gives uvicorn: short links dispatched before the app's layers
+    (links/redirector.py), the access log only behind them, for the app's own requests."""
+    from townsquare.links.redirector import front_door
+    from townsquare.web.access_log import AccessLogMiddleware
+
+    return front_door(app, others=AccessLogMiddleware(app))
+
+
+def _log_config_without_addresses(level: str = "INFO") -> dict[str, Any]:
+    """uvicorn's logging, with the app's access lines (``townsquare.access``, see
+    web/access_log.py) in uvicorn's format but without the client address: townsquare
+    never keeps a visitor's IP address (not even in a log)."""
     from uvicorn.config import LOGGING_CONFIG
+
+    from townsquare.web.access_log import LOGGER_NAME
 
     log_config = copy.deepcopy(LOGGING_CONFIG)
     log_config["formatters"]["access"]["fmt"] = '%(levelprefix)s "%(request_line)s" %(status_code)s'
+    log_config["loggers"][LOGGER_NAME] = {
+        "handlers": ["access"],
+        "level": level.upper(),
+        "propagate": False,
+    }
     return log_config
 
 

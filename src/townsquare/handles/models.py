@@ -23,6 +23,8 @@ class HandleCheck(TimestampMixin, Base):
     # The networks asked for ([] = every network) and whether variants were tried.
     networks: Mapped[list[str]] = mapped_column(JSON, default=list)
     with_variants: Mapped[bool] = mapped_column(default=True)
+    # The custom domain asked as a Bluesky handle (None: NAME.com), asked again on re-check.
+    bluesky_domain: Mapped[str | None] = mapped_column(String(253))
     # [{"network", "handle", "status", "reason", "url"}, …] of the latest check.
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     previous_results: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

@@ -49,12 +49,14 @@ def parse_name(name: str) -> str:
         raise ValidationError("give a name to check, e.g. townsquare", field="name")
     if len(cleaned) > rules.MAX_NAME_LENGTH:
         raise ValidationError(
-            f"the name is {len(cleaned)} characters long: at most {rules.MAX_NAME_LENGTH}",
+            "the name is %(length)d characters long: at most %(limit)d",
+            params={"length": len(cleaned), "limit": rules.MAX_NAME_LENGTH},
             field="name",
         )
     if any(ch.isspace() for ch in cleaned):
         raise ValidationError(
-            f"{cleaned!r} contains spaces: a handle is one word (try {cleaned.replace(' ', '')!r})",
+            "%(value)r contains spaces: a handle is one word (try %(hint)r)",
+            params={"value": cleaned, "hint": cleaned.replace(" ", "")},
             field="name",
         )
     return cleaned
@@ -66,7 +68,9 @@ def parse_networks(networks: Iterable[str] | None) -> list[str]:
     unknown = [n for n in chosen if n not in NETWORKS]
     if unknown:
         raise ValidationError(
-            f"unknown network {unknown[0]!r}: choose among {', '.join(NETWORKS)}", field="network"
+            "unknown network %(value)r: choose among %(choices)s",
+            params={"value": unknown[0], "choices": list(NETWORKS)},
+            field="network",
         )
     return [n for n in NETWORKS if n in chosen] if chosen else list(NETWORKS)
 
@@ -81,7 +85,9 @@ def parse_domain(domain: str | None) -> str | None:
     text = domain.strip().lower().rstrip(".")
     if DOMAIN.fullmatch(text) is None:
         raise ValidationError(
-            f"{domain.strip()!r} is not a domain name: write it as acme.fr", field="domain"
+            "%(value)r is not a domain name: write it as acme.fr",
+            params={"value": domain.strip()},
+            field="domain",
         )
     return text
 
@@ -98,14 +104,16 @@ def parse_instance(url: str) -> str:
         parts.port  # noqa: B018 - reading it checks it
     except ValueError:
         raise ValidationError(
-            f"{url.strip()!r} is not an instance address: write it as mastodon.social or "
+            "%(value)r is not an instance address: write it as mastodon.social or "
             "https://mastodon.social",
+            params={"value": url.strip()},
             field="instances",
         ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("",):
         raise ValidationError(
-            f"{url.strip()!r} is not an instance address: write it as mastodon.social or "
+            "%(value)r is not an instance address: write it as mastodon.social or "
             "https://mastodon.social",
+            params={"value": url.strip()},
             field="instances",
         )
     return f"{parts.scheme}://{parts.netloc.lower()}"
@@ -120,7 +128,8 @@ def parse_instances(urls: Iterable[str]) -> list[str]:
                 found.append(instance)
     if len(found) > MAX_INSTANCES:
         raise ValidationError(
-            f"{len(found)} instances: at most {MAX_INSTANCES}, keep the ones that matter",
+            "%(count)d instances: at most %(limit)d, keep the ones that matter",
+            params={"count": len(found), "limit": MAX_INSTANCES},
             field="instances",
         )
     return found

@@ -74,7 +74,9 @@ def set_mastodon_instances(
 def _variant_count(variants: int | bool) -> int:
     count = DEFAULT_VARIANTS if variants is True else int(variants)
     if not 0 <= count <= MAX_VARIANTS:
-        raise ValidationError(f"variants: between 0 and {MAX_VARIANTS}", field="variants")
+        raise ValidationError(
+            "variants: between 0 and %(limit)d", params={"limit": MAX_VARIANTS}, field="variants"
+        )
     return count
 
 
@@ -137,6 +139,7 @@ def check(
     access.require(Role.CONTRIBUTOR, "check handles")
     chosen = planning.parse_networks(networks)
     asked = [] if len(chosen) == len(planning.NETWORKS) else chosen
+    bluesky_domain = planning.parse_domain(bluesky_domain)
     results = check_name(
         settings,
         name,
@@ -152,6 +155,7 @@ def check(
         name=planning.parse_name(name),
         networks=asked,
         with_variants=bool(_variant_count(variants)),
+        bluesky_domain=bluesky_domain,
         results=results,
         checked_at=utcnow(),
         created_by=access.user_id,
@@ -179,8 +183,9 @@ def get_check(session: Session, access: WorkspaceAccess, check_id: int) -> Handl
     )
     if record is None:
         raise NotFound(
-            f"no saved handle check {check_id} in this workspace: list them with "
+            "no saved handle check %(id)s in this workspace: list them with "
             "`townsquare handles saved --workspace W`",
+            params={"id": check_id},
             field="id",
         )
     return record
@@ -198,6 +203,7 @@ def recheck(
         record.networks or None,
         instances=mastodon_instances(access.workspace),
         variants=DEFAULT_VARIANTS if record.with_variants else 0,
+        bluesky_domain=record.bluesky_domain,
     )
     record.previous_results = record.results
     record.previous_checked_at = record.checked_at
@@ -238,6 +244,7 @@ def check_json(record: HandleCheck) -> dict[str, Any]:
         "id": record.id,
         "name": record.name,
         "networks": record.networks or list(planning.NETWORKS),
+        "bluesky_domain": record.bluesky_domain,
         "checked_at": record.checked_at,
         "previous_checked_at": record.previous_checked_at,
         "results": record.results,

@@ -615,21 +615,6 @@ class LinksPathDispatch:
         await self.app(scope, receive, send)
 
 
-class ShortLinkAccessFilter(logging.Filter):
-    """Keeps short links out of ``serve``'s access log (``uvicorn.access``), as
-    ``serve-links`` does: one log line per redirect would cost more than the redirect."""
-
-    def __init__(self, decisions: dict[str, bool]) -> None:
-        super().__init__()
-        self.decisions = decisions  # LinksPathDispatch's: path -> answered by the redirector
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            return not self.decisions.get(args[2].partition("?")[0], False)
-        return True
-
-
 def mount_on_paths(app: Any, settings: Settings, database: Database) -> Redirector:
     """Serve short links at ``/{slug}`` of the web app itself (``create_app``).
 
@@ -651,28 +636,29 @@ def mount_on_paths(app: Any, settings: Settings, database: Database) -> Redirect
     app.add_middleware(
         LinksPathDispatch, routes=app.router.routes, redirector=redirector, decisions=decisions
     )
-    # `serve` adds it to uvicorn's access logger (cli/serve.py).
-    app.state.links_access_filter = ShortLinkAccessFilter(decisions)
+    app.state.links_decisions = decisions  # path -> answered by the redirector (front_door)
     app.state.shutdown_hooks.append(redirector.shutdown)
     app.state.links_redirector = redirector
     return redirector
 
 
-def front_door(app: Any) -> Any:
+def front_door(app: Any, *, others: Any = None) -> Any:
     """The ASGI app ``serve`` runs: short links are dispatched in front of the whole web app,
     before even its outermost (error-handling) layer, so a redirect inside ``serve`` costs
-    what it costs in ``serve-links``. Everything else, lifespan included, goes to ``app``.
-    (The same dispatch also sits inside the app's stack, for any other server given the
-    app itself.)"""
+    what it costs in ``serve-links``. Everything else, lifespan included, goes to ``others``
+    (by default ``app`` itself; ``serve`` gives the app behind its access log, so that no
+    redirect pays for a log record). (The same dispatch also sits inside the app's stack,
+    for any other server given the app itself.)"""
     redirector = getattr(app.state, "links_redirector", None)
+    rest = app if others is None else others
     if redirector is None:
-        return app
+        return rest
     links_host = redirector.settings.links_host
     if links_host:
-        return LinksHostDispatch(app, links_host=links_host, redirector=redirector)
+        return LinksHostDispatch(rest, links_host=links_host, redirector=redirector)
     return LinksPathDispatch(
-        app,
+        rest,
         routes=app.router.routes,
         redirector=redirector,
-        decisions=app.state.links_access_filter.decisions,
+        decisions=app.state.links_decisions,
     )
