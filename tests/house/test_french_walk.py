@@ -486,3 +486,56 @@ def test_a_mistyped_address_keeps_the_signed_in_header(client: TestClient) -> No
     assert "il n'y a pas de page à l'adresse /w/acme/nowhere/at/all" in response.text.replace(
         "&#39;", "'"
     )
+
+
+def _said(response: object) -> str:
+    """The page's visible text, entities decoded, spaces collapsed."""
+    return " ".join(visible_text(response.text).split())  # type: ignore[attr-defined]
+
+
+def test_converted_errors_are_french_on_french_pages(
+    client: TestClient, seeded: dict[str, str]
+) -> None:
+    """Errors of reports, maturity and invitations, rendered with their values in French
+    (and, on English pages, in the web's English rather than the command line's)."""
+    client.cookies.set("ts_lang", "fr")
+    token = client.cookies["ts_csrf"]
+    report = f"/w/acme/reports/{seeded['report_id']}"
+    schedule = {"csrf_token": token, "every": "month", "at": "25:00", "to": OWNER}
+    response = client.post(f"{report}/schedule", data=schedule)
+    assert response.status_code == 422
+    assert "'25:00' n'est pas une heure de la journée (de 00:00 à 23:59)" in _said(response)
+    response = client.post(f"{report}/schedule", data=schedule | {"every": "daily"})
+    assert response.status_code == 422
+    said = _said(response)
+    assert "la fréquence est week (chaque semaine) ou month (chaque mois), pas 'daily'" in said
+    assert "--every" not in said
+    response = client.get(f"{report}/render?format=html&period=last-mont")
+    assert response.status_code == 422
+    assert "période inconnue 'last-mont' : vouliez-vous dire last-month ?" in _said(response)
+
+    response = client.post(
+        "/w/acme/settings/maturity", data={"csrf_token": token, "strategy.early": "9"}
+    )
+    assert response.status_code == 422
+    said = _said(response)
+    assert "strategy.early : '9' n'est pas sur l'échelle (de 1 à 5) (et " in said
+    assert "répondez à chaque affirmation par une valeur de 1 à 5" in said
+    response = client.get("/w/acme/settings/maturity/99999")
+    assert response.status_code == 404
+    said = _said(response)
+    assert "aucune évaluation 99999 dans cet espace : voyez l'historique des évaluations" in said
+
+    # The owner is signed in: the invitation of someone else is not theirs to accept.
+    response = client.post(f"/invitations/{seeded['invitation_token']}", data={"csrf_token": token})
+    assert response.status_code == 403
+    assert (
+        f"cette invitation est pour {INVITED} et vous êtes connecté en tant que {OWNER}"
+        in _said(response)
+    )
+
+    client.cookies.set("ts_lang", "en")
+    response = client.post(f"{report}/schedule", data=schedule | {"every": "daily"})
+    assert "the frequency is week or month, not 'daily'" in _said(response)
+    response = client.get(f"{report}/render?format=html&period=last-mont")
+    assert "unknown period 'last-mont': did you mean last-month? use last-7-days" in _said(response)
