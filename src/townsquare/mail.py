@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from townsquare.config import Settings
 from townsquare.errors import NetworkError, ValidationError
+from townsquare.messages import Message
 
 SMTP_TIMEOUT_SECONDS = 20
 
@@ -49,8 +50,9 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     scheme = parts.scheme.lower()
     if scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ValidationError(
-            f"TOWNSQUARE_SMTP_URL must look like smtp://user:password@host:587 or "
-            f"smtps://host:465, not {parts.scheme or 'no scheme'}://…",
+            "TOWNSQUARE_SMTP_URL must look like smtp://user:password@host:587 or "
+            "smtps://host:465, not %(scheme)s://…",
+            params={"scheme": parts.scheme or Message("no scheme")},
             field="TOWNSQUARE_SMTP_URL",
         )
     starttls = parse_qs(parts.query).get("starttls", ["auto"])[0].lower()
@@ -152,18 +154,20 @@ def send_mail(
                     smtp.ehlo()
                 elif target.starttls == "required":
                     raise NetworkError(
-                        f"the SMTP server {target.host} does not offer STARTTLS, which "
-                        "TOWNSQUARE_SMTP_URL requires"
+                        "the SMTP server %(host)s does not offer STARTTLS, which "
+                        "TOWNSQUARE_SMTP_URL requires",
+                        params={"host": target.host},
                     )
             if target.username:
                 smtp.login(target.username, target.password or "")
             smtp.send_message(message)
     except smtplib.SMTPAuthenticationError:
         raise NetworkError(
-            f"the SMTP server {target.host} refused the user name or password of "
-            "TOWNSQUARE_SMTP_URL"
+            "the SMTP server %(host)s refused the user name or password of TOWNSQUARE_SMTP_URL",
+            params={"host": target.host},
         ) from None
     except (smtplib.SMTPException, OSError) as error:
         raise NetworkError(
-            f"cannot send e-mail through {target.host}:{target.port}: {error}"
+            "cannot send e-mail through %(host)s:%(port)s: %(error)s",
+            params={"host": target.host, "port": target.port, "error": str(error)},
         ) from None

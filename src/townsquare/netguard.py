@@ -51,7 +51,8 @@ def resolve(host: str, port: int) -> list[IPAddress]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         raise NetworkError(
-            f"cannot find the host {host!r} ({error}): check the address for a typo"
+            "cannot find the host %(host)r (%(error)s): check the address for a typo",
+            params={"host": host, "error": str(error)},
         ) from None
     addresses: list[IPAddress] = []
     for info in infos:
@@ -68,9 +69,10 @@ def check_host(host: str, port: int, settings: Settings, *, field: str = "url") 
     for address in resolve(host, port):
         if not is_public_address(address):
             raise ValidationError(
-                f"{host} is a private, loopback or link-local address ({address}): townsquare "
-                "only connects to public addresses (an administrator can allow others with "
-                "TOWNSQUARE_ALLOW_PRIVATE_URLS=true)",
+                "%(host)s is a private, loopback or link-local address (%(address)s): "
+                "townsquare only connects to public addresses (an administrator can allow "
+                "others with TOWNSQUARE_ALLOW_PRIVATE_URLS=true)",
+                params={"host": host, "address": str(address)},
                 field=field,
             )
 
@@ -81,10 +83,16 @@ def check_url(url: str, settings: Settings, *, field: str = "url") -> str:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as error:
-        raise ValidationError(f"{url!r} is not a valid URL ({error})", field=field) from None
+        raise ValidationError(
+            "%(url)r is not a valid URL (%(error)s)",
+            params={"url": url, "error": str(error)},
+            field=field,
+        ) from None
     if parts.scheme.lower() not in ALLOWED_SCHEMES or not parts.hostname:
         raise ValidationError(
-            f"{url!r} is not a web address: write it as https://host/…", field=field
+            "%(url)r is not a web address: write it as https://host/…",
+            params={"url": url},
+            field=field,
         )
     default_port = 443 if parts.scheme.lower() == "https" else 80
     check_host(parts.hostname, port or default_port, settings, field=field)

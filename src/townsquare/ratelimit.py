@@ -167,7 +167,8 @@ def attempt(
 ) -> Attempt:
     """Count one attempt against every key; RateLimited if any is past ``limit``.
 
-    ``message`` may contain ``{minutes}`` (minutes until the attempt may be retried).
+    ``message`` is a template (townsquare.messages) that may contain ``%(minutes)s``
+    (minutes until the attempt may be retried).
     """
     now = time.time() if now is None else now
     counted = Attempt(counter)
@@ -176,7 +177,7 @@ def attempt(
         if hits > limit:
             retry_after = max(1, int(expires_at - now) + 1)
             raise RateLimited(
-                message.format(minutes=retry_after // 60 + 1), retry_after=retry_after
+                message, params={"minutes": retry_after // 60 + 1}, retry_after=retry_after
             )
         counted.keys.append(key)
     return counted

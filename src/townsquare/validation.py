@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import Field
 
 from townsquare.errors import ValidationError
+from townsquare.messages import Message
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -22,13 +23,19 @@ DbId = Annotated[int, Field(ge=1, le=MAX_ID, description="A database id (1 to 2�
 
 
 def parse_id(value: str, *, field: str, what: str) -> int:
-    """An id typed in a form field (a ``<select>``'s value): 1 to 2⁶³-1, else ValidationError."""
+    """An id typed in a form field (a ``<select>``'s value): 1 to 2⁶³-1, else ValidationError.
+
+    ``what`` names the object in English (a msgid of the catalogs, e.g. "post")."""
     try:
         number = int(value.strip())
     except ValueError:
         number = 0
     if not 1 <= number <= MAX_ID:
-        raise ValidationError(f"invalid {what} {value!r}: choose one in the list", field=field)
+        raise ValidationError(
+            "invalid %(what)s %(value)r: choose one in the list",
+            params={"what": Message(what), "value": value},
+            field=field,
+        )
     return number
 
 

@@ -1,5 +1,7 @@
 """A French page says nothing in English: every page and error page is walked in both
-languages, on a workspace with a channel, imported posts and a short link, and the visible
+languages, on a workspace with channels (a feed, a Mastodon and a Bluesky account), imported
+posts, a short link, a watch with mentions, a report with a share link and a schedule, a
+handle check, a maturity assessment and a pending invitation, and the visible
 text of each French page (text, and the hover, placeholder and label attributes) must hold
 none of the English words of the catalogs' msgids (minus the words French shares and the
 names of things).
@@ -12,17 +14,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from townsquare.channels.models import Channel
 from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.web.app import create_app
 from townsquare.web.i18n import LOCALES_DIR
+from townsquare.workspaces.access import WorkspaceAccess
 
 OWNER = "owner@acme.test"
 PASSWORD = "correct horse battery"
@@ -39,6 +45,9 @@ NAMES = {
     "europe", "paris", "america", "new", "york", "utf", "latin", "cp", "email", "mail",
     "htmx", "vega", "lite", "ctr", "cpc", "kpi", "kpis", "id", "ok", "oauth",
 }  # fmt: skip
+# English words French writes the same way that no French msgstr happens to hold (the
+# questionnaire's French is in maturity/questionnaire.py, not in a catalog).
+FRENCH_TOO = {"questions"}
 
 # Placeholders, markup and the formats of dates inside msgids are not words of a sentence.
 _PLACEHOLDER = re.compile(r"%\([a-z_0-9]+\)[srd]|%[a-zA-Z]|\{[^}]*\}|<[^>]+>|&\w+;")
@@ -66,7 +75,7 @@ def english_words() -> set[str]:
                     english |= _words(message.id)
                     # Quoted identifiers and commands inside a French sentence stay English.
                     french |= _words(_QUOTED.sub(" ", str(message.string)))
-    return english - french - NAMES
+    return english - french - NAMES - FRENCH_TOO
 
 
 class VisibleText(HTMLParser):
@@ -151,8 +160,18 @@ POSTS_CSV = (
 )
 
 
+INVITED = "nouvelle@acme.test"
+FEED = "https://gazette.example/flux"
+MENTIONS = [
+    ("Le Café Acme ouvre le dimanche", "La brûlerie du Café Acme ouvre désormais le dimanche."),
+    ("Marché de Noël", "On a goûté le café de la brûlerie au marché de Noël."),
+]
+
+
 @pytest.fixture
-def client(settings: Settings, sqlite_database: Database) -> Iterator[TestClient]:
+def seeded(settings: Settings, sqlite_database: Database) -> dict[str, str]:
+    """The workspace and one object of each kind that has pages; the values of the pages'
+    path parameters (ids and tokens)."""
     from townsquare.analytics.importers.service import ImportOptions, run_import
     from townsquare.channels.service import add_channel
     from townsquare.links.service import create_link
@@ -180,6 +199,102 @@ def client(settings: Settings, sqlite_database: Database) -> Iterator[TestClient
             tags=["automne"],
             campaign="rentree",
         )
+        values = {"slug": "acme", "link_slug": "carte", "channel_id": str(channel.id)}
+        values |= _seed_objects(session, access, settings, channel)
+    return values
+
+
+def _seed_objects(
+    session: Session, access: WorkspaceAccess, settings: Settings, channel: Channel
+) -> dict[str, str]:
+    """A Mastodon and a Bluesky channel (their connection forms), a watch with mentions, a
+    report (in French) shared and scheduled, a handle check, an assessment, an invitation."""
+    from townsquare.channels.service import add_channel
+    from townsquare.handles import checkers
+    from townsquare.handles.models import HandleCheck
+    from townsquare.listening.models import Source
+    from townsquare.listening.service import create_watch
+    from townsquare.listening.sources import store_items
+    from townsquare.maturity import questionnaire
+    from townsquare.maturity import service as maturity
+    from townsquare.networks.items import FoundItem
+    from townsquare.reports import delivery, shares
+    from townsquare.reports import service as reports
+    from townsquare.workspaces import invitations
+
+    mastodon = add_channel(
+        session, access, network="mastodon", handle="@cafe@mastodon.example", timezone="UTC"
+    )
+    bluesky = add_channel(
+        session, access, network="bluesky", handle="cafe.bsky.social", timezone="Europe/Paris"
+    )
+    watch = create_watch(session, access, name="Café Acme", query='"Café Acme" OR brûlerie')
+    source = Source(workspace_id=access.workspace_id, type="rss", target=FEED)
+    session.add(source)
+    session.commit()
+    published = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    items = [
+        FoundItem("rss", f"m{n}", f"{FEED}/{n}", title, text, "Gazette", None, published, "fr")
+        for n, (title, text) in enumerate(MENTIONS)
+    ]
+    assert store_items(session, access, source, items) == len(MENTIONS)
+    report = reports.create_report(
+        session,
+        access,
+        reports.ReportInput(
+            name="Bilan de novembre",
+            channels=[channel.handle],
+            period="2026-11-01..2026-11-30",
+            compare="previous",
+            language="fr",
+        ),
+    )
+    share = shares.create_share(session, access, report.id, days=7)
+    delivery.set_schedule(
+        session, access, report.id, every="month", at="08:30", review=True, recipients=[OWNER]
+    )
+    results = []
+    for network, (status, reason) in (
+        ("mastodon", checkers.interpret_mastodon(404, "mastodon.social")),
+        ("github", checkers.interpret_github(200)),
+        ("bluesky", checkers.interpret_bluesky(400, {"error": "InvalidRequest"}, "acme")),
+    ):
+        result = {"network": network, "handle": "cafeacme", "status": status, "reason": reason}
+        results.append(result | {"url": ""})
+    check = HandleCheck(
+        workspace_id=access.workspace_id,
+        name="cafeacme",
+        networks=[],
+        with_variants=False,
+        results=results,
+        checked_at=published,
+    )
+    session.add(check)
+    session.commit()
+    answers = {key: 2 + index % 3 for index, key in enumerate(questionnaire.STATEMENTS)}
+    assessment = maturity.answer(session, access, answers, taken_at="2026-11-15")
+    later = dict.fromkeys(questionnaire.STATEMENTS, 4)
+    maturity.answer(session, access, later, taken_at="2026-11-29")
+    invited = invitations.invite(
+        session, access, email=INVITED, role="editor", settings=settings,
+        base_url="http://testserver",
+    )  # fmt: skip
+    return {
+        "mastodon_id": str(mastodon.id),
+        "bluesky_id": str(bluesky.id),
+        "watch_id": str(watch.id),
+        "report_id": str(report.id),
+        "share_token": share.token,
+        "check_id": str(check.id),
+        "assessment_id": str(assessment.id),
+        "invitation_token": invited.token,
+    }
+
+
+@pytest.fixture
+def client(
+    settings: Settings, sqlite_database: Database, seeded: dict[str, str]
+) -> Iterator[TestClient]:
     app = create_app(settings, database=sqlite_database)
     with TestClient(app, follow_redirects=False) as test_client:
         test_client.get("/login")
@@ -195,16 +310,26 @@ def client(settings: Settings, sqlite_database: Database) -> Iterator[TestClient
         yield test_client
 
 
-# Values for the path parameters of the pages.
-PATH_VALUES = {"slug": "acme", "link_slug": "carte"}
-# Routes that are not pages a reader reads: health check, files, short-link redirects.
-NOT_PAGES = {"/healthz", "/{slug}", "/w/{slug}/links/{link_slug}/qr"}
+# A path parameter whose value depends on the route (the seeded values' key).
+ROUTE_VALUES = {
+    "/invitations/{token}": {"token": "invitation_token"},
+    "/r/{token}": {"token": "share_token"},
+}
+# Routes that are not pages a reader reads: health check, files, short-link redirects, the
+# return from an OAuth authorisation.
+NOT_PAGES = {"/healthz", "/{slug}", "/w/{slug}/links/{link_slug}/qr", "/r/{token}/pdf"}
+NOT_PAGES |= {
+    "/w/{slug}/reports/{report_id}/render",
+    "/w/{slug}/reports/{report_id}/deliveries/{delivery_id}/file",
+    "/w/{slug}/channels/{channel_id}/callback",
+}
 # Pages that need their query string (walked as EXTRA_PAGES instead).
 NOT_PAGES |= {"/w/{slug}/settings/maturity/compare"}
 
 
-def page_routes(client: TestClient) -> list[str]:
-    """Every GET route of the app that renders a page (not the API, static files, CSVs)."""
+def page_routes(client: TestClient, values: dict[str, str]) -> list[str]:
+    """Every GET route of the app that renders a page (not the API, static files, CSVs),
+    its path parameters filled with the seeded ``values``."""
 
     def walk(routes: list[object], prefix: str = "") -> Iterator[tuple[str, set[str]]]:
         for route in routes:
@@ -215,19 +340,20 @@ def page_routes(client: TestClient) -> list[str]:
             elif getattr(route, "methods", None):
                 yield prefix + str(getattr(route, "path", "")), set(route.methods)  # type: ignore[attr-defined]
 
-    paths = []
+    paths, unknown = [], []
     for path, methods in walk(list(client.app.routes)):  # type: ignore[attr-defined]
         if "GET" not in methods or path.startswith(("/api/", "/static")) or path in NOT_PAGES:
             continue
         if path.endswith(".csv"):
             continue
-        names = re.findall(r"\{(\w+)\}", path)
-        if any(name not in PATH_VALUES for name in names):
-            # Pages of one object this walk does not seed (a watch, a report, a channel…):
-            # their French is tested by their capability's own page tests.
+        keys = {name: name for name in re.findall(r"\{(\w+)\}", path)}
+        keys |= ROUTE_VALUES.get(path, {})
+        if any(key not in values for key in keys.values()):
+            unknown.append(path)
             continue
-        filled = re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], path)
-        paths.append(filled)
+        paths.append(re.sub(r"\{(\w+)\}", lambda m, k=keys: values[k[m.group(1)]], path))
+    # A new page of an object this walk does not seed: seed one in _seed_objects.
+    assert not unknown, f"the walk cannot fill in these pages: {unknown}"
     return sorted(set(paths))
 
 
@@ -250,22 +376,55 @@ EXTRA_PAGES = [
     ("/w/acme/settings/maturity/compare", 422),  # two dates to compare are missing
 ]
 
+# Pages of the seeded objects beside the routes' own: the other channels' pages (their
+# connection forms), and the errors of reports, maturity and invitations.
+OBJECT_PAGES = [
+    ("/w/acme/channels/{mastodon_id}", 200),
+    ("/w/acme/channels/{bluesky_id}", 200),
+    ("/w/acme/channels/{mastodon_id}/edit", 200),
+    ("/w/acme/settings/maturity/compare?a={assessment_id}&b={assessment_id}", 200),
+    ("/w/acme/reports/{report_id}/render?format=html&period=nonsense", 422),
+    ("/w/acme/reports/{report_id}/render?format=docx", 422),
+    ("/w/acme/reports/99999", 404),
+    ("/w/acme/reports/abc", 422),
+    ("/w/acme/settings/maturity/99999", 404),
+    ("/r/tsr_nope", 404),
+    ("/invitations/nope", 404),
+]
+
 # The workspace's own data: its names, and the file the import preview reads (its name and
 # its column headers are the user's words, shown as they are).
 OWN_DATA = _words("Café Acme brulerie carte automne rentree Carte d'automne posts.csv") | _words(
     POSTS_CSV.splitlines()[0].replace(",", " ")
 )
+OWN_DATA |= _words("cafe cafeacme Gazette Bilan de novembre nouvelle") | _words(
+    " ".join(" ".join(pair) for pair in MENTIONS)
+)
 
 
-def _pages(client: TestClient) -> list[tuple[str, int]]:
-    return [(path, 200) for path in page_routes(client)] + EXTRA_PAGES
+def _pages(client: TestClient, values: dict[str, str]) -> list[tuple[str, int]]:
+    extra = [(page.format(**values), status) for page, status in EXTRA_PAGES + OBJECT_PAGES]
+    return [(path, 200) for path in page_routes(client, values)] + extra
 
 
-def test_the_walk_knows_every_page(client: TestClient) -> None:
-    pages = page_routes(client)
+def test_the_walk_knows_every_page(client: TestClient, seeded: dict[str, str]) -> None:
+    pages = page_routes(client, seeded)
     for expected in ("/w/acme/measure", "/w/acme/links/carte", "/settings/tokens", "/login"):
         assert expected in pages
-    assert len(pages) >= 20
+    # The pages of one object: a watch, a report, a channel, a handle check, an assessment,
+    # an invitation, a shared report.
+    for expected in (
+        "/w/acme/listen/watches/{watch_id}",
+        "/w/acme/reports/{report_id}",
+        "/w/acme/reports/{report_id}/preview",
+        "/w/acme/channels/{channel_id}/edit",
+        "/w/acme/settings/handles/{check_id}",
+        "/w/acme/settings/maturity/{assessment_id}",
+        "/invitations/{invitation_token}",
+        "/r/{share_token}",
+    ):
+        assert expected.format(**seeded) in pages
+    assert len(pages) >= 30
     vocabulary = english_words()
     # The list is built from the catalogs: it has the words of the house's sentences...
     assert {"channel", "workspace", "password", "settings", "link"} <= vocabulary
@@ -273,11 +432,11 @@ def test_the_walk_knows_every_page(client: TestClient) -> None:
     assert not {"format", "date", "message", "mastodon", "csv"} & vocabulary
 
 
-def test_french_pages_have_no_english_words(client: TestClient) -> None:
+def test_french_pages_have_no_english_words(client: TestClient, seeded: dict[str, str]) -> None:
     vocabulary = english_words()
     client.cookies.set("ts_lang", "fr")
     found: dict[str, list[str]] = {}
-    for path, status in _pages(client):
+    for path, status in _pages(client, seeded):
         response = client.get(path)
         assert response.status_code in (status, 303), (path, response.status_code)
         if response.status_code == 303:  # a page that sends elsewhere (e.g. / → workspace)
@@ -295,9 +454,9 @@ def test_french_pages_have_no_english_words(client: TestClient) -> None:
     )
 
 
-def test_english_pages_render_too(client: TestClient) -> None:
+def test_english_pages_render_too(client: TestClient, seeded: dict[str, str]) -> None:
     client.cookies.set("ts_lang", "en")
-    for path, status in _pages(client):
+    for path, status in _pages(client, seeded):
         response = client.get(path)
         assert response.status_code in (status, 303), (path, response.status_code)
     assert "external_id" not in visible_text(_import_preview(client)) or True
@@ -327,3 +486,56 @@ def test_a_mistyped_address_keeps_the_signed_in_header(client: TestClient) -> No
     assert "il n'y a pas de page à l'adresse /w/acme/nowhere/at/all" in response.text.replace(
         "&#39;", "'"
     )
+
+
+def _said(response: object) -> str:
+    """The page's visible text, entities decoded, spaces collapsed."""
+    return " ".join(visible_text(response.text).split())  # type: ignore[attr-defined]
+
+
+def test_converted_errors_are_french_on_french_pages(
+    client: TestClient, seeded: dict[str, str]
+) -> None:
+    """Errors of reports, maturity and invitations, rendered with their values in French
+    (and, on English pages, in the web's English rather than the command line's)."""
+    client.cookies.set("ts_lang", "fr")
+    token = client.cookies["ts_csrf"]
+    report = f"/w/acme/reports/{seeded['report_id']}"
+    schedule = {"csrf_token": token, "every": "month", "at": "25:00", "to": OWNER}
+    response = client.post(f"{report}/schedule", data=schedule)
+    assert response.status_code == 422
+    assert "'25:00' n'est pas une heure de la journée (de 00:00 à 23:59)" in _said(response)
+    response = client.post(f"{report}/schedule", data=schedule | {"every": "daily"})
+    assert response.status_code == 422
+    said = _said(response)
+    assert "la fréquence est week (chaque semaine) ou month (chaque mois), pas 'daily'" in said
+    assert "--every" not in said
+    response = client.get(f"{report}/render?format=html&period=last-mont")
+    assert response.status_code == 422
+    assert "période inconnue 'last-mont' : vouliez-vous dire last-month ?" in _said(response)
+
+    response = client.post(
+        "/w/acme/settings/maturity", data={"csrf_token": token, "strategy.early": "9"}
+    )
+    assert response.status_code == 422
+    said = _said(response)
+    assert "strategy.early : '9' n'est pas sur l'échelle (de 1 à 5) (et " in said
+    assert "répondez à chaque affirmation par une valeur de 1 à 5" in said
+    response = client.get("/w/acme/settings/maturity/99999")
+    assert response.status_code == 404
+    said = _said(response)
+    assert "aucune évaluation 99999 dans cet espace : voyez l'historique des évaluations" in said
+
+    # The owner is signed in: the invitation of someone else is not theirs to accept.
+    response = client.post(f"/invitations/{seeded['invitation_token']}", data={"csrf_token": token})
+    assert response.status_code == 403
+    assert (
+        f"cette invitation est pour {INVITED} et vous êtes connecté en tant que {OWNER}"
+        in _said(response)
+    )
+
+    client.cookies.set("ts_lang", "en")
+    response = client.post(f"{report}/schedule", data=schedule | {"every": "daily"})
+    assert "the frequency is week or month, not 'daily'" in _said(response)
+    response = client.get(f"{report}/render?format=html&period=last-mont")
+    assert "unknown period 'last-mont': did you mean last-month? use last-7-days" in _said(response)

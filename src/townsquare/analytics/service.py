@@ -36,7 +36,8 @@ def check_seed(seed: int) -> None:
     """The bootstrap's random generator takes seeds 0 to 2⁶³-1 (numpy refuses negatives)."""
     if not 0 <= seed <= MAX_SEED:
         raise ValidationError(
-            f"seed must be between 0 and 2⁶³-1 (got {seed}): e.g. --seed {DEFAULT_SEED}",
+            "seed must be between 0 and 2⁶³-1 (got %(seed)s): e.g. --seed %(default)s",
+            params={"seed": seed, "default": DEFAULT_SEED},
             field="seed",
         )
 

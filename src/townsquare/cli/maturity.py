@@ -27,14 +27,16 @@ def _read(path: str) -> Any:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ValidationError(
-            f"cannot read {path}: {error.strerror}: give a JSON file of answers", field="input"
+            "cannot read %(path)s: %(reason)s: give a JSON file of answers",
+            params={"path": path, "reason": error.strerror},
+            field="input",
         ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise ValidationError(
-            f"{path} is not JSON ({error.msg}, line {error.lineno}): write "
-            '{"strategy.early": 4, …}',
+            '%(path)s is not JSON (%(reason)s, line %(line)s): write {"strategy.early": 4, …}',
+            params={"path": path, "reason": error.msg, "line": error.lineno},
             field="input",
         ) from None
 

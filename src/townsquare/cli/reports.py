@@ -32,7 +32,9 @@ def _read_logo(path: Path | None) -> bytes | None:
         return path.read_bytes()
     except OSError as error:
         raise ValidationError(
-            f"cannot read the logo {path}: {error.strerror}", field="logo"
+            "cannot read the logo %(path)s: %(reason)s",
+            params={"path": str(path), "reason": error.strerror},
+            field="logo",
         ) from None
 
 
@@ -138,7 +140,11 @@ def render_command(
         temporary.replace(output)
     except OSError as error:
         temporary.unlink(missing_ok=True)
-        raise ValidationError(f"cannot write {output}: {error.strerror}", field="output") from None
+        raise ValidationError(
+            "cannot write %(path)s: %(reason)s",
+            params={"path": str(output), "reason": error.strerror},
+            field="output",
+        ) from None
     period_ = rendered.figures["period"]
     console.print(
         f"wrote {output} ({len(rendered.content):,} bytes, {period_['from']} to {period_['to']})",

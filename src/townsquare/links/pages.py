@@ -29,6 +29,7 @@ from townsquare.web import flash
 from townsquare.web.chart_locale import localized
 from townsquare.web.deps import AppSettings, DbSession, PageAccess
 from townsquare.web.errors import status_for
+from townsquare.web.forms import form_fields
 from townsquare.web.i18n import translations
 from townsquare.web.security import verify_csrf
 from townsquare.web.templating import render
@@ -60,8 +61,7 @@ BREAKDOWNS = (
 
 
 async def _form(request: Request) -> dict[str, str]:
-    data = await request.form()
-    return {key: str(data.get(key) or "") for key in (*FORM_FIELDS, "clear_password")}
+    return await form_fields(request, *FORM_FIELDS, "clear_password")
 
 
 def _post_id(value: str) -> int | None:

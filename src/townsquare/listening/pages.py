@@ -30,6 +30,7 @@ from townsquare.listening.text import TEXT_OFFSET, WORD_RE, Document, clean
 from townsquare.validation import DbId
 from townsquare.web.deps import DbSession, PageAccess
 from townsquare.web.errors import status_for
+from townsquare.web.forms import form_fields
 from townsquare.web.security import verify_csrf
 from townsquare.web.templating import render
 from townsquare.workspaces.service import WorkspaceAccess
@@ -39,11 +40,6 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 def _base(access: WorkspaceAccess) -> str:
     return f"/w/{access.workspace.slug}/listen"
-
-
-async def _form(request: Request, *names: str) -> dict[str, str]:
-    data = await request.form()
-    return {name: str(data.get(name) or "") for name in names}
 
 
 def _list_page(
@@ -77,7 +73,7 @@ def listen_page(request: Request, session: DbSession, access: PageAccess) -> Res
 
 @router.post("/w/{slug}/listen/watches")
 async def watch_create(request: Request, session: DbSession, access: PageAccess) -> Response:
-    form = await _form(request, "name", "query", "kind")
+    form = await form_fields(request, "name", "query", "kind")
     try:
         watch = service.create_watch(
             session, access, name=form["name"], query=form["query"], kind=form["kind"]
@@ -127,7 +123,7 @@ def watch_page(
 async def watch_edit(
     request: Request, watch_id: DbId, session: DbSession, access: PageAccess
 ) -> Response:
-    form = await _form(request, "name", "query", "kind")
+    form = await form_fields(request, "name", "query", "kind")
     try:
         service.update_watch(
             session, access, watch_id, name=form["name"], query=form["query"], kind=form["kind"]
@@ -190,7 +186,7 @@ def try_text(
 @router.post("/w/{slug}/listen/try")
 async def listen_try(request: Request, session: DbSession, access: PageAccess) -> Response:
     service.require_tester(access)
-    form = await _form(request, "text", "query")
+    form = await form_fields(request, "text", "query")
     try:
         result = try_text(session, access, form["text"], form["query"])
         error = None

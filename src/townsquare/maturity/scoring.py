@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from townsquare.errors import ValidationError
+from townsquare.errors import ValidationError, problem
 from townsquare.maturity.questionnaire import (
     COMPETENCIES,
     SCALE_MAX,
@@ -27,6 +27,7 @@ from townsquare.maturity.questionnaire import (
     STAGE_IDS,
     STATEMENTS,
 )
+from townsquare.messages import Message
 
 REACHED_AT = 4
 WEAKEST = 3
@@ -47,7 +48,7 @@ def parse_answers(raw: Any) -> dict[str, int]:
     answers: dict[str, int] = {}
     for key, value in raw.items():
         if key not in STATEMENTS:
-            problems.append({"field": str(key), "message": f"unknown statement {key!r}"})
+            problems.append(problem(str(key), "unknown statement %(key)r", key=key))
             continue
         if isinstance(value, bool) or not isinstance(value, int | str):
             number = None
@@ -58,21 +59,27 @@ def parse_answers(raw: Any) -> dict[str, int]:
                 number = None
         if number is None or not SCALE_MIN <= number <= SCALE_MAX:
             problems.append(
-                {
-                    "field": key,
-                    "message": f"{key}: {value!r} is not on the scale ({SCALE_MIN} to {SCALE_MAX})",
-                }
+                problem(
+                    key,
+                    "%(key)s: %(value)r is not on the scale (%(low)s to %(high)s)",
+                    key=key,
+                    value=value,
+                    low=SCALE_MIN,
+                    high=SCALE_MAX,
+                )
             )
             continue
         answers[key] = number
     missing = [key for key in STATEMENTS if key not in raw]
-    problems.extend({"field": key, "message": f"{key}: no answer"} for key in missing)
+    problems.extend(problem(key, "%(key)s: no answer", key=key) for key in missing)
     if problems:
         first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        more = (
+            Message(" (and %(count)s more)", count=len(problems) - 1) if len(problems) > 1 else ""
+        )
         raise ValidationError(
-            f"{first['message']}{more}: answer every statement with a value from "
-            f"{SCALE_MIN} to {SCALE_MAX}",
+            "%(first)s%(more)s: answer every statement with a value from %(low)s to %(high)s",
+            params={"first": first["message"], "more": more, "low": SCALE_MIN, "high": SCALE_MAX},
             field=str(first["field"]),
             problems=problems,
         )

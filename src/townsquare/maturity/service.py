@@ -42,7 +42,8 @@ def parse_taken_at(value: str | datetime | None) -> datetime:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             raise ValidationError(
-                f"invalid date {value!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM+00:00",
+                "invalid date %(value)r: use YYYY-MM-DD or YYYY-MM-DDTHH:MM+00:00",
+                params={"value": value},
                 field="taken_at",
             ) from None
         if len(value.strip()) == 10:
@@ -114,8 +115,9 @@ def get(session: Session, access: WorkspaceAccess, assessment_id: int) -> Maturi
     )
     if record is None:
         raise NotFound(
-            f"no assessment {assessment_id} in this workspace: list them with "
+            "no assessment %(assessment_id)s in this workspace: list them with "
             "`townsquare maturity history --workspace W`",
+            params={"assessment_id": assessment_id},
             field="id",
         )
     return record
@@ -134,7 +136,9 @@ def on_or_before(session: Session, access: WorkspaceAccess, day: date) -> Maturi
         .limit(1)
     )
     if record is None:
-        raise NotFound(f"no assessment on or before {day.isoformat()}", field="date")
+        raise NotFound(
+            "no assessment on or before %(day)s", params={"day": day.isoformat()}, field="date"
+        )
     return record
 
 
@@ -160,8 +164,14 @@ def compare_dates(
         try:
             days.append(date.fromisoformat(value.strip()))
         except ValueError:
+            if name == "from":
+                raise ValidationError(
+                    "invalid from date %(value)r: use YYYY-MM-DD",
+                    params={"value": value},
+                    field=name,
+                ) from None
             raise ValidationError(
-                f"invalid {name} date {value!r}: use YYYY-MM-DD", field=name
+                "invalid to date %(value)r: use YYYY-MM-DD", params={"value": value}, field=name
             ) from None
     before = on_or_before(session, access, min(days))
     after = on_or_before(session, access, max(days))

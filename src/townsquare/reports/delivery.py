@@ -29,6 +29,7 @@ from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.db.base import utcnow
 from townsquare.errors import Conflict, NetworkError, NotFound, ValidationError
+from townsquare.messages import Message
 from townsquare.reports import periods, service, shares
 from townsquare.reports.i18n import translations
 from townsquare.reports.models import Report, ReportDelivery, ReportSchedule
@@ -51,7 +52,9 @@ def check_recipients(values: list[str]) -> list[str]:
                 continue
             if not EMAIL.match(address):
                 raise ValidationError(
-                    f"'{address}' is not an e-mail address (name@example.com)", field="to"
+                    "'%(address)s' is not an e-mail address (name@example.com)",
+                    params={"address": address},
+                    field="to",
                 )
             if address.lower() not in (a.lower() for a in out):
                 out.append(address)
@@ -119,7 +122,9 @@ def remove_schedule(session: Session, access: WorkspaceAccess, report_id: DbId |
     report = service.get_report(session, access, report_id)
     schedule = get_schedule(session, access, report.id)
     if schedule is None:
-        raise NotFound(f"report {report.id} has no schedule", field="id")
+        raise NotFound(
+            "report %(report_id)s has no schedule", params={"report_id": report.id}, field="id"
+        )
     session.delete(schedule)
     session.commit()
 
@@ -156,10 +161,17 @@ def _store(settings: Settings, workspace_id: int, name: str, content: bytes) -> 
 
 def delivery_file(settings: Settings, delivery: ReportDelivery) -> Path:
     if not delivery.file_path:
-        raise NotFound(f"delivery {delivery.id} has no file", field="delivery")
+        raise NotFound(
+            "delivery %(delivery_id)s has no file",
+            params={"delivery_id": delivery.id},
+            field="delivery",
+        )
     path = settings.ensure_data_dir() / delivery.file_path
     if not path.exists():
-        raise NotFound(f"the file of delivery {delivery.id} is missing from {path}")
+        raise NotFound(
+            "the file of delivery %(delivery_id)s is missing from %(path)s",
+            params={"delivery_id": delivery.id, "path": str(path)},
+        )
     return path
 
 
@@ -296,7 +308,9 @@ def get_delivery(
     try:
         ident = int(delivery_id)
     except (TypeError, ValueError):
-        raise ValidationError(f"'{delivery_id}' is not a delivery id", field="delivery") from None
+        raise ValidationError(
+            "'%(value)s' is not a delivery id", params={"value": delivery_id}, field="delivery"
+        ) from None
     delivery = session.scalar(
         select(ReportDelivery).where(
             ReportDelivery.id == ident, ReportDelivery.workspace_id == access.workspace_id
@@ -304,7 +318,9 @@ def get_delivery(
     )
     if delivery is None:
         raise NotFound(
-            f"no delivery {ident} in workspace '{access.workspace.slug}'", field="delivery"
+            "no delivery %(delivery_id)s in workspace '%(slug)s'",
+            params={"delivery_id": ident, "slug": access.workspace.slug},
+            field="delivery",
         )
     return delivery
 
@@ -333,7 +349,9 @@ def approve(
     delivery = get_delivery(session, access, delivery_id)
     if delivery.status != "review":
         raise Conflict(
-            f"delivery {delivery.id} is {delivery.status}, not waiting for review", field="delivery"
+            "delivery %(delivery_id)s is %(status)s, not waiting for review",
+            params={"delivery_id": delivery.id, "status": Message(delivery.status)},
+            field="delivery",
         )
     if commentary is not None:
         report = service.get_report(session, access, delivery.report_id)

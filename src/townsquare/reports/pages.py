@@ -285,7 +285,10 @@ def delivery_download(
     if done.report_id != report.id:
         from townsquare.errors import NotFound
 
-        raise NotFound(f"report {report.id} has no delivery {delivery_id}")
+        raise NotFound(
+            "report %(report_id)s has no delivery %(delivery_id)s",
+            params={"report_id": report.id, "delivery_id": delivery_id},
+        )
     path = delivery.delivery_file(settings, done)
     return Response(
         path.read_bytes(),

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from townsquare.errors import ValidationError
+from townsquare.messages import Message
 
 NAMED = ("last-7-days", "last-month", "last-quarter")
 COMPARES = ("previous", "last-year")
@@ -58,10 +59,11 @@ def check_period(spec: str) -> str:
         parse_range(text)
         return text
     close = difflib.get_close_matches(text, NAMED, n=1)
-    hint = f"did you mean {close[0]}? " if close else ""
+    hint = Message("did you mean %(name)s? ", name=close[0]) if close else ""
     raise ValidationError(
-        f"unknown period '{spec}': {hint}use last-7-days, last-month, last-quarter or a range "
-        "YYYY-MM-DD..YYYY-MM-DD",
+        "unknown period '%(value)s': %(hint)suse last-7-days, last-month, last-quarter or a "
+        "range YYYY-MM-DD..YYYY-MM-DD",
+        params={"value": spec, "hint": hint},
         field="period",
     )
 
@@ -72,13 +74,16 @@ def parse_range(text: str) -> Period:
         start, end = date.fromisoformat(first.strip()), date.fromisoformat(last.strip())
     except ValueError:
         raise ValidationError(
-            f"'{text}' is not a range of dates: write it YYYY-MM-DD..YYYY-MM-DD, e.g. "
+            "'%(value)s' is not a range of dates: write it YYYY-MM-DD..YYYY-MM-DD, e.g. "
             "2014-03-01..2014-03-31",
+            params={"value": text},
             field="period",
         ) from None
     if start > end:
         raise ValidationError(
-            f"the period {text} ends before it starts: swap the dates", field="period"
+            "the period %(value)s ends before it starts: swap the dates",
+            params={"value": text},
+            field="period",
         )
     kind = "days"
     if start.day == 1 and end + timedelta(days=1) == _month_start(start, -1):
@@ -92,7 +97,9 @@ def check_compare(value: str | None) -> str | None:
     text = value.strip().lower()
     if text not in COMPARES:
         raise ValidationError(
-            f"unknown comparison '{value}': use previous or last-year", field="compare"
+            "unknown comparison '%(value)s': use previous or last-year",
+            params={"value": value},
+            field="compare",
         )
     return text
 
@@ -150,7 +157,9 @@ EVERY = ("week", "month")
 def check_every(value: str) -> str:
     text = (value or "").strip().lower()
     if text not in EVERY:
-        raise ValidationError(f"--every is week or month, not '{value}'", field="every")
+        raise ValidationError(
+            "--every is week or month, not '%(value)s'", params={"value": value}, field="every"
+        )
     return text
 
 
@@ -158,9 +167,15 @@ def check_time(value: str | None) -> str:
     text = (value or "08:00").strip()
     hour, _, minute = text.partition(":")
     if not (hour.isdigit() and minute.isdigit() and len(minute) == 2):
-        raise ValidationError(f"--at is a local time HH:MM, e.g. 08:30, not '{value}'", field="at")
+        raise ValidationError(
+            "--at is a local time HH:MM, e.g. 08:30, not '%(value)s'",
+            params={"value": value},
+            field="at",
+        )
     if not (0 <= int(hour) <= 23 and 0 <= int(minute) <= 59):
-        raise ValidationError(f"'{value}' is not a time of day (00:00 to 23:59)", field="at")
+        raise ValidationError(
+            "'%(value)s' is not a time of day (00:00 to 23:59)", params={"value": value}, field="at"
+        )
     return f"{int(hour):02d}:{minute}"
 
 

@@ -21,6 +21,7 @@ from babel.dates import format_date
 
 from townsquare.analytics import charts, kpis, tables
 from townsquare.analytics.narrative import explain_formats, helpers, kpi_label, weekday_names
+from townsquare.messages import Message
 
 Gettext = Callable[[str], str]
 
@@ -166,10 +167,13 @@ class Builder:
         """Measure's reason for an unknown figure, in the reader's language."""
         if not text:
             return self._("unknown")
+        if isinstance(text, Message):  # its values (the inputs' names) translated too
+            return text.localize(self._)
         match = ABSENT.match(text)
         if match:
+            names = ", ".join(self._(name) for name in match.group(1).split(", "))
             return self._("no post has %(inputs)s: the source does not provide it") % {
-                "inputs": match.group(1)
+                "inputs": names
             }
         return self._(text)
 
@@ -354,7 +358,7 @@ class Builder:
             return [
                 {
                     "date": self.day(entry["published_at"][:10]) if entry["published_at"] else "",
-                    "format": entry["format"],
+                    "format": self.h["group_name"]("format", entry["format"]),
                     "text": _shorten(entry["text"]) or self._("(no text)"),
                     "permalink": entry["permalink"],
                     "value": self.num(entry["value"], unit),
@@ -392,7 +396,7 @@ class Builder:
         )
         rows = [
             {
-                "format": group["key"],
+                "format": self.h["group_name"]("format", group["key"]),
                 "n": self.num(group["n"]),
                 "median": self.num(group["median"], unit),
                 "ci": f"{self.num(group['ci_low'], unit)} – {self.num(group['ci_high'], unit)}",
@@ -540,7 +544,11 @@ class Builder:
                     "label": kpi_label(name, self.language),
                     "formula": self._(kpi.formula),
                     "unit": self._("percent (%)") if kpi.unit == "percent" else self._("count"),
-                    "source": kpi.source,
+                    "source": self._(kpi.source),
+                    # A cited title has no translation: it is marked as English.
+                    "source_lang": "en"
+                    if self.language != "en" and self._(kpi.source) == kpi.source
+                    else None,
                 }
             )
         return out

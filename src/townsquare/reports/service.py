@@ -56,7 +56,7 @@ def check_sections(values: list[str] | None) -> list[str]:
                 raise ValidationError(
                     "unknown section '%(value)s': choose among %(choices)s (care comes with "
                     "the inbox)",
-                    params={"value": part.strip(), "choices": ", ".join(sections.SECTIONS)},
+                    params={"value": part.strip(), "choices": list(sections.SECTIONS)},
                     field="section",
                 )
             if name not in out:
@@ -68,7 +68,9 @@ def check_language(value: str | None) -> str:
     text = (value or "en").strip().lower()
     if text not in LANGUAGES:
         raise ValidationError(
-            f"unknown language '{value}': reports are written in fr or en", field="language"
+            "unknown language '%(value)s': reports are written in fr or en",
+            params={"value": value},
+            field="language",
         )
     return text
 
@@ -81,7 +83,8 @@ def check_color(value: str | None) -> str | None:
         text = "#" + text
     if not COLOR.match(text):
         raise ValidationError(
-            f"'{value}' is not a colour: write it as six hexadecimal digits, e.g. #1e6bb8",
+            "'%(value)s' is not a colour: write it as six hexadecimal digits, e.g. #1e6bb8",
+            params={"value": value},
             field="color",
         )
     return text.lower()
@@ -92,7 +95,8 @@ def check_logo(content: bytes | None) -> tuple[bytes, str] | None:
         return None
     if len(content) > MAX_LOGO_BYTES:
         raise ValidationError(
-            f"the logo is {len(content) // 1024} KiB: at most {MAX_LOGO_BYTES // 1024} KiB",
+            "the logo is %(size)s KiB: at most %(limit)s KiB",
+            params={"size": len(content) // 1024, "limit": MAX_LOGO_BYTES // 1024},
             field="logo",
         )
     for magic, mimetype in LOGO_TYPES.items():
@@ -220,7 +224,8 @@ def _clean_commentary(report: Report, commentary: dict[str, str]) -> dict[str, s
     for key in commentary:
         if key not in report.sections:
             raise ValidationError(
-                f"the report has no section '{key}': its sections are {', '.join(report.sections)}",
+                "the report has no section '%(key)s': its sections are %(sections)s",
+                params={"key": key, "sections": list(report.sections)},
                 field="commentary",
             )
     return {k: v.strip()[:5000] for k, v in commentary.items() if v.strip()}
@@ -231,18 +236,23 @@ def get_report(session: Session, access: WorkspaceAccess, report_id: DbId | str)
     try:
         ident = int(report_id)
     except (TypeError, ValueError):
-        raise ValidationError(f"'{report_id}' is not a report id (a number)", field="id") from None
+        raise ValidationError(
+            "'%(value)s' is not a report id (a number)", params={"value": report_id}, field="id"
+        ) from None
     if not 1 <= ident <= MAX_ID:
         raise ValidationError(
-            f"report id {ident} is out of range: ids go from 1 to 2⁶³-1", field="id"
+            "report id %(report_id)s is out of range: ids go from 1 to 2⁶³-1",
+            params={"report_id": ident},
+            field="id",
         )
     report = session.scalar(
         select(Report).where(Report.id == ident, Report.workspace_id == access.workspace_id)
     )
     if report is None:
         raise NotFound(
-            f"no report {ident} in workspace '{access.workspace.slug}': list them with "
+            "no report %(report_id)s in workspace '%(slug)s': list them with "
             "`townsquare report list`",
+            params={"report_id": ident, "slug": access.workspace.slug},
             field="id",
         )
     return report
@@ -375,7 +385,9 @@ def render_report(
     fmt = (fmt or "").strip().lower()
     if fmt not in render.FORMATS:
         raise ValidationError(
-            f"unknown format '{fmt}': choose one of {', '.join(render.FORMATS)}", field="format"
+            "unknown format '%(value)s': choose one of %(choices)s",
+            params={"value": fmt, "choices": list(render.FORMATS)},
+            field="format",
         )
     report = get_report(session, access, report_id)
     if period_range is not None:

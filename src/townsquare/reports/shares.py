@@ -58,7 +58,11 @@ def create_share(
     access.require(Role.EDITOR, "share reports")
     report = get_report(session, access, report_id)
     if not 1 <= days <= MAX_DAYS:
-        raise ValidationError(f"a share link lasts 1 to {MAX_DAYS} days, not {days}", field="days")
+        raise ValidationError(
+            "a share link lasts 1 to %(max_days)s days, not %(days)s",
+            params={"max_days": MAX_DAYS, "days": days},
+            field="days",
+        )
     token = PREFIX + secrets.token_urlsafe(32)
     share = ReportShare(
         workspace_id=access.workspace_id,
@@ -113,7 +117,11 @@ def revoke_share(
         )
     )
     if share is None:
-        raise NotFound(f"report {report.id} has no share link {share_id}", field="share")
+        raise NotFound(
+            "report %(report_id)s has no share link %(share_id)s",
+            params={"report_id": report.id, "share_id": share_id},
+            field="share",
+        )
     if share.revoked_at is None:
         share.revoked_at = utcnow()
         audit.record(

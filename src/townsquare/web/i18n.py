@@ -1,52 +1,32 @@
-"""French and English: gettext catalogs read from ``locales/<lang>/LC_MESSAGES/*.po``.
+"""French and English for web pages: the reader's language and a translator of messages.
 
-Each capability keeps its own catalog file (messages.po for the house, measure.po,
-links.po, …); they are merged. The .po files are the source of truth and are compiled in
-memory at start-up, so there is no build step and no stale .mo file. English is the source
-language: its one catalog, en/LC_MESSAGES/web.po, only rephrases for web pages the server
-messages written for the command line.
+The catalogs themselves (``locales/<lang>/LC_MESSAGES/*.po``, one per capability, merged
+and compiled in memory) are loaded by ``townsquare.i18n``, which capabilities use outside
+a request too. English is the source language: its one catalog,
+en/LC_MESSAGES/web.po, only rephrases for web pages the server messages written for the
+command line.
 """
 
 from __future__ import annotations
 
-import io
 from functools import cache
-from pathlib import Path
 
 from babel import Locale, negotiate_locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 
+from townsquare.i18n import LOCALES_DIR as LOCALES_DIR
+from townsquare.i18n import catalogs
 from townsquare.messages import translate
 
-LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES = {"en": "English", "fr": "Français"}
 DEFAULT_LANGUAGE = "en"
 
 
-@cache
 def translations(language: str) -> NullTranslations:
-    # English is the source language; its only catalog (en/web.po) rephrases for web pages
-    # the few server messages that speak to the command line.
-    po_paths = sorted((LOCALES_DIR / language / "LC_MESSAGES").glob("*.po"))
-    if not po_paths:
-        return NullTranslations()
-    merged: Translations | None = None
-    for po_path in po_paths:
-        with po_path.open("rb") as handle:
-            catalog = read_po(handle, locale=language)
-        buffer = io.BytesIO()
-        write_mo(buffer, catalog)
-        buffer.seek(0)
-        part = Translations(buffer)
-        if merged is None:
-            merged = part
-        else:
-            merged.merge(part)
-    assert merged is not None
-    return merged
+    """The merged catalogs of ``language``; English's (en/web.po) rephrases for web pages
+    the few server messages that speak to the command line."""
+    return catalogs(language)
 
 
 class Translator:

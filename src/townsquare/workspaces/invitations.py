@@ -40,6 +40,7 @@ from townsquare.errors import (
     TownsquareError,
     ValidationError,
 )
+from townsquare.messages import Message
 from townsquare.workspaces import audit
 from townsquare.workspaces.access import WorkspaceAccess
 from townsquare.workspaces.invitation_models import Invitation
@@ -323,14 +324,17 @@ def revoke_invitation(session: Session, access: WorkspaceAccess, invitation_id: 
     )
     if invitation is None:
         raise NotFound(
-            f"no invitation with id {invitation_id} in this workspace", field="invitation_id"
+            "no invitation with id %(invitation_id)s in this workspace",
+            params={"invitation_id": invitation_id},
+            field="invitation_id",
         )
     if invitation.role == Role.OWNER.value:
         access.require(Role.OWNER, "revoke an invitation as owner")
     status = status_of(invitation)
     if status is not InvitationStatus.PENDING:
         raise Conflict(
-            f"invitation {invitation_id} is {status.value}: only a pending invitation is revoked",
+            "invitation %(invitation_id)s is %(status)s: only a pending invitation is revoked",
+            params={"invitation_id": invitation_id, "status": Message(status.value)},
             field="invitation_id",
         )
     invitation.revoked_at = utcnow()
@@ -393,8 +397,9 @@ def accept_with_new_account(
         language = None
     if get_user_by_email(session, invitation.email) is not None:
         raise Conflict(
-            f"an account with e-mail {invitation.email} already exists: log in with it, then "
+            "an account with e-mail %(email)s already exists: log in with it, then "
             "open this link again to accept",
+            params={"email": invitation.email},
             field="email",
         )
     now = utcnow()
@@ -409,7 +414,7 @@ def accept_with_new_account(
     session.add(user)
     session.flush()
     _join(session, invitation, user, now)
-    taken = f"an account with e-mail {invitation.email} already exists"
+    taken = Message("an account with e-mail %(email)s already exists", email=invitation.email)
     commit_or_conflict(session, taken, "email")
     return user
 
@@ -420,9 +425,9 @@ def accept_as(session: Session, token: str, user: User) -> Workspace:
     user = session.merge(user)
     if user.email != invitation.email:
         raise PermissionDenied(
-            f"this invitation is for {invitation.email} and you are logged in as {user.email}: "
-            f"log out, then log in as {invitation.email} (or ask for an invitation to your "
-            "address)"
+            "this invitation is for %(email)s and you are logged in as %(user_email)s: "
+            "log out, then log in as %(email)s (or ask for an invitation to your address)",
+            params={"email": invitation.email, "user_email": user.email},
         )
     workspace = invitation.workspace
     _join(session, invitation, user, utcnow())

@@ -64,7 +64,7 @@ def login(
         [email_key, "login:client:" + client],
         limit=policy.max_failures,
         window=policy.window.total_seconds(),
-        message="too many failed logins: try again in {minutes} minutes",
+        message="too many failed logins: try again in %(minutes)s minutes",
         now=now.timestamp(),
     )
     user = session.scalar(select(User).where(User.email == address))
@@ -108,7 +108,7 @@ def check_current_password(
         [f"password:user:{user.id}"] + (["login:client:" + client] if client else []),
         limit=policy.max_failures,
         window=policy.window.total_seconds(),
-        message="too many wrong passwords: try again in {minutes} minutes",
+        message="too many wrong passwords: try again in %(minutes)s minutes",
     )
     if not verify_password(user.password_hash, password):
         raise AuthenticationError("current password is wrong: type it again", field="current")

@@ -77,13 +77,15 @@ class Table:
                 start = last + 1  # the line where the row that failed begins
                 if "unexpected end of data" in str(error):
                     raise ValidationError(
-                        f'line {start}: a quoted field is never closed (a " with no closing '
+                        'line %(line)s: a quoted field is never closed (a " with no closing '
                         '"): close it, or double the quote ("") inside a quoted field',
+                        params={"line": start},
                         field="file",
                         problems=[{"line": start, "message": "unterminated quoted field"}],
                     ) from None
                 raise ValidationError(
-                    f"line {start}: the CSV cannot be read ({error})",
+                    "line %(line)s: the CSV cannot be read (%(error)s)",
+                    params={"line": start, "error": str(error)},
                     field="file",
                     problems=[{"line": start, "message": str(error)}],
                 ) from None
@@ -154,12 +156,15 @@ def text_encoding(name: str) -> str:
         info = codecs.lookup(name)
     except (LookupError, ValueError):
         raise ValidationError(
-            f"unknown encoding {name!r}: use e.g. utf-8, latin-1, cp1252", field="encoding"
+            "unknown encoding %(value)r: use e.g. utf-8, latin-1, cp1252",
+            params={"value": name},
+            field="encoding",
         ) from None
     if not getattr(info, "_is_text_encoding", True):
         raise ValidationError(
-            f"{name!r} is not a text encoding (it encodes bytes, not text): use e.g. utf-8, "
+            "%(value)r is not a text encoding (it encodes bytes, not text): use e.g. utf-8, "
             "latin-1, cp1252",
+            params={"value": name},
             field="encoding",
         )
     return name
@@ -169,8 +174,9 @@ def _check_bom(sample: bytes, encoding: str) -> None:
     boms = _NEEDS_BOM.get(codecs.lookup(encoding).name.replace("-", "_"))
     if boms and not sample.startswith(boms):
         raise ValidationError(
-            f"the file has no byte-order mark, so {encoding} cannot tell its byte order: "
-            f"give {encoding}-le or {encoding}-be instead",
+            "the file has no byte-order mark, so %(encoding)s cannot tell its byte order: "
+            "give %(encoding)s-le or %(encoding)s-be instead",
+            params={"encoding": encoding},
             field="encoding",
         )
 
@@ -246,9 +252,10 @@ def detect_encoding(sample: bytes) -> str:
     guess = guess_single_byte(sample)
     if guess.plausibility < MIN_PLAUSIBILITY:
         raise ValidationError(
-            f"the file is not UTF-8 and its encoding is unclear (best guess {guess.encoding}, "
-            f"{guess.plausibility:.0%} plausible text): give it with --encoding (e.g. "
+            "the file is not UTF-8 and its encoding is unclear (best guess %(encoding)s, "
+            "%(plausible)s plausible text): give it with --encoding (e.g. "
             "cp1252, latin-1, utf-16-le) or save the file as UTF-8 CSV",
+            params={"encoding": guess.encoding, "plausible": f"{guess.plausibility:.0%}"},
             field="encoding",
         )
     return guess.encoding
