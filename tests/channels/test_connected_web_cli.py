@@ -286,3 +286,31 @@ def test_sync_now_is_queued_once_and_shows_its_progress(
     done = wait_for_sync(web, channel_id)
     assert "45 posts read over 2 pages" in done
     assert "Sync now</button>" in done
+
+
+@pytest.mark.parametrize(
+    "instance_url", ["http://[::1", "https://\ud800.social", "https://a:99999"]
+)
+def test_oauth_start_with_an_unusable_instance_address_is_bad_input(
+    web: TestClient, sqlite_database: Database, instance_url: str
+) -> None:
+    """Found by the API contract test: these answered 500 (the address was split without
+    a guard); each is a 422 naming the field."""
+    from tests.conftest import seed_workspace
+
+    seed = seed_workspace(sqlite_database, slug="oauth", email="oauth@acme.test")
+    base = "/api/v1/workspaces/oauth/channels"
+    created = web.post(
+        base,
+        headers=seed.headers,
+        json={"network": "mastodon", "handle": "@acme@mastodon.example", "check": False,
+              "credentials": {"instance_url": "https://mastodon.example", "access_token": "x"}},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    started = web.post(
+        f"{base}/{created.json()['id']}/oauth/start",
+        headers={**seed.headers, "Content-Type": "application/json"},
+        content=json.dumps({"instance_url": instance_url}),
+    )
+    assert started.status_code == 422, started.text
+    assert started.json()["error"]["field"] == "instance_url"

@@ -76,7 +76,8 @@ def normalize_instance_url(value: str) -> str:
     if hostname is None or parts.scheme not in ("http", "https"):
         raise ValidationError(
             "%(value)r is not an instance address: write it as https://mastodon.social",
-            params={"value": value},
+            # Lone surrogates escaped: the error's values go out as JSON.
+            params={"value": value.encode("utf-8", "backslashreplace").decode("utf-8")},
             field="instance_url",
         )
     return f"{parts.scheme}://{parts.netloc}"
