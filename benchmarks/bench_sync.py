@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -43,8 +44,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _config(path: Path, channels: int, posts: int) -> None:
-    lines = ["[database]", 'path = ":memory:"', "", "[seed]"]
+def _config(path: Path, database: Path, channels: int) -> None:
+    """Accounts and one status each: mastodon_mock seeds a status at a time (a query and a
+    flush for each), which takes minutes for 80,000; :func:`_fill` copies the rest."""
+    lines = ["[database]", f'path = "{database}"', "", "[seed]"]
     for n in range(channels):
         lines += [
             "[[seed.accounts]]",
@@ -52,9 +55,31 @@ def _config(path: Path, channels: int, posts: int) -> None:
             f'access_token = "token{n}"',
         ]
     for n in range(channels):
-        for m in range(posts):
-            lines += ["[[seed.statuses]]", f'account = "brand{n}"', f'text = "post {m}"']
+        lines += ["[[seed.statuses]]", f'account = "brand{n}"', 'text = "post 0"']
     path.write_text("\n".join(lines) + "\n")
+
+
+def _fill(database: Path, posts: int) -> None:
+    """Give every account ``posts`` statuses, copies of its seeded one with ids below it
+    (mastodon_mock's ids are epoch milliseconds; the copies sort before, as older posts),
+    written straight into mastodon_mock's SQLite file while it is stopped."""
+    with sqlite3.connect(database) as db:
+        db.row_factory = sqlite3.Row
+        seeded = [dict(row) for row in db.execute("SELECT * FROM statuses ORDER BY id")]
+        if not seeded or posts <= 1:
+            return
+        columns = list(seeded[0])
+        lowest = int(seeded[0]["id"])
+        rows = []
+        next_id = lowest - len(seeded) * posts
+        for m in range(posts - 1, 0, -1):
+            for status in seeded:
+                copy = {**status, "id": next_id, "text": f"post {m}"}
+                copy["content"] = f"<p>post {m}</p>"
+                rows.append(tuple(copy[name] for name in columns))
+                next_id += 1
+        marks = ", ".join("?" for _ in columns)
+        db.executemany(f"INSERT INTO statuses ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
 def _start_mock(config: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -111,6 +136,9 @@ def main() -> None:
     parser.add_argument("--channels", type=int)
     parser.add_argument("--posts", type=int)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the incremental sync (sequential)"
+    )
     args = parser.parse_args()
     channels = args.channels or (200 if args.full else 5)
     posts = args.posts or (400 if args.full else 40)  # small: `make bench` under a minute
@@ -118,8 +146,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         config = root / "mock.toml"
-        _config(config, channels, posts)
+        _config(config, root / "mock.db", channels)
         print(f"starting mastodon_mock with {channels} accounts × {posts} statuses …")
+        process, url = _start_mock(config)  # creates its tables and seeds the accounts
+        process.terminate()
+        process.wait(timeout=20)
+        _fill(root / "mock.db", posts)
         process, url = _start_mock(config)
         try:
             settings = Settings(
@@ -159,13 +191,27 @@ def main() -> None:
                 f"naive re-read        sequential, every page:    {naive:7.2f} s, "
                 f"{naive_requests / channels:5.1f} requests per channel"
             )
+            if args.profile:
+                import cProfile
+                import pstats
+
+                profiler = cProfile.Profile()
+                profiler.runcall(_sync_all, database, settings, ids, full=False, threads=1)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            cpu = time.process_time()
             incremental, requests = _sync_all(
                 database, settings, ids, full=False, threads=args.threads
             )
+            cpu = time.process_time() - cpu
             per_channel = requests / channels
             print(
                 f"incremental, nothing new ({args.threads} threads):       {incremental:7.2f} s, "
                 f"{per_channel:5.1f} requests per channel"
+            )
+            # mastodon_mock is another process: this is townsquare's own share of the time.
+            print(
+                f"  townsquare's CPU: {cpu:.2f} s ({cpu / channels * 1000:.0f} ms per channel); "
+                f"the rest is mastodon_mock answering"
             )
             scale = 200 / channels
             print(

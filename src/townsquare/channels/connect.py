@@ -7,7 +7,9 @@ credentials and what they return is stored here, never by them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -17,7 +19,14 @@ from townsquare.analytics.models import ChannelSnapshot, Post
 from townsquare.channels import service
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
-from townsquare.channels.sync import Progress, SyncReport, next_sync_after, run_sync
+from townsquare.channels.sync import (
+    Progress,
+    SyncReport,
+    cancel_reservation,
+    next_sync_after,
+    reserve,
+    run_sync,
+)
 from townsquare.config import Settings
 from townsquare.db.base import utcnow
 from townsquare.errors import AuthenticationError, TownsquareError, ValidationError
@@ -83,8 +92,9 @@ def connect_channel(
         account, stored = check_account(info.name, credentials, settings)
         if not same_handle(info.name, handle, account.handle):
             raise ValidationError(
-                f"these credentials belong to {account.handle}, not {handle}: give "
-                f"--handle {account.handle} or the credentials of {handle}",
+                "these credentials belong to %(found)s, not %(handle)s: give "
+                "--handle %(found)s or the credentials of %(handle)s",
+                params={"found": account.handle, "handle": handle},
                 field="handle",
             )
     channel = service.add_channel(
@@ -111,7 +121,8 @@ def _clean_interval(minutes: int | None) -> int | None:
         return None
     if not 5 <= minutes <= 24 * 60:
         raise ValidationError(
-            f"sync interval {minutes} min is out of range: give 5 to 1440 minutes",
+            "sync interval %(minutes)s min is out of range: give 5 to 1440 minutes",
+            params={"minutes": minutes},
             field="sync_interval_minutes",
         )
     return minutes
@@ -142,14 +153,30 @@ def _remember_account(channel: Channel, account: Account) -> None:
     channel.followers = account.followers
 
 
+def _no_credentials(channel: Channel) -> ValidationError:
+    return ValidationError(
+        "channel %(handle)s has no credentials: connect it first "
+        "(townsquare channel add … --credentials-stdin, or the channel page)",
+        params={"handle": channel.handle},
+        field="channel",
+    )
+
+
+def _require_syncable(channel: Channel) -> None:
+    if channel.status == "needs_reconnection":
+        raise AuthenticationError(
+            "channel %(handle)s needs reconnection (%(reason)s): give it new credentials first",
+            params={"handle": channel.handle, "reason": channel.status_reason},
+            field="channel",
+        )
+    if channel.credentials_encrypted is None:
+        raise _no_credentials(channel)
+
+
 def _connector(channel: Channel, settings: Settings, box: CredentialsBox) -> Connector:
     credentials = service.channel_credentials(channel, box)
     if credentials is None:
-        raise ValidationError(
-            f"channel {channel.handle} has no credentials: connect it first "
-            "(townsquare channel add … --credentials-stdin, or the channel page)",
-            field="channel",
-        )
+        raise _no_credentials(channel)
     return connector_for(channel.network, credentials, settings)
 
 
@@ -229,22 +256,56 @@ def sync_loaded_channel(
     *,
     full: bool = False,
     progress: Progress | None = None,
+    reservation: datetime | None = None,
 ) -> SyncReport:
-    """Sync a channel already loaded by a scoped query (the CLI, the API, the worker)."""
-    if channel.status == "needs_reconnection":
-        raise AuthenticationError(
-            f"channel {channel.handle} needs reconnection ({channel.status_reason}): give it "
-            "new credentials first",
-            field="channel",
-        )
-    connector = _connector(channel, settings, box)
+    """Sync a channel already loaded by a scoped query (the CLI, the API, the worker);
+    ``reservation``: the hold :func:`queue_sync` took for it."""
     try:
-        return run_sync(session, channel, connector, full=full, progress=progress, box=box)
+        _require_syncable(channel)
+        connector = _connector(channel, settings, box)
+    except TownsquareError:
+        if reservation is not None:  # the channel changed while the task was queued
+            cancel_reservation(session, channel)
+        raise
+    try:
+        return run_sync(
+            session,
+            channel,
+            connector,
+            full=full,
+            progress=progress,
+            box=box,
+            reservation=reservation,
+        )
     except AuthenticationError as error:
         notify_reconnection(session, channel, error.message, settings)
         raise
     finally:
         connector.close()
+
+
+def queue_sync(
+    session: Session,
+    access: WorkspaceAccess,
+    channel_id: int,
+    enqueue: Callable[[int, bool, datetime], object],
+    *,
+    full: bool = False,
+) -> Channel:
+    """Queue a sync of one channel (editors and above): the channel is held for it at
+    once, so that a second click while it is queued or running is a Conflict, and the
+    page follows its progress. ``enqueue(channel_id, full, reservation)`` queues the task.
+    """
+    access.require(Role.EDITOR, "sync channels")
+    channel = service.get_channel(session, access, channel_id)
+    _require_syncable(channel)
+    reservation = reserve(session, channel, utcnow(), full=full)
+    try:
+        enqueue(channel.id, full, reservation)
+    except Exception:
+        cancel_reservation(session, channel)
+        raise
+    return channel
 
 
 def mark_needs_reconnection(

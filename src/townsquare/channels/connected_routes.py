@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -10,8 +11,9 @@ from pydantic import BaseModel, Field
 
 from townsquare.channels import connect, oauth, service
 from townsquare.channels.crypto import CredentialsBox
+from townsquare.channels.tasks import enqueue_sync
 from townsquare.config import Settings
-from townsquare.errors import TownsquareError
+from townsquare.errors import AuthenticationError, TownsquareError, ValidationError
 from townsquare.networks.connectors import is_connectable
 from townsquare.networks.mastodon import SCOPES
 from townsquare.networks.registry import get_network
@@ -160,11 +162,46 @@ def _back(access: WorkspaceAccess, channel_id: DbId, notice: str = "") -> Redire
     )
 
 
+def _attempt(
+    request: Request,
+    session: DbSession,
+    access: WorkspaceAccess,
+    channel_id: DbId,
+    action: Callable[[], Response],
+    *,
+    form: dict[str, str] | None = None,
+) -> Response:
+    """Run a page's action; a TownsquareError rolls back and shows the channel page with
+    the error (and the form as it was given), with the error's status code."""
+    try:
+        return action()
+    except TownsquareError as error:
+        session.rollback()
+        return _page(request, session, access, channel_id, error=error, form=form)
+
+
 @pages.get("/w/{slug}/channels/{channel_id}")
 def channel_page(
     request: Request, session: DbSession, access: PageAccess, channel_id: DbId, notice: str = ""
 ) -> Response:
     return _page(request, session, access, channel_id, notice=notice or None)
+
+
+@pages.get("/w/{slug}/channels/{channel_id}/progress")
+def channel_progress(
+    request: Request, session: DbSession, access: PageAccess, channel_id: DbId
+) -> Response:
+    """The health fragment the channel page polls while a sync is queued or running."""
+    channel = service.get_channel(session, access, channel_id)
+    return render(
+        request,
+        "channels/_health.html",
+        {
+            "channel": channel,
+            "connectable": is_connectable(channel.network),
+            "health": connect.health(channel),
+        },
+    )
 
 
 @pages.post("/w/{slug}/channels/{channel_id}/connect")
@@ -182,43 +219,33 @@ def channel_connect(
     service_url: Annotated[str, Form()] = "",
 ) -> Response:
     """Paste a token (Mastodon) or an app password (Bluesky): checked, then stored."""
-    channel = service.get_channel(session, access, channel_id)
-    try:
+
+    def action() -> Response:
         access.require(Role.ADMIN, "connect channels")
-    except TownsquareError as error:
-        return _page(request, session, access, channel_id, error=error)
-    if channel.network == "mastodon":
-        credentials = {"instance_url": instance_url, "access_token": access_token}
-    else:
-        credentials = {"identifier": identifier or channel.handle, "app_password": app_password}
-        if service_url.strip():
-            credentials["service_url"] = service_url.strip()
-    try:
+        channel = service.get_channel(session, access, channel_id)
+        credentials: dict[str, str]
+        if channel.network == "mastodon":
+            credentials = {"instance_url": instance_url, "access_token": access_token}
+        else:
+            credentials = {
+                "identifier": identifier or channel.handle,
+                "app_password": app_password,
+            }
+            if service_url.strip():
+                credentials["service_url"] = service_url.strip()
         account, stored = connect.check_account(channel.network, credentials, settings)
         if not connect.same_handle(channel.network, channel.handle, account.handle):
-            from townsquare.errors import ValidationError
-
             raise ValidationError(
-                f"these credentials belong to {account.handle}, not {channel.handle}",
+                "these credentials belong to %(found)s, not %(handle)s",
+                params={"found": account.handle, "handle": channel.handle},
                 field="handle",
             )
         service.update_channel(session, access, channel_id, credentials=stored, box=box)
         connect.record_account(session, channel, account)
-    except TownsquareError as error:
-        session.rollback()
-        return _page(
-            request,
-            session,
-            access,
-            channel_id,
-            error=error,
-            form={
-                "instance_url": instance_url,
-                "identifier": identifier,
-                "service_url": service_url,
-            },
-        )
-    return _back(access, channel_id, "connected")
+        return _back(access, channel_id, "connected")
+
+    form = {"instance_url": instance_url, "identifier": identifier, "service_url": service_url}
+    return _attempt(request, session, access, channel_id, action, form=form)
 
 
 @pages.post("/w/{slug}/channels/{channel_id}/oauth")
@@ -231,8 +258,7 @@ def channel_oauth(
     channel_id: DbId,
     oauth_instance_url: Annotated[str, Form()] = "",
 ) -> Response:
-    instance_url = oauth_instance_url.strip()
-    try:
+    def action() -> Response:
         started = oauth.start(
             session,
             access,
@@ -240,12 +266,11 @@ def channel_oauth(
             settings,
             box,
             base_url=_base_url(request, settings),
-            instance_url=instance_url or None,
+            instance_url=oauth_instance_url.strip() or None,
         )
-    except TownsquareError as error:
-        session.rollback()
-        return _page(request, session, access, channel_id, error=error)
-    return RedirectResponse(started.authorize_url, status_code=303)
+        return RedirectResponse(started.authorize_url, status_code=303)
+
+    return _attempt(request, session, access, channel_id, action)
 
 
 @pages.get("/w/{slug}/channels/{channel_id}/callback")
@@ -260,12 +285,11 @@ def channel_callback(
     state: str = "",
     error: str = "",
 ) -> Response:
-    try:
+    def action() -> Response:
         if error or not code:
-            from townsquare.errors import AuthenticationError
-
             raise AuthenticationError(
-                f"the instance did not authorize townsquare ({error or 'no code'}): start again",
+                "the instance did not authorize townsquare (%(reason)s): start again",
+                params={"reason": error or "no code"},
                 field="code",
             )
         oauth.finish(
@@ -278,10 +302,9 @@ def channel_callback(
             state=state,
             base_url=_base_url(request, settings),
         )
-    except TownsquareError as failure:
-        session.rollback()
-        return _page(request, session, access, channel_id, error=failure)
-    return _back(access, channel_id, "connected")
+        return _back(access, channel_id, "connected")
+
+    return _attempt(request, session, access, channel_id, action)
 
 
 @pages.post("/w/{slug}/channels/{channel_id}/sync")
@@ -289,17 +312,16 @@ def channel_sync(
     request: Request,
     session: DbSession,
     access: PageAccess,
-    settings: AppSettings,
-    box: Box,
     channel_id: DbId,
     full: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        connect.sync_channel(session, access, channel_id, settings, box, full=bool(full))
-    except TownsquareError as error:
-        session.rollback()
-        return _page(request, session, access, channel_id, error=error)
-    return _back(access, channel_id, "synced")
+    """Queue the sync (the job queue runs it); the page then follows its progress."""
+
+    def action() -> Response:
+        connect.queue_sync(session, access, channel_id, enqueue_sync, full=bool(full))
+        return _back(access, channel_id, "queued")
+
+    return _attempt(request, session, access, channel_id, action)
 
 
 @pages.post("/w/{slug}/channels/{channel_id}/disconnect")
@@ -312,11 +334,10 @@ def channel_disconnect(
     channel_id: DbId,
     delete_posts: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
+    def action() -> Response:
         connect.disconnect_channel(
             session, access, channel_id, settings, box, delete_posts=bool(delete_posts)
         )
-    except TownsquareError as error:
-        session.rollback()
-        return _page(request, session, access, channel_id, error=error)
-    return _back(access, channel_id, "disconnected")
+        return _back(access, channel_id, "disconnected")
+
+    return _attempt(request, session, access, channel_id, action)

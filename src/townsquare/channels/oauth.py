@@ -142,8 +142,9 @@ def finish(
     account, stored = check_account("mastodon", credentials, settings)
     if not same_handle("mastodon", channel.handle, account.handle):
         raise ValidationError(
-            f"you authorized {account.handle} on the instance, not {channel.handle}: start "
-            f"again and choose {channel.handle} (or add a channel for {account.handle})",
+            "you authorized %(found)s on the instance, not %(handle)s: start again and "
+            "choose %(handle)s (or add a channel for %(found)s)",
+            params={"found": account.handle, "handle": channel.handle},
             field="handle",
         )
     channel.credentials_encrypted = box.seal(stored)

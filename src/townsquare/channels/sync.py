@@ -87,22 +87,34 @@ def to_record(
     )
 
 
-def acquire_lease(session: Session, channel: Channel, now: datetime) -> None:
-    """Take the channel's sync lease or raise Conflict when another sync holds it."""
+def acquire_lease(
+    session: Session,
+    channel: Channel,
+    now: datetime,
+    *,
+    reservation: datetime | None = None,
+    until: datetime | None = None,
+) -> None:
+    """Take the channel's sync lease or raise Conflict when another sync holds it.
+
+    ``reservation``: the lease :func:`reserve` took when it queued this sync, handed over
+    to the task that runs it (a second click finds the channel held, not free).
+    """
+    free = or_(Channel.sync_locked_until.is_(None), Channel.sync_locked_until < now)
+    if reservation is not None:
+        free = or_(free, Channel.sync_locked_until == reservation)
     result = session.execute(
         update(Channel)
-        .where(
-            Channel.id == channel.id,
-            or_(Channel.sync_locked_until.is_(None), Channel.sync_locked_until < now),
-        )
-        .values(sync_locked_until=now + LEASE)
+        .where(Channel.id == channel.id, free)
+        .values(sync_locked_until=until or now + LEASE)
         .execution_options(synchronize_session=False)
     )
     session.commit()
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(
-            f"a sync of channel {channel.handle} is already running: wait for it to finish "
+            "a sync of channel %(handle)s is already running: wait for it to finish "
             "(or, if its process died, for the lease to expire within 20 minutes)",
+            params={"handle": channel.handle},
             field="channel",
         )
     session.refresh(channel)
@@ -110,6 +122,35 @@ def acquire_lease(session: Session, channel: Channel, now: datetime) -> None:
 
 def release_lease(session: Session, channel: Channel) -> None:
     channel.sync_locked_until = None
+    session.commit()
+
+
+def reserve(session: Session, channel: Channel, now: datetime, *, full: bool) -> datetime:
+    """Hold the channel for a sync about to be queued; returns the reservation that the
+    task hands to :func:`run_sync`. Conflict when a sync is queued or running already.
+
+    Whole seconds, so that the value read back compares equal on SQLite and PostgreSQL.
+    """
+    reservation = (now + LEASE).replace(microsecond=0)
+    acquire_lease(session, channel, now, until=reservation)
+    channel.sync_progress = {
+        "running": True,
+        "queued": True,
+        "posts": 0,
+        "pages": 0,
+        "full": full or not channel.history_complete,
+    }
+    session.commit()
+    return reservation
+
+
+def cancel_reservation(session: Session, channel: Channel) -> None:
+    """The queue refused the task: free the channel again."""
+    session.rollback()
+    session.refresh(channel)
+    channel.sync_locked_until = None
+    if channel.sync_progress:
+        channel.sync_progress = {**channel.sync_progress, "running": False, "queued": False}
     session.commit()
 
 
@@ -132,16 +173,19 @@ def run_sync(
     progress: Progress | None = None,
     now: datetime | None = None,
     box: CredentialsBox | None = None,
+    reservation: datetime | None = None,
 ) -> SyncReport:
     """Sync ``channel`` through ``connector`` (the caller checked workspace and role).
 
     Records the outcome on the channel (last sync, next sync, last error, rate-limit
     state); a refused token marks it ``needs_reconnection`` and re-raises, so the caller
-    can tell the owners.
+    can tell the owners. ``reservation``: see :func:`reserve`.
     """
     started = now or utcnow()
-    acquire_lease(session, channel, started)
+    acquire_lease(session, channel, started, reservation=reservation)
     report = SyncReport(full=full or not channel.history_complete)
+    channel.sync_progress = {"running": True, "posts": 0, "pages": 0, "full": report.full}
+    session.commit()
     try:
         _sync_pages(session, channel, connector, report, started, progress, box)
     except TownsquareError as error:

@@ -66,8 +66,11 @@ def schedule_due(now: datetime, enqueue: Callable[[int], object]) -> list[int]:
     return claimed
 
 
-def sync_channel_now(channel_id: int) -> dict[str, object] | None:
-    """Sync one channel (the worker's side); failures are recorded on the channel."""
+def sync_channel_now(
+    channel_id: int, full: bool = False, reservation: datetime | None = None
+) -> dict[str, object] | None:
+    """Sync one channel (the worker's side); failures are recorded on the channel.
+    ``reservation``: the hold a "Sync now" took when it queued this task."""
     settings = task_settings()
     box = CredentialsBox(settings.resolved_credentials_key())
     with task_database().session() as session:
@@ -75,15 +78,24 @@ def sync_channel_now(channel_id: int) -> dict[str, object] | None:
         if channel is None or channel.credentials_encrypted is None:
             return None
         try:
-            return sync_loaded_channel(session, channel, settings, box).as_json()
+            return sync_loaded_channel(
+                session, channel, settings, box, full=full, reservation=reservation
+            ).as_json()
         except TownsquareError as error:
             logger.info("sync of channel %s: %s", channel_id, error.message)
             return None
 
 
 @huey.task(name="sync_channel")
-def sync_channel_task(channel_id: int) -> dict[str, object] | None:
-    return sync_channel_now(channel_id)
+def sync_channel_task(
+    channel_id: int, full: bool = False, reservation: datetime | None = None
+) -> dict[str, object] | None:
+    return sync_channel_now(channel_id, full, reservation)
+
+
+def enqueue_sync(channel_id: int, full: bool, reservation: datetime) -> object:
+    """Queue a "Sync now" (see ``connect.queue_sync``)."""
+    return sync_channel_task(channel_id, full, reservation)
 
 
 @huey.periodic_task(crontab(minute="*"), name="schedule_channel_syncs")

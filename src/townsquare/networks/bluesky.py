@@ -123,34 +123,47 @@ def _explain(error: BaseException, where: str) -> TownsquareError:
         "AccountTakedown",
     ):
         return AuthenticationError(
-            f"{where} refused the login ({message or name or 'unauthorized'}): check the handle "
-            "and the app password (Settings → Privacy and security → App passwords), or "
-            "reconnect the channel",
+            "%(server)s refused the login (%(detail)s): check the handle and the app password "
+            "(Settings → Privacy and security → App passwords), or reconnect the channel",
+            params={"server": where, "detail": message or name or "unauthorized"},
             field="app_password",
         )
     if isinstance(error, at_errors.RateLimitExceededError):
         return RateLimited(
-            f"{where} rate limit reached: townsquare tries again later", retry_after=300
+            "%(server)s rate limit reached: townsquare tries again later",
+            params={"server": where},
+            retry_after=300,
         )
     if isinstance(error, at_errors.InvokeTimeoutError):
-        return NetworkError(f"{where} did not answer in time: try again later")
+        return NetworkError(
+            "%(server)s did not answer in time: try again later", params={"server": where}
+        )
     if isinstance(error, at_errors.NetworkError) and response is None:
         text = str(error.__cause__ or error)
         if "SSL" in text or "certificate" in text.lower():
             return NetworkError(
-                f"TLS error talking to {where}: its certificate is not valid for this address"
+                "TLS error talking to %(server)s: its certificate is not valid for this address",
+                params={"server": where},
             )
         return NetworkError(
-            f"cannot reach the Bluesky server {where}: check the service URL and that it is up"
+            "cannot reach the Bluesky server %(server)s: check the service URL and that it is up",
+            params={"server": where},
         )
     if isinstance(error, at_errors.ModelError | ValueError):
         return NetworkError(
-            f"{where} answered with something that is not the atproto API (HTML or a broken "
-            "body): check the service URL"
+            "%(server)s answered with something that is not the atproto API (HTML or a broken "
+            "body): check the service URL",
+            params={"server": where},
         )
     if isinstance(error, at_errors.BadRequestError):
-        return ValidationError(f"{where} refused the request: {message or name}")
-    return NetworkError(f"{where} failed: {message or name or error}")
+        return ValidationError(
+            "%(server)s refused the request: %(detail)s",
+            params={"server": where, "detail": message or name},
+        )
+    return NetworkError(
+        "%(server)s failed: %(detail)s",
+        params={"server": where, "detail": message or name or str(error)},
+    )
 
 
 @contextmanager
@@ -176,18 +189,24 @@ def resolve_pds(identifier: str, settings: Settings) -> tuple[str, str]:
             url = f"https://{did.removeprefix('did:web:')}/.well-known/did.json"
         else:
             raise ValidationError(
-                f"{did!r} is not a DID townsquare can resolve", field="identifier"
+                "%(did)r is not a DID townsquare can resolve",
+                params={"did": did},
+                field="identifier",
             )
         try:
             document = http.get(url).json()
         except (httpx.HTTPError, ValueError):
             raise NetworkError(
-                f"cannot read the DID document of {identifier} ({url}): give service_url"
+                "cannot read the DID document of %(identifier)s (%(url)s): give service_url",
+                params={"identifier": identifier, "url": url},
             ) from None
     for service in document.get("service") or []:
         if str(service.get("id", "")).endswith("#atproto_pds"):
             return did, str(service["serviceEndpoint"]).rstrip("/")
-    raise NetworkError(f"the DID document of {identifier} names no PDS: give service_url")
+    raise NetworkError(
+        "the DID document of %(identifier)s names no PDS: give service_url",
+        params={"identifier": identifier},
+    )
 
 
 def _resolve_handle(http: httpx.Client, handle: str) -> str:
@@ -206,7 +225,8 @@ def _resolve_handle(http: httpx.Client, handle: str) -> str:
         did = None
     if not did:
         raise ValidationError(
-            f"cannot find the Bluesky account {handle}: check the handle, or give its DID",
+            "cannot find the Bluesky account %(handle)s: check the handle, or give its DID",
+            params={"handle": handle},
             field="identifier",
         )
     return str(did)

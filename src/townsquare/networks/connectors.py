@@ -36,7 +36,8 @@ def connector_for(
 
         return BlueskyConnector(credentials, settings, policy=policy)
     raise ValidationError(
-        f"{info.label} channels cannot be connected (its data comes from export files): "
-        f"connect one of {', '.join(CONNECTED_NETWORKS)}",
+        "%(network)s channels cannot be connected (its data comes from export files): "
+        "connect one of %(choices)s",
+        params={"network": info.label, "choices": list(CONNECTED_NETWORKS)},
         field="network",
     )

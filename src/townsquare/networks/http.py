@@ -106,8 +106,13 @@ class RatePolicy:
             return
         if wait > self.max_wait:
             raise RateLimited(
-                f"{self.network} rate limit reached: {state.limit or 'all'} requests used, "
-                f"it resets in {int(wait) + 1} s; townsquare tries again then",
+                "%(network)s rate limit reached: %(limit)s requests used, it resets in "
+                "%(seconds)s s; townsquare tries again then",
+                params={
+                    "network": self.network,
+                    "limit": state.limit or "all",
+                    "seconds": int(wait) + 1,
+                },
                 retry_after=int(wait) + 1,
             )
         self.sleep(wait)
