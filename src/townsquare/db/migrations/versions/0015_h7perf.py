@@ -1,7 +1,7 @@
 """handles: a saved check keeps the custom domain asked as a Bluesky handle
 
 Revision ID: 0015_h7perf
-Revises: 0009_handles_maturity
+Revises: 0011_listen_marks
 Create Date: 2026-12-02 11:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_h7perf"
-down_revision = "0009_handles_maturity"
+down_revision = "0011_listen_marks"
 branch_labels = None
 depends_on = None
 
