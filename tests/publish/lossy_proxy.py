@@ -25,8 +25,11 @@ import httpx
 class LossyProxy:
     upstream: str
     lossy_paths: tuple[str, ...] = ()
-    mode: str = "drop"  # "drop": close without answering; "delay": answer after `delay` s
+    mode: str = "drop"  # "drop": close without answering; "delay": answer after `delay` s;
+    # "fail": answer `fail_status` with `fail_headers` without forwarding (nothing happens)
     delay: float = 2.0
+    fail_status: int = 500
+    fail_headers: dict[str, str] = field(default_factory=dict)
     url: str = ""
     lost: int = 0  # answers lost so far
     _server: socket.socket | None = None
@@ -91,8 +94,21 @@ class LossyProxy:
                     for k, v in headers
                     if k.lower() not in ("host", "content-length", "connection")
                 }
-                answer = upstream.request(method, target, headers=forwarded, content=body)
                 lossy = method == "POST" and target.startswith(self.lossy_paths)
+                if lossy and self.mode == "fail":
+                    self.lost += 1
+                    error = b'{"error": "InternalServerError", "message": "injected failure"}'
+                    extra = "".join(f"{k}: {v}\r\n" for k, v in self.fail_headers.items())
+                    connection.sendall(
+                        (
+                            f"HTTP/1.1 {self.fail_status} Injected\r\n{extra}"
+                            "Content-Type: application/json\r\n"
+                            f"Content-Length: {len(error)}\r\n\r\n"
+                        ).encode("latin-1")
+                        + error
+                    )
+                    continue
+                answer = upstream.request(method, target, headers=forwarded, content=body)
                 if lossy:
                     self.lost += 1
                     if self.mode == "drop":
@@ -119,9 +135,21 @@ class LossyProxy:
 
 @contextlib.contextmanager
 def lossy_proxy(
-    upstream: str, *paths: str, mode: str = "drop", delay: float = 2.0
+    upstream: str,
+    *paths: str,
+    mode: str = "drop",
+    delay: float = 2.0,
+    fail_status: int = 500,
+    fail_headers: dict[str, str] | None = None,
 ) -> Iterator[LossyProxy]:
-    proxy = LossyProxy(upstream, tuple(paths), mode=mode, delay=delay).start()
+    proxy = LossyProxy(
+        upstream,
+        tuple(paths),
+        mode=mode,
+        delay=delay,
+        fail_status=fail_status,
+        fail_headers=fail_headers or {},
+    ).start()
     try:
         yield proxy
     finally:
