@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from townsquare.messages import Message
+
 
 class Capability(StrEnum):
     PUBLISH = "publish"  # post content to an account
@@ -166,6 +168,19 @@ class OutgoingPost:
     reply_to: PublishedRef | None = None
     thread_root: PublishedRef | None = None
 
+    @property
+    def full_text(self) -> str:
+        """The text as the network receives it: ``link_url`` added on its own line when the
+        text does not already contain it (count this, not ``text``)."""
+        return with_link(self.text, self.link_url)
+
+
+def with_link(text: str, link_url: str | None) -> str:
+    """``text`` with ``link_url`` appended after a blank line unless it already holds it."""
+    if not link_url or link_url in text:
+        return text
+    return f"{text.rstrip()}\n\n{link_url}" if text.strip() else link_url
+
 
 class PublishOutcome(StrEnum):
     """How an attempt that did not return a ``PublishedRef`` ended."""
@@ -196,6 +211,11 @@ class PublishError(Exception):
         self.reason = reason
         self.params = params or {}
         self.retry_after = retry_after
+
+    @property
+    def message(self) -> Message:
+        """The reason as a translatable message (English template and its values)."""
+        return Message(self.reason, self.params)
 
 
 class Publisher(Protocol):

@@ -35,6 +35,7 @@ from townsquare.errors import (
 )
 from townsquare.netguard import check_url, safe_http_client
 from townsquare.networks.base import Account, PostPage, RateLimitState, RemotePost
+from townsquare.networks.bluesky_publish import BlueskyPublishing
 from townsquare.networks.http import RatePolicy, httpx_options
 from townsquare.networks.registry import get_network
 
@@ -232,7 +233,7 @@ def _resolve_handle(http: httpx.Client, handle: str) -> str:
     return str(did)
 
 
-class BlueskyConnector:
+class BlueskyConnector(BlueskyPublishing):
     """One Bluesky account (see the module doc for its credentials)."""
 
     info = INFO

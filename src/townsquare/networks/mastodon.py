@@ -42,6 +42,7 @@ from townsquare.errors import (
 from townsquare.netguard import USER_AGENT, check_url
 from townsquare.networks.base import Account, PostPage, RateLimitState, RemotePost
 from townsquare.networks.http import DEFAULT_TIMEOUT_SECONDS, RatePolicy, requests_session
+from townsquare.networks.mastodon_publish import MastodonPublishing
 from townsquare.networks.registry import get_network
 
 INFO = get_network("mastodon")
@@ -252,7 +253,7 @@ def _translated(instance_url: str) -> Iterator[None]:
         raise _explain(MastodonNetworkError(str(error)), instance_url) from None
 
 
-class MastodonConnector:
+class MastodonConnector(MastodonPublishing):
     """One Mastodon account. Credentials: ``instance_url``, ``access_token`` and, after
     OAuth, ``client_id``/``client_secret`` (needed to revoke)."""
 
