@@ -263,6 +263,9 @@ class BlueskyNetwork:
         )
         account = BlueskyAccount(handle=handle, did=answer["did"], password=password)
         self.accounts[handle] = account
+        # The AppView indexes the new profile a moment after the PDS made it; logging in
+        # (which reads the profile) before that answers "Profile not found".
+        self.process_all()
         return account
 
     def process_all(self) -> None:
@@ -272,10 +275,19 @@ class BlueskyNetwork:
     def client(self, account: BlueskyAccount) -> Any:
         """An atproto client logged in as ``account`` (the test's own hands)."""
         from atproto import Client
+        from atproto_client.exceptions import BadRequestError
 
         client = Client(base_url=self.pds_url)
-        client.login(account.handle, account.password)
-        return client
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                client.login(account.handle, account.password)
+                return client
+            except BadRequestError as error:  # the profile not indexed yet by the AppView
+                if "Profile not found" not in str(error) or time.monotonic() > deadline:
+                    raise
+                self.process_all()
+                time.sleep(0.5)
 
     def close(self) -> None:
         with contextlib.suppress(RuntimeError, OSError, ValueError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -144,6 +145,11 @@ def test_an_answer_lost_after_sending_is_unknown_and_found_once_stored(
         with pytest.raises(PublishError) as caught:
             connector.publish(post)
         assert caught.value.outcome is PublishOutcome.UNKNOWN, caught.value
+        # The proxy counts the answer as lost once its delay is over (after the client gave up).
+        waited = 0.0
+        while proxy.lost < 1 and waited < 10:
+            time.sleep(0.1)
+            waited += 0.1
         assert proxy.lost == 1
         connector.publish_settle_seconds = 30
         found = connector.find_published(post, sent)  # already stored: found at once
