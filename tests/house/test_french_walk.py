@@ -50,6 +50,7 @@ NAMES = {
 FRENCH_TOO = {"questions"}
 
 # Placeholders, markup and the formats of dates inside msgids are not words of a sentence.
+_FLAG = re.compile(r"--[\w-]+")
 _PLACEHOLDER = re.compile(r"%\([a-z_0-9]+\)[srd]|%[a-zA-Z]|\{[^}]*\}|<[^>]+>|&\w+;")
 _QUOTED = re.compile(r"`[^`]*`|'[A-Za-z_]+'")
 _WORD = re.compile(r"[A-Za-zÀ-ÿ’']+")
@@ -74,7 +75,8 @@ def english_words() -> set[str]:
                 if isinstance(message.id, str) and message.id and message.string:
                     english |= _words(message.id)
                     # Quoted identifiers and commands inside a French sentence stay English.
-                    french |= _words(_QUOTED.sub(" ", str(message.string)))
+                    # So do command-line flags (``--channel``).
+                    french |= _words(_FLAG.sub(" ", _QUOTED.sub(" ", str(message.string))))
     return english - french - NAMES - FRENCH_TOO
 
 

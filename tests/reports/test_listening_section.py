@@ -70,9 +70,9 @@ def test_the_listening_section_shows_listen_s_figures(world: Any) -> None:
     section = page[page.index('id="section-listening"') : page.index('id="section-glossary"')]
     acme = section[section.index("<td>Acme</td>") :].split("</tr>")[0]
     cells = [cell.split("<")[0] for cell in acme.split('<td class="number">')[1:]]
-    # 4 mentions against 2 in February (+100 %); 2 positive, 1 negative of 3 classified.
+    # 4 mentions against 2 in February (+100 %); 2 positive, 1 neutral, 1 negative.
     assert cells[:3] == ["4", "2", "+100.00%"]
-    assert cells[3:6] == ["66.67%", "0.00%", "33.33%"]
+    assert cells[3:6] == ["50.00%", "25.00%", "25.00%"]
     assert "Share of voice" in section and "80.00%" in section  # 4 of 5 brand+competitor
     assert "data:image/svg+xml;base64," in section  # the volume chart, as a vector
     french = _render(world, language="fr")
