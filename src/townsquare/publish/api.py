@@ -380,6 +380,7 @@ def api_submit(
     access: ApiAccess,
     settings: AppSettings,
 ) -> PostOut:
+    service.get_post(session, access, publish_post_id)  # another workspace's: 404 first
     post = service.schedule_post(
         session, access, settings, publish_post_id, _when(body), channel_ids=body.channel_ids
     )
@@ -394,6 +395,7 @@ def api_schedule(
     access: ApiAccess,
     settings: AppSettings,
 ) -> PostOut:
+    service.get_post(session, access, publish_post_id)  # another workspace's: 404 first
     post = service.schedule_post(
         session, access, settings, publish_post_id, _when(body), channel_ids=body.channel_ids
     )
