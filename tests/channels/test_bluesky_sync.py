@@ -31,9 +31,8 @@ def _access(session: sa.orm.Session, seed: Seed) -> WorkspaceAccess:
     return WorkspaceAccess.operator(get_workspace(session, seed.workspace))
 
 
-# On SQLite only: the second account pair made in one dev-env session is not found by the
-# AppView (to investigate; the sync's PostgreSQL path is covered by test_mastodon_sync).
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+# On both databases: the dev-env fixture lets the AppView index each new account before
+# anyone logs in, so the second pair of accounts of a session is found like the first.
 def test_connect_sync_and_map_a_bluesky_account(
     database: Database, seed: Seed, net_settings: Settings, bluesky_network: BlueskyNetwork
 ) -> None:
