@@ -315,9 +315,12 @@ class MastodonConnector(MastodonPublishing):
                 params={"instance": self.instance_url},
             )
         self._account_id = str(me["id"])
+        return self._account(me)
+
+    def _account(self, me: Mapping[str, Any]) -> Account:
         host = urlsplit(self.instance_url).netloc
         return Account(
-            external_id=self._account_id,
+            external_id=str(me["id"]),
             handle=f"@{me.get('username') or me.get('acct')}@{host}",
             display_name=me.get("display_name") or None,
             avatar_url=me.get("avatar"),
@@ -330,7 +333,14 @@ class MastodonConnector(MastodonPublishing):
             self._account_id = self.check().external_id
         return self._account_id
 
-    def fetch_posts(self, cursor: str | None = None, limit: int = PAGE_SIZE) -> PostPage:
+    def fetch_posts(
+        self, cursor: str | None = None, limit: int = PAGE_SIZE, *, account_id: str | None = None
+    ) -> PostPage:
+        """A page of the account's statuses. Each status carries its author, the account
+        itself with its followers count: the page gives it back as ``account`` (so that an
+        incremental sync with ``account_id`` known is one request)."""
+        if account_id and self._account_id is None:
+            self._account_id = str(account_id)
         own = self._own_id()
         params: dict[str, str | int] = {"limit": min(limit, PAGE_SIZE), "exclude_reblogs": "true"}
         if cursor is not None:
@@ -346,7 +356,12 @@ class MastodonConnector(MastodonPublishing):
             for status in statuses
             if status.get("visibility") != "direct"  # private messages are not posts
         ]
-        return PostPage(posts=posts, cursor=_next_cursor(statuses, headers, min(limit, PAGE_SIZE)))
+        author = statuses[0].get("account") if statuses else None
+        account = None
+        if isinstance(author, Mapping) and str(author.get("id")) == own and "id" in author:
+            account = self._account(author)
+        cursor = _next_cursor(statuses, headers, min(limit, PAGE_SIZE))
+        return PostPage(posts=posts, cursor=cursor, account=account)
 
     def _get_json(self, path: str, params: Mapping[str, str | int]) -> Any:
         return self._get_json_and_headers(path, params)[0]
