@@ -123,9 +123,9 @@ def test_connect_sync_and_map_a_bluesky_account(
 
     # Disconnect deletes the session on the PDS: the stored refresh token stops working.
     with database.session() as session:
-        channel = session.get(Channel, channel_id)
-        assert channel is not None
-        old = channel_credentials(channel, box)
+        loaded = session.get(Channel, channel_id)
+        assert loaded is not None
+        old = channel_credentials(loaded, box)
         done = connect.disconnect_channel(
             session, _access(session, seed), channel_id, net_settings, box
         )

@@ -63,9 +63,9 @@ def test_a_refused_token_is_stored_as_a_message_and_shown_in_french(
                 ),
                 {"id": channel_id},
             ).one()
-            channel = session.get(Channel, channel_id)
-            assert channel is not None
-            english = str(channel.status_reason)
+            stored = session.get(Channel, channel_id)
+            assert stored is not None
+            english = str(stored.status_reason)
         # The template and its values, not the sentence.
         assert row[0] == REFUSED and row[2] == REFUSED
         params = row[1] if isinstance(row[1], dict) else json.loads(row[1])
