@@ -119,9 +119,7 @@ def upgrade() -> None:
             if found is not None:
                 values[text], values[params] = template, found
         if values:
-            connection.execute(
-                sa.update(channels).where(channels.c.id == row.id).values(**values)
-            )
+            connection.execute(sa.update(channels).where(channels.c.id == row.id).values(**values))
 
 
 def downgrade() -> None:
@@ -140,9 +138,7 @@ def downgrade() -> None:
             if getattr(row, text) is not None and getattr(row, params)
         }
         if values:
-            connection.execute(
-                sa.update(channels).where(channels.c.id == row.id).values(**values)
-            )
+            connection.execute(sa.update(channels).where(channels.c.id == row.id).values(**values))
     with op.batch_alter_table("channels", schema=None) as batch_op:
         for _text, params in _COLUMNS:
             batch_op.drop_column(params)
