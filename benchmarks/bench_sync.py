@@ -18,11 +18,13 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import requests
 
 from townsquare.channels import connect
 from townsquare.channels.crypto import CredentialsBox
@@ -103,8 +105,35 @@ def _start_mock(config: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("mastodon_mock did not start")
 
 
+class Waits:
+    """The time requests spent waiting for mastodon_mock's answers (``Response.elapsed``:
+    from sending the request to its headers), summed over every thread."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.by_kind: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    def hook(self, response: requests.Response, *args: object, **kwargs: object) -> None:
+        kind = "statuses" if "/statuses" in (response.url or "") else "account"
+        with self.lock:
+            self.seconds += response.elapsed.total_seconds()
+            self.by_kind[kind] = self.by_kind.get(kind, 0.0) + response.elapsed.total_seconds()
+
+    def split(self) -> str:
+        return ", ".join(
+            f"{kind} {seconds:.2f} s" for kind, seconds in sorted(self.by_kind.items())
+        )
+
+
 def _sync_all(
-    database: Database, settings: Settings, ids: list[int], *, full: bool, threads: int
+    database: Database,
+    settings: Settings,
+    ids: list[int],
+    *,
+    full: bool,
+    threads: int,
+    waits: Waits | None = None,
 ) -> tuple[float, int]:
     """Seconds and requests to sync every channel (``full``: walk every page)."""
     box = CredentialsBox(settings.resolved_credentials_key())
@@ -115,6 +144,8 @@ def _sync_all(
             assert channel is not None
             credentials = box.open(channel.credentials_encrypted or b"")
             connector = connector_for("mastodon", credentials, settings)
+            if waits is not None:
+                connector.session.hooks["response"].append(waits.hook)  # type: ignore[attr-defined]
             try:
                 run_sync(session, channel, connector, full=full)
             finally:
@@ -138,6 +169,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument(
         "--profile", action="store_true", help="profile the incremental sync (sequential)"
+    )
+    parser.add_argument(
+        "--skip-naive", action="store_true", help="leave out the naive re-read (minutes)"
     )
     args = parser.parse_args()
     channels = args.channels or (200 if args.full else 5)
@@ -186,10 +220,20 @@ def main() -> None:
                 f"first full sync      {channels} channels × {posts} posts: {first:7.2f} s, "
                 f"{first_requests} requests (sequential)"
             )
-            naive, naive_requests = _sync_all(database, settings, ids, full=True, threads=1)
+            if not args.skip_naive:
+                naive, naive_requests = _sync_all(database, settings, ids, full=True, threads=1)
+                print(
+                    f"naive re-read        sequential, every page:    {naive:7.2f} s, "
+                    f"{naive_requests / channels:5.1f} requests per channel"
+                )
+            # Sequential, the time splits cleanly: waiting for the mock, and the rest (ours).
+            waits = Waits()
+            alone, _ = _sync_all(database, settings, ids, full=False, threads=1, waits=waits)
             print(
-                f"naive re-read        sequential, every page:    {naive:7.2f} s, "
-                f"{naive_requests / channels:5.1f} requests per channel"
+                f"incremental, nothing new (sequential):         {alone:7.2f} s: "
+                f"{waits.seconds:.2f} s waiting for mastodon_mock ({waits.split()}), "
+                f"{alone - waits.seconds:.2f} s townsquare's own "
+                f"({(alone - waits.seconds) / channels * 1000:.0f} ms per channel)"
             )
             if args.profile:
                 import cProfile

@@ -189,9 +189,9 @@ def test_oauth_with_pkce_then_sync_from_the_page(
         shown = web.get(path)
         assert shown.status_code == 200, (path, shown.text[:300])
 
-    # A token that stops working (the instance answers 401): the banner shows on every page
-    # of the workspace.
-    server.fault(path="/api/v1/accounts/verify_credentials", status=401)
+    # A token that stops working (the instance answers 401 to all it asks): the banner shows
+    # on every page of the workspace.
+    server.fault(path_regex=r"^/api/v1/accounts/", status=401)
     failed = post(web, f"/w/acme/channels/{channel_id}/sync")
     assert failed.status_code == 303
     assert "refused the access token" in wait_for_sync(web, channel_id)

@@ -29,6 +29,7 @@ from townsquare.analytics.tables import NO_GROUPING
 from townsquare.channels import service as channels
 from townsquare.errors import TownsquareError, ValidationError
 from townsquare.messages import Message
+from townsquare.networks import get_network
 from townsquare.web.chart_locale import localized as localized_chart
 from townsquare.web.deps import DbSession, PageAccess
 from townsquare.web.errors import status_for
@@ -149,6 +150,16 @@ class MeasurePage:
         except ValidationError as error:
             self.error = error
             self.filters = read_filters_default(self.choices)
+        # The chosen channel's network when it gives no reach nor impressions (Mastodon,
+        # Bluesky): the pages say so in words rather than leave the reader to guess.
+        self.no_reach_network = next(
+            (
+                get_network(channel.network).label
+                for (value, _label), channel in zip(self.choices, self.channels, strict=True)
+                if value == self.filters.channel and channels.gives_no_reach(channel)
+            ),
+            None,
+        )
 
     def context(self, **extra: Any) -> dict[str, Any]:
         values = dict(self.helpers)
@@ -164,6 +175,7 @@ class MeasurePage:
                 "per_post_kpis": [kpi for kpi in kpis.KPIS if kpi.per_post],
                 "summary_kpis": [kpis.REGISTRY[name] for name in kpis.SUMMARY_KPIS],
                 "error": self.error,
+                "no_reach_network": self.no_reach_network,
             }
         )
         values.update(extra)

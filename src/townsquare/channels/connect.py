@@ -30,6 +30,8 @@ from townsquare.channels.sync import (
 from townsquare.config import Settings
 from townsquare.db.base import utcnow
 from townsquare.errors import AuthenticationError, TownsquareError, ValidationError
+from townsquare.i18n import catalogs
+from townsquare.messages import translate
 from townsquare.networks.base import Account, Connector
 from townsquare.networks.connectors import connector_for, is_connectable
 from townsquare.networks.registry import get_network
@@ -355,11 +357,12 @@ def notify_reconnection(
         return False
     link = f"{(settings.base_url or '').rstrip('/')}/w/{workspace.slug}/channels/{channel.id}"
     label = get_network(channel.network).label
+    french = translate(reason, catalogs("fr").gettext)  # the reason is a Message: in French
     text = (
         f"The {label} channel {channel.handle} of the workspace {workspace.name} stopped "
         f"working: {reason}\n\nReconnect it on its page: {link}\n\n"
         f"Le canal {label} {channel.handle} de l'espace {workspace.name} ne fonctionne plus : "
-        f"{reason}\n\nReconnectez-le sur sa page : {link}\n"
+        f"{french}\n\nReconnectez-le sur sa page : {link}\n"
     )
     try:
         send_mail(
@@ -409,7 +412,7 @@ def disconnect_channel(
     channel.credentials_encrypted = None
     channel.oauth_pending = None
     channel.status = "disabled"
-    channel.status_reason = "disconnected"
+    channel.status_reason = "disconnected"  # a key of its own: never shown (status disabled)
     channel.next_sync_at = None
     deleted = 0
     if delete_posts:

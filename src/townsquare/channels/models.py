@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, LargeBinary, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from townsquare.db.base import Base, TimestampMixin, UTCDateTime
+from townsquare.messages import Message
 
 DEFAULT_SYNC_INTERVAL_MINUTES = 30
 
@@ -30,7 +31,10 @@ class Channel(TimestampMixin, Base):
     # "active", "pending" (OAuth started, not finished), "needs_reconnection" after the
     # network refused the credentials (status_reason says why), "disabled".
     status: Mapped[str] = mapped_column(String(32), default="active")
-    status_reason: Mapped[str | None] = mapped_column(Text)
+    # Why, as a message: its English template (the catalogs' msgid) and its values, so that
+    # each reader sees it in their language; read and set through ``status_reason``.
+    status_reason_key: Mapped[str | None] = mapped_column("status_reason", Text)
+    status_reason_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     # What the network said about the account at the last check (connected channels).
     account_id: Mapped[str | None] = mapped_column(String(200))
@@ -43,7 +47,9 @@ class Channel(TimestampMixin, Base):
     # A lease: one sync at a time per channel, whichever process runs it (CLI, worker).
     sync_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    # The last sync's or check's error, as a message like status_reason (``last_error``).
+    last_error_key: Mapped[str | None] = mapped_column("last_error", Text)
+    last_error_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rate_limit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # {"running": bool, "posts": n, "pages": n, "full": bool} while a sync runs or after it.
@@ -51,6 +57,45 @@ class Channel(TimestampMixin, Base):
     history_complete: Mapped[bool] = mapped_column(default=False)
     # A sealed {"state", "code_verifier", "instance_url"} while an OAuth connection runs.
     oauth_pending: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    @property
+    def status_reason(self) -> Message | None:
+        """Why the channel is in its status (a Message: English, and translatable)."""
+        return stored_message(self.status_reason_key, self.status_reason_params)
+
+    @status_reason.setter
+    def status_reason(self, value: str | None) -> None:
+        self.status_reason_key, self.status_reason_params = message_parts(value)
+
+    @property
+    def last_error(self) -> Message | None:
+        """The last sync's or check's error (a Message), None after a sync that worked."""
+        return stored_message(self.last_error_key, self.last_error_params)
+
+    @last_error.setter
+    def last_error(self, value: str | None) -> None:
+        self.last_error_key, self.last_error_params = message_parts(value)
+
+
+def message_parts(value: str | None) -> tuple[str | None, dict[str, Any] | None]:
+    """A message as stored: its template and its values as JSON (a plain string: itself)."""
+    if value is None:
+        return None, None
+    if isinstance(value, Message):
+        return value.id, (value.json_params() or None)
+    return str(value), None
+
+
+def stored_message(key: str | None, params: dict[str, Any] | None) -> Message | None:
+    """The message a template and its stored values make (None for no key)."""
+    if key is None:
+        return None
+    if not params:
+        return Message(key)
+    try:
+        return Message(key, params)
+    except (KeyError, TypeError, ValueError):  # values that no longer fit the template
+        return Message(key)
 
 
 class OAuthApp(TimestampMixin, Base):

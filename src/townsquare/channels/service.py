@@ -22,6 +22,16 @@ from townsquare.workspaces.service import WorkspaceAccess
 CHANNEL_STATUSES = ("active", "needs_reconnection", "disabled")
 
 
+# Networks whose APIs give no reach and no impressions for an account's posts (see the
+# connectors' module docs): Measure says so in words, and rates there are by followers.
+NO_REACH_NETWORKS = frozenset({"mastodon", "bluesky"})
+
+
+def gives_no_reach(channel: Any) -> bool:
+    """Whether ``channel``'s network never gives reach nor impressions."""
+    return str(getattr(channel, "network", "")) in NO_REACH_NETWORKS
+
+
 def _clean_handle(handle: str) -> str:
     clean = validation.non_empty(handle, field="handle")
     if any(ch.isspace() for ch in clean):

@@ -2,8 +2,9 @@
 
 - The first sync (or ``full=True``) walks back over the whole history the network gives;
   later ones read the newest page (the counters of recent posts move, old ones rarely)
-  and go further only while new posts keep appearing. Nothing changed: two requests
-  (the account, one page).
+  and go further only while new posts keep appearing. Nothing changed: one request on
+  Mastodon (the newest page: every status carries the account, followers included, so the
+  account seen before is not asked for again), two on Bluesky (the profile, one page).
 - Each page is written and committed on its own, through Measure's writer: a post is found
   again by (channel, external id), a snapshot is appended only when a counter changed. A
   sync killed halfway and run again therefore writes no duplicate post or snapshot.
@@ -31,7 +32,7 @@ from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
 from townsquare.db.base import utcnow
 from townsquare.errors import AuthenticationError, Conflict, TownsquareError
-from townsquare.networks.base import Connector, RemotePost
+from townsquare.networks.base import Account, Connector, PostPage, RemotePost
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +223,15 @@ def _sync_pages(
     progress: Progress | None,
     box: CredentialsBox | None,
 ) -> None:
-    account = connector.check()
+    # An incremental sync of an account seen before starts with the newest page: when the
+    # network sends the account with it (Mastodon), that is the whole sync in one request.
+    first: PostPage | None = None
+    account: Account | None = None
+    if not report.full and channel.account_id:
+        first = connector.fetch_posts(None, account_id=channel.account_id)
+        account = first.account
+    if account is None:
+        account = connector.check()
     report.followers = account.followers
     zone = ZoneInfo(channel.timezone)
     channel.followers = account.followers
@@ -246,7 +255,7 @@ def _sync_pages(
         writer().write_channel_snapshots({started.astimezone(zone).date(): account.followers})
     cursor: str | None = None
     while report.pages < MAX_PAGES:
-        page = connector.fetch_posts(cursor)
+        page, first = (first, None) if first is not None else (connector.fetch_posts(cursor), None)
         report.pages += 1
         new = [p for p in page.posts if p.external_id not in known]
         if page.posts:

@@ -65,10 +65,15 @@ class RemotePost:
 
 @dataclass(frozen=True)
 class PostPage:
-    """A page of posts, newest first; ``cursor`` fetches the next (older) page, or None."""
+    """A page of posts, newest first; ``cursor`` fetches the next (older) page, or None.
+
+    ``account``: the account as the page describes it, when the network sends it with the
+    posts (Mastodon does, with every status): then a sync needs no ``check`` request.
+    """
 
     posts: list[RemotePost]
     cursor: str | None
+    account: Account | None = None
 
 
 @dataclass
@@ -104,8 +109,14 @@ class Connector(Protocol):
         """The account behind the credentials; raises when they do not work."""
         ...
 
-    def fetch_posts(self, cursor: str | None = None, limit: int = 40) -> PostPage:
-        """A page of the account's own posts, newest first, with their counters."""
+    def fetch_posts(
+        self, cursor: str | None = None, limit: int = 40, *, account_id: str | None = None
+    ) -> PostPage:
+        """A page of the account's own posts, newest first, with their counters.
+
+        ``account_id``: the account's id on the network when the caller knows it (from an
+        earlier check), so that the connector need not ask for it first.
+        """
         ...
 
     def updated_credentials(self) -> dict[str, Any] | None:

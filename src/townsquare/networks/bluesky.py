@@ -337,7 +337,11 @@ class BlueskyConnector(BlueskyPublishing):
             url=f"https://bsky.app/profile/{profile['handle']}",
         )
 
-    def fetch_posts(self, cursor: str | None = None, limit: int = PAGE_SIZE) -> PostPage:
+    def fetch_posts(
+        self, cursor: str | None = None, limit: int = PAGE_SIZE, *, account_id: str | None = None
+    ) -> PostPage:
+        """A page of the account's author feed (``account_id`` unused: the session names
+        the DID; the feed's authors carry no followers count, so ``account`` stays None)."""
         client = self._login()
         did = str(self.credentials["did"])
         params: dict[str, Any] = {
