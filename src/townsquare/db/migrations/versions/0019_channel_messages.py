@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_channel_messages"
-down_revision = "0015_h7perf"
+down_revision = "0016_publish_core"
 branch_labels = None
 depends_on = None
 
