@@ -373,14 +373,30 @@ def store_items(
     return new
 
 
+def _document(mention: Mention) -> Document:
+    return Document(
+        mention.text, title=mention.title or "", url=mention.url or "",
+        author=mention.author or "", lang=mention.lang or "", network=mention.network,
+    )  # fmt: skip
+
+
 def _link_watches(session: Session, index: WatchIndex, mentions: list[Mention]) -> None:
-    links: list[dict[str, int]] = []
-    for mention in mentions:
-        document = Document(
-            mention.text, title=mention.title or "", url=mention.url or "",
-            author=mention.author or "", lang=mention.lang or "", network=mention.network,
-        )  # fmt: skip
-        links.extend({"mention_id": mention.id, "watch_id": w} for w in index.match(document))
+    documents = [
+        Document(
+            mention.text,
+            title=mention.title or "",
+            url=mention.url or "",
+            author=mention.author or "",
+            lang=mention.lang or "",
+            network=mention.network,
+        )
+        for mention in mentions
+    ]
+    links = [
+        {"mention_id": mention.id, "watch_id": watch_id}
+        for mention, matched in zip(mentions, index.match_many(documents), strict=True)
+        for watch_id in matched
+    ]
     if links:
         session.execute(insert(MentionWatch), links)
 
