@@ -197,7 +197,22 @@ def delete_source(session: Session, access: WorkspaceAccess, source_id: int) -> 
     session.commit()
 
 
-def source_json(source: Source) -> dict[str, object]:
+def channel_handles(session: Session, sources: list[Source]) -> dict[int, str]:
+    """The handles of the channels the sources read through, by channel id."""
+    ids = {source.channel_id for source in sources if source.channel_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(Channel.id, Channel.handle).where(Channel.id.in_(ids)))
+    return dict(rows.tuples().all())
+
+
+def sources_json(session: Session, sources: list[Source]) -> list[dict[str, object]]:
+    handles = channel_handles(session, sources)
+    return [source_json(source, handles) for source in sources]
+
+
+def source_json(source: Source, handles: dict[int, str]) -> dict[str, object]:
+    """A source and its health line; ``handles`` from :func:`channel_handles`."""
     return {
         "id": source.id,
         "type": source.type,
@@ -210,6 +225,7 @@ def source_json(source: Source) -> dict[str, object]:
         "error_count": source.error_count,
         "last_error": source.last_error,
         "channel_id": source.channel_id,
+        "channel": handles.get(source.channel_id) if source.channel_id is not None else None,
         "notice": (source.state or {}).get("notice"),
     }
 
