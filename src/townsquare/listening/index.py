@@ -17,6 +17,8 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate, chain, count
+from operator import add, attrgetter
 from typing import Any
 
 import ahocorasick_rs
@@ -209,66 +211,69 @@ class WatchIndex:
 
     def candidates(self, document: Document) -> set[WatchId]:
         """Watches whose anchors ``document`` contains (a superset of its matches)."""
-        decided, undecided = self._scan([document])[0]
+        decided, undecided = self._scan([document]).get(0, (set(), set()))
         return decided | undecided
 
-    def _scan(self, documents: Sequence[Document]) -> list[tuple[set[WatchId], set[WatchId]]]:
-        """For each document, (watches the scan alone shows matched, watches to evaluate in
-        full). One automaton pass over the folded batch."""
-        scans: list[tuple[set[WatchId], set[WatchId]]] = [
-            (set(), set(self.always)) for _ in documents
-        ]
+    def _scan(self, documents: Sequence[Document]) -> dict[int, _Scan]:
+        """(watches the scan alone shows matched, watches to evaluate in full) of each
+        document that has any, by its number in ``documents``. One automaton pass over the
+        folded batch; nothing is done document by document for those it finds nothing in."""
+        scans: dict[int, _Scan] = {}
         if not documents or not self.queries:
             return scans
-        text, latin, bounds = fold_documents(documents)
+        if self.always:
+            scans = {number: (set(), set(self.always)) for number in range(len(documents))}
+        batch = FoldedBatch.of(documents)
         if self.automaton is not None:
-            if latin is not None:
+            if batch.latin is not None:
                 if self.bytes_automaton is not None:
-                    hits = self.bytes_automaton.find_matches_as_indexes(latin, overlapping=True)
-                    self._scan_words(text, bounds, hits, self.bytes_payloads, scans)
+                    found = self.bytes_automaton.find_matches_as_indexes(
+                        batch.latin, overlapping=True
+                    )
+                    self._scan_words(batch, found, self.bytes_payloads, scans)
             else:
-                hits = self.automaton.find_matches_as_indexes(text, overlapping=True)
-                self._scan_words(text, bounds, hits, self.payloads, scans)
+                found = self.automaton.find_matches_as_indexes(batch.text, overlapping=True)
+                self._scan_words(batch, found, self.payloads, scans)
         if self.by_field:
             self._scan_fields(documents, scans)
         required = self.required
-        for number, (decided, found) in enumerate(scans):
-            if not found:
-                continue
-            found -= decided
-            if found:
-                start, _url_start, end = bounds[number]
-                own = text[start:end]
-                found.intersection_update(
-                    [w for w in found if all(word in own for word in required[w])]
+        for number, (decided, candidates) in scans.items():
+            candidates -= decided
+            if candidates:
+                own = batch.document_text(number)
+                candidates.intersection_update(
+                    [w for w in candidates if all(word in own for word in required[w])]
                 )
         return scans
 
     def _scan_words(
         self,
-        text: str,
-        bounds: list[tuple[int, int, int]],
+        batch: FoldedBatch,
         hits: list[tuple[int, int, int]],
         payloads: list[_Payload],
-        scans: list[tuple[set[WatchId], set[WatchId]]],
+        scans: dict[int, _Scan],
     ) -> None:
-        """What the automaton's hits (key, start, end) in the folded batch ``text`` say."""
+        """What the automaton's hits (key, start, end) in the folded batch say."""
+        text = batch.text
         last = len(text) - 1
-        ends = [end for _start, _url_start, end in bounds]
+        ends = batch.ends
         for key, start, stop in hits:
-            # Documents are separated by "\n": a word never runs from one into the next.
+            # Fields and documents are separated by "\n": a word never runs into the next.
             if start > 0 and text[start - 1].isalnum():
                 continue
             end = stop - 1
             is_word = end == last or not text[stop].isalnum()
             whole, beginning, decides_word, decides_beginning = payloads[key]
             number = bisect_right(ends, end)
-            decided, found = scans[number]
+            scan = scans.get(number)
+            if scan is None:
+                scan = scans[number] = (set(), set())
+            decided, found = scan
             if beginning:
                 found.update(beginning)
             if whole and is_word:
                 found.update(whole)
-            if start >= bounds[number][1]:
+            if start >= batch.url_start(number):
                 continue  # a hit in the URL only counts for anchors
             sign = text[start - 1] if start > 0 and text[start - 1] in "#@" else ""
             for watch_id, wanted in decides_beginning:
@@ -279,27 +284,29 @@ class WatchIndex:
                     if not wanted or wanted == sign:
                         decided.add(watch_id)
 
-    def _scan_fields(
-        self, documents: Sequence[Document], scans: list[tuple[set[WatchId], set[WatchId]]]
-    ) -> None:
+    def _scan_fields(self, documents: Sequence[Document], scans: dict[int, _Scan]) -> None:
         by_field = self.by_field
         kinds = self.field_kinds
-        for document, (_decided, found) in zip(documents, scans, strict=True):
+        for number, document in enumerate(documents):
+            keys: list[tuple[str, str]] = []
             if self.site_keys and document.url:
                 host = url_host(document.url)
                 while host:
                     if host in self.site_keys:
-                        found.update(by_field[("site", host)])
+                        keys.append(("site", host))
                     host = host.partition(".")[2]
             if "author" in kinds and document.author:
-                value = normal_author(document.author)
-                if ("author", value) in by_field:
-                    found.update(by_field[("author", value)])
-            for kind, value in (("lang", document.lang), ("network", document.network)):
-                if kind in kinds and value:
-                    key = (kind, value.strip().lower())
-                    if key in by_field:
-                        found.update(by_field[key])
+                keys.append(("author", normal_author(document.author)))
+            if "lang" in kinds and document.lang:
+                keys.append(("lang", document.lang.strip().lower()))
+            if "network" in kinds and document.network:
+                keys.append(("network", document.network.strip().lower()))
+            for key in keys:
+                if key in by_field:
+                    scan = scans.get(number)
+                    if scan is None:
+                        scan = scans[number] = (set(), set())
+                    scan[1].update(by_field[key])
 
     def match(self, document: Document) -> set[WatchId]:
         """The ids of the watches ``document`` matches."""
@@ -309,12 +316,16 @@ class WatchIndex:
         """For each of ``documents``, the ids of the watches it matches (one automaton pass
         for the whole batch: ingestion gives a poll's new mentions at once)."""
         queries = self.queries
-        results = []
-        for document, (decided, undecided) in zip(documents, self._scan(documents), strict=True):
+        results: list[set[WatchId]] = [set() for _ in documents]
+        for number, (decided, undecided) in self._scan(documents).items():
+            document = documents[number]
             if undecided:
                 decided |= {w for w in undecided if matches(queries[w], document)}
-            results.append(decided)
+            results[number] = decided
         return results
+
+
+_Scan = tuple[set[WatchId], set[WatchId]]
 
 
 def _fold_table() -> bytes:
@@ -338,33 +349,42 @@ def _fold_one(text: str) -> str:
         return fold(text)
 
 
-def fold_documents(
-    documents: Sequence[Document],
-) -> tuple[str, bytes | None, list[tuple[int, int, int]]]:
-    """The folded title, text and URL of every document in one string (all separated by
-    "\\n"), the same in latin-1 bytes when every character is latin-1 (else None), and
-    where each document's (start, URL start, end) are in it."""
-    joined = "\n".join([f"{d.title}\n{d.text}\n{d.url}" for d in documents])
+_FIELDS = attrgetter("title", "text", "url")
+
+
+@dataclass(frozen=True, slots=True)
+class FoldedBatch:
+    """The folded title, text and URL of every document of a batch in one string, all
+    separated by "\\n" (``text``); the same in latin-1 bytes when every character is
+    latin-1, else None (``latin``); where each field ends (``field_ends``, exclusive) and
+    where each document ends (``ends``)."""
+
+    text: str
     latin: bytes | None
-    try:
-        latin = joined.encode("latin-1").translate(_FOLD_TABLE)
-    except UnicodeEncodeError:
-        latin = None
-    bounds = []
-    position = 0
-    if latin is not None:  # folding kept every length
-        for d in documents:
-            url_start = position + len(d.title) + len(d.text) + 2
-            end = url_start + len(d.url)
-            bounds.append((position, url_start, end))
-            position = end + 1
-        return latin.decode("latin-1"), latin, bounds
-    pieces = []
-    for d in documents:  # some text is not latin-1 (emoji, other scripts): one by one
-        title, body, url = _fold_one(d.title), _fold_one(d.text), _fold_one(d.url)
-        pieces.append(f"{title}\n{body}\n{url}")
-        url_start = position + len(title) + len(body) + 2
-        end = url_start + len(url)
-        bounds.append((position, url_start, end))
-        position = end + 1
-    return "\n".join(pieces), None, bounds
+    field_ends: list[int]
+    ends: list[int]
+
+    @classmethod
+    def of(cls, documents: Sequence[Document]) -> FoldedBatch:
+        # Built with C-level map/join/accumulate: no Python step per document.
+        fields = list(chain.from_iterable(map(_FIELDS, documents)))
+        joined = "\n".join(fields)
+        latin: bytes | None
+        try:
+            latin = joined.encode("latin-1").translate(_FOLD_TABLE)
+        except UnicodeEncodeError:
+            latin = None
+        if latin is not None:  # folding kept every length
+            text = latin.decode("latin-1")
+        else:  # some text is not latin-1 (emoji, other scripts): field by field
+            fields = list(map(_fold_one, fields))
+            text = "\n".join(fields)
+        field_ends = list(map(add, accumulate(map(len, fields)), count()))
+        return cls(text, latin, field_ends, field_ends[2::3])
+
+    def url_start(self, number: int) -> int:
+        return self.field_ends[3 * number + 1] + 1
+
+    def document_text(self, number: int) -> str:
+        start = self.ends[number - 1] + 1 if number else 0
+        return self.text[start : self.ends[number]]
