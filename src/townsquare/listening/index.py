@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import accumulate, chain, count
+from itertools import accumulate, count
 from operator import add, attrgetter
 from typing import Any
 
@@ -310,13 +311,14 @@ class WatchIndex:
 
     def match(self, document: Document) -> set[WatchId]:
         """The ids of the watches ``document`` matches."""
-        return self.match_many([document])[0]
+        return set(self.match_many([document])[0])
 
-    def match_many(self, documents: Sequence[Document]) -> list[set[WatchId]]:
+    def match_many(self, documents: Sequence[Document]) -> list[AbstractSet[WatchId]]:
         """For each of ``documents``, the ids of the watches it matches (one automaton pass
-        for the whole batch: ingestion gives a poll's new mentions at once)."""
+        for the whole batch: ingestion gives a poll's new mentions at once). Read-only:
+        the documents that match nothing share one empty set."""
         queries = self.queries
-        results: list[set[WatchId]] = [set() for _ in documents]
+        results: list[AbstractSet[WatchId]] = [_NOTHING] * len(documents)
         for number, (decided, undecided) in self._scan(documents).items():
             document = documents[number]
             if undecided:
@@ -326,6 +328,7 @@ class WatchIndex:
 
 
 _Scan = tuple[set[WatchId], set[WatchId]]
+_NOTHING: frozenset[WatchId] = frozenset()
 
 
 def _fold_table() -> bytes:
@@ -349,7 +352,7 @@ def _fold_one(text: str) -> str:
         return fold(text)
 
 
-_FIELDS = attrgetter("title", "text", "url")
+_TITLE, _TEXT, _URL = attrgetter("title"), attrgetter("text"), attrgetter("url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,8 +369,12 @@ class FoldedBatch:
 
     @classmethod
     def of(cls, documents: Sequence[Document]) -> FoldedBatch:
-        # Built with C-level map/join/accumulate: no Python step per document.
-        fields = list(chain.from_iterable(map(_FIELDS, documents)))
+        # Built with C-level map/join/accumulate: no Python step and no object that the
+        # garbage collector tracks per document (strings only).
+        fields: list[str] = [""] * (3 * len(documents))
+        fields[0::3] = map(_TITLE, documents)
+        fields[1::3] = map(_TEXT, documents)
+        fields[2::3] = map(_URL, documents)
         joined = "\n".join(fields)
         latin: bytes | None
         try:
