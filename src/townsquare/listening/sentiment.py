@@ -31,7 +31,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 LEXICONS = Path(__file__).parent / "lexicons"
@@ -209,8 +209,14 @@ def _variants(word: str, language: str) -> list[str]:
 def _valence(word: str, language: str, emojis: dict[str, float]) -> float:
     if word in emojis:
         return emojis[word]
+    return _word_valence(word.lower(), language)
+
+
+@lru_cache(maxsize=100_000)
+def _word_valence(lower: str, language: str) -> float:
+    """The lexicon's valence of a lower-case word or of one of its variants (the same few
+    thousand words come back in every text: looked up once)."""
     words = lexicon(language)
-    lower = word.lower()
     for form in _variants(lower, language):
         if form in words:
             return words[form]

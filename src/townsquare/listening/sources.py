@@ -28,7 +28,7 @@ from townsquare.errors import AuthenticationError, NotFound, TownsquareError, Va
 from townsquare.listening.fetching import FetchJob, FetchOutcome, run_job
 from townsquare.listening.index import WatchIndex
 from townsquare.listening.language import detect
-from townsquare.listening.marks import load_mutes
+from townsquare.listening.marks import Mutes, load_mutes
 from townsquare.listening.models import SOURCE_TYPES, Mention, MentionWatch, Source
 from townsquare.listening.service import mention_sentiment, workspace_index
 from townsquare.listening.text import Document
@@ -293,39 +293,30 @@ def _claim(session: Session, sources: list[Source], now: datetime) -> list[Sourc
     return [source for source in sources if source.id in taken]
 
 
-def _new_mention(access: WorkspaceAccess, source: Source, key: str, item: FoundItem) -> Mention:
+def _new_row(access: WorkspaceAccess, source: Source, key: str, item: FoundItem) -> dict[str, Any]:
+    """The columns of a new mention (a plain dict: thousands go in with one INSERT, and an
+    ORM object each was a good part of a poll's time)."""
     text = _strip_nul(item.text)
     title = _strip_nul(item.title)
     lang = (item.lang or "").split("-")[0].lower() or detect(f"{title}\n{text}")
     feeling = mention_sentiment(title, text, lang)
-    return Mention(
-        workspace_id=access.workspace_id,
-        source_id=source.id,
-        dedupe_key=key,
-        network=item.network,
-        external_id=(item.external_id or None) and item.external_id[:300],
-        url=(item.url or None) and item.url[:4000],
-        title=title[:1000] or None,
-        text=text,
-        author=(item.author or None) and _strip_nul(item.author)[:300],
-        author_followers=item.author_followers,
-        published_at=item.published_at,
-        lang=lang[:16] or None,
-        sentiment=feeling and feeling.label,
-        sentiment_auto=feeling and feeling.label,
-        sentiment_score=feeling and feeling.score,
-    )
-
-
-_MENTION_COLUMNS = (
-    "workspace_id", "source_id", "dedupe_key", "network", "external_id", "url", "title",
-    "text", "author", "author_followers", "published_at", "lang", "sentiment", "sentiment_auto",
-    "sentiment_score",
-)  # fmt: skip
-
-
-def _row(mention: Mention) -> dict[str, Any]:
-    return {name: getattr(mention, name) for name in _MENTION_COLUMNS}
+    return {
+        "workspace_id": access.workspace_id,
+        "source_id": source.id,
+        "dedupe_key": key,
+        "network": item.network,
+        "external_id": (item.external_id or None) and item.external_id[:300],
+        "url": (item.url or None) and item.url[:4000],
+        "title": title[:1000] or None,
+        "text": text,
+        "author": (item.author or None) and _strip_nul(item.author)[:300],
+        "author_followers": item.author_followers,
+        "published_at": item.published_at,
+        "lang": lang[:16] or None,
+        "sentiment": feeling and feeling.label,
+        "sentiment_auto": feeling and feeling.label,
+        "sentiment_score": feeling and feeling.score,
+    }
 
 
 def store_items(
@@ -334,6 +325,7 @@ def store_items(
     source: Source,
     items: list[FoundItem],
     index: WatchIndex | None = None,
+    mutes: Mutes | None = None,
 ) -> int:
     """Store the items not seen before as mentions, matched against the watches; how many.
 
@@ -350,7 +342,8 @@ def store_items(
             )
         )
     )
-    mutes = load_mutes(session, access)
+    if mutes is None:
+        mutes = load_mutes(session, access)
     fresh = [
         (key, item)
         for key, item in keys.items()
@@ -360,8 +353,7 @@ def store_items(
         return 0
     if index is None:
         index, _names = workspace_index(session, access)
-    mentions = [_new_mention(access, source, key, item) for key, item in fresh]
-    rows = [_row(mention) for mention in mentions]
+    rows = [_new_row(access, source, key, item) for key, item in fresh]
     try:
         with session.begin_nested():
             # Core INSERT … RETURNING (one statement, no unit of work): a poll stores
@@ -369,48 +361,39 @@ def store_items(
             ids = session.scalars(
                 insert(Mention).returning(Mention.id, sort_by_parameter_order=True), rows
             ).all()
-            for mention, mention_id in zip(mentions, ids, strict=True):
-                mention.id = mention_id
-            _link_watches(session, index, mentions)
-        return len(mentions)
+            _link_watches(session, index, list(zip(ids, rows, strict=True)))
+        return len(rows)
     except IntegrityError:
         pass  # another poller stored some of them: one by one, skipping those
     new = 0
-    for key, item in fresh:
-        mention = _new_mention(access, source, key, item)
+    for row in rows:
+        mention = Mention(**row)
         try:
             with session.begin_nested():
                 session.add(mention)
                 session.flush()
-                _link_watches(session, index, [mention])
+                _link_watches(session, index, [(mention.id, row)])
         except IntegrityError:
             continue
         new += 1
     return new
 
 
-def _document(mention: Mention) -> Document:
+def _document(row: dict[str, Any]) -> Document:
     return Document(
-        mention.text, title=mention.title or "", url=mention.url or "",
-        author=mention.author or "", lang=mention.lang or "", network=mention.network,
+        row["text"], title=row["title"] or "", url=row["url"] or "",
+        author=row["author"] or "", lang=row["lang"] or "", network=row["network"],
     )  # fmt: skip
 
 
-def _link_watches(session: Session, index: WatchIndex, mentions: list[Mention]) -> None:
-    documents = [
-        Document(
-            mention.text,
-            title=mention.title or "",
-            url=mention.url or "",
-            author=mention.author or "",
-            lang=mention.lang or "",
-            network=mention.network,
-        )
-        for mention in mentions
-    ]
+def _link_watches(
+    session: Session, index: WatchIndex, mentions: list[tuple[int, dict[str, Any]]]
+) -> None:
+    """The watches each new mention (its id and columns) matches, stored."""
+    found = index.match_many([_document(row) for _id, row in mentions])
     links = [
-        {"mention_id": mention.id, "watch_id": watch_id}
-        for mention, matched in zip(mentions, index.match_many(documents), strict=True)
+        {"mention_id": mention_id, "watch_id": watch_id}
+        for (mention_id, _row), matched in zip(mentions, found, strict=True)
         for watch_id in matched
     ]
     if links:
@@ -495,12 +478,15 @@ def poll(
     threads = min(FETCH_THREADS, max(len(jobs), 1))
     by_id = {source.id: source for source in claimed}
     index: WatchIndex | None = None
+    mutes = load_mutes(session, access)  # once a poll, not once a source
     with safe_http_client(settings) as client, ThreadPoolExecutor(max_workers=threads) as pool:
         futures = {pool.submit(run_job, client, settings, job): job.source_id for job in jobs}
         # Each source is stored as soon as its answer is in, while the others still fetch.
         for future in as_completed(futures):
             source, outcome = by_id[futures[future]], future.result()
-            index = _record(session, access, report, source, outcome, index, box, settings, now)
+            index = _record(
+                session, access, report, source, outcome, index, mutes, box, settings, now
+            )
     session.commit()
     if box is not None and report.mentions_new:
         from townsquare.listening.alerts import run_alerts
@@ -516,6 +502,7 @@ def _record(
     source: Source,
     outcome: FetchOutcome,
     index: WatchIndex | None,
+    mutes: Mutes,
     box: CredentialsBox | None,
     settings: Settings,
     now: Callable[[], datetime],
@@ -537,7 +524,7 @@ def _record(
     if result.items:
         if index is None:
             index, _names = workspace_index(session, access)
-        new = store_items(session, access, source, result.items, index)
+        new = store_items(session, access, source, result.items, index, mutes)
     report.mentions_new += new
     source.state = result.state
     source.error_count = 0
