@@ -180,6 +180,9 @@ PATH_PARAMS: dict[str, Filler] = {
     "assessment_id": _object("assessment"),
     "watch_id": _object("watch"),
     "source_id": _object("source"),
+    "mention_id": _object("mention"),
+    "mute_id": _object("mute"),
+    "alert_id": _object("alert"),
     "report_id": _object("report"),
     "share_id": _object("share"),
     "delivery_id": _object("delivery"),
@@ -302,7 +305,7 @@ def _seed(database: Database, settings: Settings) -> World:
     from townsquare.analytics.models import PostMetricSnapshot as Snapshot
     from townsquare.handles.models import HandleCheck
     from townsquare.links.models import Link, LinkClick, LinkTag
-    from townsquare.listening.models import Source, Watch
+    from townsquare.listening.models import Alert, Mention, MentionWatch, Mute, Source, Watch
     from townsquare.maturity.models import MaturityAssessment
 
     world = World()
@@ -397,6 +400,26 @@ def _seed(database: Database, settings: Settings) -> World:
         watch = Watch(workspace_id=bravo.id, name=B_NAME, kind="brand", query=B_HANDLE)
         source = Source(workspace_id=bravo.id, type="rss", target="https://bravo.example/feed")
         session.add_all([tag, click, handle_check, assessment, watch, source])
+        session.flush()
+        mention = Mention(
+            workspace_id=bravo.id,
+            source_id=source.id,
+            dedupe_key="bravo-mention",
+            network="rss",
+            url="https://bravo-target-marker.example/mention",
+            text=B_POST_TEXT,
+            published_at=now,
+        )
+        mute = Mute(workspace_id=bravo.id, kind="site", value="bravo-target-marker.example")
+        alert = Alert(
+            workspace_id=bravo.id,
+            watch_id=watch.id,
+            url_encrypted=b"bravo",
+            url_display="https://bravo-target-marker.example/…",
+        )
+        session.add_all([mention, mute, alert])
+        session.flush()
+        session.add(MentionWatch(mention_id=mention.id, watch_id=watch.id))
         from townsquare.reports.models import Report, ReportDelivery, ReportShare
 
         report = Report(
@@ -430,6 +453,9 @@ def _seed(database: Database, settings: Settings) -> World:
         world.ids = {
             "watch": watch.id,
             "source": source.id,
+            "mention": mention.id,
+            "mute": mute.id,
+            "alert": alert.id,
             "handle_check": handle_check.id,
             "assessment": assessment.id,
             "member": carol.id,
