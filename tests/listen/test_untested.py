@@ -192,3 +192,26 @@ def test_alerts_page(owner_client: TestClient, database: Database) -> None:  # n
     assert owner_client.get(removed.headers["location"]).status_code == 200
     assert count(database, "listen_alerts") == 0
     assert post(owner_client, f"/w/acme/listen/alerts/{alert_id}/delete").status_code == 404
+
+
+def test_detect_many_gives_the_answers_of_detect() -> None:
+    from tests.listen.test_sentiment_eval import english_texts
+    from townsquare.listening.language import detect, detect_many
+
+    texts = [text for text, _label in english_texts()]
+    texts += [
+        "J'adore la nouvelle collection, bravo à l'équipe !",
+        "Je ne suis pas satisfait du tout",
+        "Der Laden ist heute geschlossen",
+        "¡Hola! ¿Qué tal la tienda?",
+        "日本語のテキストです",
+        "Привет, как дела?",
+        "ACME EST GÉNIAL",
+        "😀😀 super",
+        "ok",
+        "",
+        "x" * 3000,
+        "Un texte assez long en français, " * 80,
+    ]
+    assert detect_many(texts) == [detect(text) for text in texts]
+    assert detect_many([]) == []

@@ -27,7 +27,7 @@ from townsquare.config import Settings
 from townsquare.errors import AuthenticationError, NotFound, TownsquareError, ValidationError
 from townsquare.listening.fetching import FetchJob, FetchOutcome, run_job
 from townsquare.listening.index import WatchIndex
-from townsquare.listening.language import detect
+from townsquare.listening.language import detect_many
 from townsquare.listening.marks import Mutes, load_mutes
 from townsquare.listening.models import SOURCE_TYPES, Mention, MentionWatch, Source
 from townsquare.listening.service import mention_sentiment, workspace_index
@@ -293,12 +293,33 @@ def _claim(session: Session, sources: list[Source], now: datetime) -> list[Sourc
     return [source for source in sources if source.id in taken]
 
 
-def _new_row(access: WorkspaceAccess, source: Source, key: str, item: FoundItem) -> dict[str, Any]:
-    """The columns of a new mention (a plain dict: thousands go in with one INSERT, and an
-    ORM object each was a good part of a poll's time)."""
-    text = _strip_nul(item.text)
-    title = _strip_nul(item.title)
-    lang = (item.lang or "").split("-")[0].lower() or detect(f"{title}\n{text}")
+def _new_rows(
+    access: WorkspaceAccess, source: Source, fresh: list[tuple[str, FoundItem]]
+) -> list[dict[str, Any]]:
+    """The columns of new mentions (plain dicts: thousands go in with one INSERT, and an
+    ORM object each was a good part of a poll's time); the languages the items do not give
+    are detected together."""
+    cleaned = [(key, item, _strip_nul(item.title), _strip_nul(item.text)) for key, item in fresh]
+    given = [(item.lang or "").split("-")[0].lower() for _key, item, _title, _text in cleaned]
+    unknown = [number for number, lang in enumerate(given) if not lang]
+    detected = detect_many([f"{cleaned[n][2]}\n{cleaned[n][3]}" for n in unknown])
+    for number, lang in zip(unknown, detected, strict=True):
+        given[number] = lang
+    return [
+        _new_row(access, source, key, item, title, text, lang)
+        for (key, item, title, text), lang in zip(cleaned, given, strict=True)
+    ]
+
+
+def _new_row(
+    access: WorkspaceAccess,
+    source: Source,
+    key: str,
+    item: FoundItem,
+    title: str,
+    text: str,
+    lang: str,
+) -> dict[str, Any]:
     feeling = mention_sentiment(title, text, lang)
     return {
         "workspace_id": access.workspace_id,
@@ -353,7 +374,7 @@ def store_items(
         return 0
     if index is None:
         index, _names = workspace_index(session, access)
-    rows = [_new_row(access, source, key, item) for key, item in fresh]
+    rows = _new_rows(access, source, fresh)
     try:
         with session.begin_nested():
             # Core INSERT … RETURNING (one statement, no unit of work): a poll stores
