@@ -324,7 +324,7 @@ def _townsquare(
                 import pstats
 
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+                pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(40)
             assert not report.errors, report.errors[:3]
             started = time.perf_counter()
             again = sources.poll(session, settings, access)

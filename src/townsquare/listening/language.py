@@ -44,7 +44,7 @@ def _tables() -> tuple[Any, Any, Any, Any, Any]:
 
 
 def _readable(text: str) -> bool:
-    return sum(ch.isalpha() for ch in text) >= 3
+    return sum(map(str.isalpha, text)) >= 3
 
 
 def detect(text: str) -> str:
