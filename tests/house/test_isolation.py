@@ -186,6 +186,8 @@ PATH_PARAMS: dict[str, Filler] = {
     "report_id": _object("report"),
     "share_id": _object("share"),
     "delivery_id": _object("delivery"),
+    "publish_post_id": _object("publish_post"),
+    "media_id": _object("publish_media"),
 }
 
 # Values for required query parameters and body fields (by name, else by type).
@@ -207,6 +209,7 @@ SAMPLES: dict[str, Any] = {
 OBJECT_FIELDS = {
     "channel": lambda w: B_HANDLE,
     "channel_id": lambda w: w.ids["channel"],
+    "channel_ids": lambda w: [w.ids["channel"]],
     "post_id": lambda w: w.ids["post"],
     "link_id": lambda w: w.ids["link"],
     "profile_id": lambda w: w.ids["profile"],
@@ -449,6 +452,25 @@ def _seed(database: Database, settings: Settings) -> World:
             recipients=[B_OWNER],
         )
         session.add_all([share, delivered])
+        from townsquare.publish.models import PublishMedia, PublishPost, PublishVariant
+
+        composed = PublishPost(
+            workspace_id=bravo.id, parts=[{"text": B_POST_TEXT, "media": []}], campaign=B_CAMPAIGN
+        )
+        session.add(composed)
+        session.flush()
+        picture = PublishMedia(
+            workspace_id=bravo.id,
+            post_id=composed.id,
+            sha256="0" * 64,
+            filename=B_NAME,
+            mime_type="image/png",
+            size=1,
+        )
+        variant = PublishVariant(
+            post_id=composed.id, workspace_id=bravo.id, channel_id=channel.id, overrides={}
+        )
+        session.add_all([picture, variant])
         session.commit()
         world.ids = {
             "watch": watch.id,
@@ -471,6 +493,8 @@ def _seed(database: Database, settings: Settings) -> World:
             "report": report.id,
             "share": share.id,
             "delivery": delivered.id,
+            "publish_post": composed.id,
+            "publish_media": picture.id,
         }
         world.alice_token = tokens.create_token(
             session, alice, name="alice", expires_in_days=None
