@@ -76,6 +76,11 @@ def test_index_agrees_with_the_reference_evaluator(
 ) -> None:
     parsed = _parsed(queries)
     index = WatchIndex(parsed)  # type: ignore[arg-type]
-    for doc in documents:
-        expected = {number for number, node in parsed.items() if matches(node, doc)}  # type: ignore[arg-type]
-        assert index.match(doc) == expected, (queries, doc)
+    expected = [
+        {number for number, node in parsed.items() if matches(node, doc)}  # type: ignore[arg-type]
+        for doc in documents
+    ]
+    for doc, wanted in zip(documents, expected, strict=True):
+        assert index.match(doc) == wanted, (queries, doc)
+    # The same documents in one batch (one automaton pass; latin-1 or not, as they come).
+    assert index.match_many(documents) == expected, (queries, documents)

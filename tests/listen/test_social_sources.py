@@ -95,7 +95,9 @@ def test_mastodon_hashtag_and_search_sources(
     report = sources.poll(session, settings, access, source_id=search.id)
     assert (report.items_fetched, report.mentions_new) == (1, 0)
     sources.poll(session, settings, access, source_id=empty.id)
-    rows = {s.id: sources.source_json(s) for s in sources.list_sources(session, access)}
+    rows = {
+        s["id"]: s for s in sources.sources_json(session, sources.list_sources(session, access))
+    }
     assert rows[search.id]["notice"] is None
     assert "full-text search" in str(rows[empty.id]["notice"])
     assert rows[empty.id]["error_count"] == 0

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from tests.conftest import Seed, ServerThread
+from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.listening import service, sources
 from townsquare.listening.models import Source
@@ -125,6 +126,54 @@ def test_mentions_mutes_and_alerts_api(
         assert tuned.status_code == 200 and tuned.json()["spike_threshold"] == 5.0
         too_low = client.patch(base + f"/watches/{watch['id']}", json={"spike_threshold": 0.2})
         assert too_low.status_code == 422
+
+
+def test_sources_api_names_the_channel_and_the_notice(
+    live_server: ServerThread, seed: Seed, database: Database, db_settings: Settings
+) -> None:
+    from townsquare.channels.crypto import CredentialsBox
+    from townsquare.channels.models import Channel
+
+    box = CredentialsBox(db_settings.resolved_credentials_key())
+    with database.session() as session:
+        workspace_id = get_workspace(session, seed.workspace).id
+        session.add(
+            Channel(
+                workspace_id=workspace_id,
+                network="mastodon",
+                handle="@brand@m.test",
+                credentials_encrypted=box.seal({"instance": "https://m.test", "token": "t"}),
+            )
+        )
+        session.commit()
+    base = f"{live_server.url}/api/v1/workspaces/{seed.workspace}"
+    with httpx.Client(headers=seed.headers, timeout=30) as client:
+        added = client.post(
+            base + "/sources",
+            json={"type": "mastodon-search", "target": "acme", "channel": "@brand@m.test"},
+        )
+        assert added.status_code == 201, added.text
+        body = added.json()
+        assert body["channel"] == "@brand@m.test" and body["channel_id"] is not None
+        assert body["notice"] is None and body["type"] == "mastodon-search"
+        feed = client.post(base + "/sources", json={"type": "hackernews", "target": "acme"})
+        assert feed.status_code == 201, feed.text
+        assert (feed.json()["channel"], feed.json()["channel_id"]) == (None, None)
+        unknown = client.post(
+            base + "/sources",
+            json={"type": "mastodon-tag", "target": "acme", "channel": "@nobody@m.test"},
+        )
+        assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "channel"
+
+        with database.session() as session:
+            source = session.get(Source, body["id"])
+            assert source is not None
+            source.state = {"notice": "this instance may not offer full-text search"}
+            session.commit()
+        listed = {s["id"]: s for s in client.get(base + "/sources").json()}
+        assert "full-text search" in listed[body["id"]]["notice"]
+        assert listed[body["id"]]["channel"] == "@brand@m.test"
+        assert {"id", "type", "target", "every", "last_error"} <= set(listed[body["id"]])
 
 
 def test_figures_refuse_a_period_they_cannot_answer_in_words(

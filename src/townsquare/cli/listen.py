@@ -205,7 +205,7 @@ def source_add(
             selector=selector,
             channel_id=channel_id,
         )
-        data = sources_service.source_json(source)
+        data = sources_service.sources_json(session, [source])[0]
     if as_json:
         print_json(data)
     else:
@@ -220,10 +220,9 @@ def source_list(
     from townsquare.listening import sources
 
     with open_session() as session:
-        rows = [
-            sources_service.source_json(s)
-            for s in sources.list_sources(session, operator_access(session, workspace))
-        ]
+        rows = sources_service.sources_json(
+            session, sources.list_sources(session, operator_access(session, workspace))
+        )
     if as_json:
         print_json(rows)
         return

@@ -11,7 +11,8 @@ and many more from one URL, so townsquare writes no sender of its own. Modes:
   threshold), once per hour, with how its mentions split between positive and negative;
 - ``negative``: new mentions whose sentiment is negative, grouped like ``instant``.
 
-Mentions deleted as noise are never sent.
+Mentions deleted as noise are never sent. Messages are written in the language of the
+watch's author (French or English; English when unknown).
 
 A destination that fails is tried again later (the wait doubles, at most a day) with what
 it missed, and its error is shown on the watch page; it never holds up the others.
@@ -25,20 +26,25 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.config import Settings
 from townsquare.errors import NetworkError, NotFound, TownsquareError, ValidationError
+from townsquare.i18n import catalogs
 from townsquare.listening import figures
 from townsquare.listening.models import ALERT_MODES, Alert, Mention, MentionWatch, Watch
+from townsquare.messages import Message
 from townsquare.netguard import check_host
 from townsquare.workspaces import audit
+from townsquare.workspaces.models import User
 from townsquare.workspaces.roles import Role
 from townsquare.workspaces.service import WorkspaceAccess
 
 MAX_LISTED = 10
+LANGUAGES = ("en", "fr")
 MAX_BACKOFF = timedelta(days=1)
 _TIME_RE = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
@@ -229,14 +235,40 @@ def _new_mentions(session: Session, alert: Alert) -> list[Mention]:
     return list(session.scalars(query))
 
 
-def _mentions_body(mentions: list[Mention]) -> str:
-    lines = []
+def _mentions_body(mentions: list[Mention]) -> list[str | Message]:
+    """The lines of a message listing mentions: their titles (or texts) and links."""
+    lines: list[str | Message] = []
     for mention in mentions[:MAX_LISTED]:
         label = mention.title or " ".join(mention.text.split())[:140]
         lines.append(f"- {label}" + (f"\n  {mention.url}" if mention.url else ""))
     if len(mentions) > MAX_LISTED:
-        lines.append(f"… and {len(mentions) - MAX_LISTED} more")
-    return "\n".join(lines)
+        lines.append(Message("… and %(count)s more", count=len(mentions) - MAX_LISTED))
+    return lines
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def reader_language(session: Session, watch: Watch) -> str:
+    """The language alerts about ``watch`` are written in: its author's (French or English),
+    else English."""
+    if watch.created_by is not None:
+        author = session.get(User, watch.created_by)
+        if author is not None and author.language in LANGUAGES:
+            return author.language
+    return "en"
+
+
+def localized(text: str | Message, language: str) -> str:
+    """A message's sentence in ``language`` (its English text for English)."""
+    if language == "en" or not isinstance(text, Message):
+        return str(text)
+
+    def number(value: int | float) -> str:
+        return str(value) if isinstance(value, int) else str(format_decimal(value, locale=language))
+
+    return text.localize(catalogs(language).gettext, number)
 
 
 def _digest_due(alert: Alert, zone: ZoneInfo, now: datetime) -> bool:
@@ -254,8 +286,8 @@ def _message(
     alert: Alert,
     watch: Watch,
     now: datetime,
-) -> tuple[str, str, dict[str, Any]] | None:
-    """(title, body, changes on success) of what the alert has to say now, or None."""
+) -> tuple[Message, list[str | Message], dict[str, Any]] | None:
+    """(title, body lines, changes on success) of what the alert has to say now, or None."""
     if alert.mode == "spike":
         # The hours since the last spike told, at most a day back; the current hour counts
         # as soon as it passes the threshold (and is then not told twice).
@@ -268,26 +300,43 @@ def _message(
         if not hours:
             return None
         spike = hours[-1]
-        title = f"Spike on {watch.name}: {spike.count} mentions in an hour"
-        body = (
-            f"{spike.count} mentions between {spike.hour:%Y-%m-%d %H:00} and "
-            f"{spike.hour + timedelta(hours=1):%H:00} UTC; usually {spike.baseline_median:g}. "
-            f"{spike.positive} positive, {spike.negative} negative, {spike.neutral} neutral."
+        title = Message(
+            "Spike on %(watch)s: %(count)s mentions in an hour", watch=watch.name, count=spike.count
         )
-        return title, body, {"last_spike_hour": spike.hour}
+        body = Message(
+            "%(count)s mentions between %(start)s and %(end)s UTC; usually %(usual)s. "
+            "%(positive)s positive, %(negative)s negative, %(neutral)s neutral.",
+            count=spike.count,
+            start=f"{spike.hour:%Y-%m-%d %H:00}",
+            end=f"{spike.hour + timedelta(hours=1):%H:00}",
+            usual=_number(spike.baseline_median),
+            positive=spike.positive,
+            negative=spike.negative,
+            neutral=spike.neutral,
+        )
+        return title, [body], {"last_spike_hour": spike.hour}
     mentions = _new_mentions(session, alert)
     if not mentions:
         return None
     if alert.mode in ("instant", "negative"):
         if alert.last_sent_at and now - alert.last_sent_at < timedelta(minutes=alert.group_minutes):
             return None
-        title = f"{len(mentions)} new mention(s) for {watch.name}"
         if alert.mode == "negative":
-            title = f"{len(mentions)} new negative mention(s) for {watch.name}"
+            title = Message(
+                "%(count)s new negative mention(s) for %(watch)s",
+                count=len(mentions),
+                watch=watch.name,
+            )
+        else:
+            title = Message(
+                "%(count)s new mention(s) for %(watch)s", count=len(mentions), watch=watch.name
+            )
     else:
         if not _digest_due(alert, ZoneInfo(access.workspace.timezone), now):
             return None
-        title = f"Digest for {watch.name}: {len(mentions)} new mention(s)"
+        title = Message(
+            "Digest for %(watch)s: %(count)s new mention(s)", watch=watch.name, count=len(mentions)
+        )
     return title, _mentions_body(mentions), {"last_mention_id": mentions[-1].id}
 
 
@@ -314,10 +363,12 @@ def run_alerts(
         message = _message(session, access, alert, watch, moment)
         if message is None:
             continue
-        title, body, changes = message
+        title, lines, changes = message
+        language = reader_language(session, watch)
         try:
             url = str(box.open(alert.url_encrypted)["url"])
-            _send(settings, url, title, body)
+            body = "\n".join(localized(line, language) for line in lines)
+            _send(settings, url, localized(title, language), body)
         except TownsquareError as error:
             alert.failures += 1
             alert.last_error = str(error)[:1000]

@@ -147,13 +147,27 @@ class SourceOut(BaseModel):
     mentions_total: int
     error_count: int = Field(description="Failures in a row (the wait doubles with each)")
     last_error: str | None
+    channel: str | None = Field(
+        default=None, description="Handle of the connected channel it reads through"
+    )
+    channel_id: int | None = None
+    notice: str | None = Field(
+        default=None,
+        description="What the source cannot do, e.g. an instance without full-text search",
+    )
 
 
 class SourceCreate(BaseModel):
-    type: str = Field(description="rss, hackernews, reddit or web")
-    target: str = Field(description="The feed or page URL, or the search query")
+    type: str = Field(
+        description="rss, mastodon-tag, mastodon-search, bluesky-search, hackernews, reddit or web"
+    )
+    target: str = Field(description="The feed or page URL, the hashtag or the search query")
     every: int = 15
     selector: str | None = Field(default=None, description="web: CSS selector of the part")
+    channel: str | None = Field(
+        default=None,
+        description="Handle of a connected channel (mastodon-* need one; bluesky-search may)",
+    )
 
 
 class PollOut(BaseModel):
@@ -233,25 +247,22 @@ class AlertOut(BaseModel):
     next_attempt_at: datetime | None
 
 
-def _source_out(source: Any) -> SourceOut:
-    from townsquare.listening.sources import source_json
-
-    return SourceOut(**source_json(source))
-
-
 @router.get(PREFIX + "/sources", response_model=list[SourceOut])
 def api_sources(session: DbSession, access: ApiAccess) -> list[SourceOut]:
     from townsquare.listening import sources
 
-    return [_source_out(source) for source in sources.list_sources(session, access)]
+    found = sources.list_sources(session, access)
+    return [SourceOut(**row) for row in sources.sources_json(session, found)]
 
 
 @router.post(PREFIX + "/sources", response_model=SourceOut, status_code=201)
 def api_add_source(
     body: SourceCreate, session: DbSession, access: ApiAccess, settings: AppSettings
 ) -> SourceOut:
+    from townsquare.channels.service import get_channel_by_handle
     from townsquare.listening import sources
 
+    channel_id = get_channel_by_handle(session, access, body.channel).id if body.channel else None
     source = sources.add_source(
         session,
         access,
@@ -260,8 +271,9 @@ def api_add_source(
         target=body.target,
         every_minutes=body.every,
         selector=body.selector,
+        channel_id=channel_id,
     )
-    return _source_out(source)
+    return SourceOut(**sources.sources_json(session, [source])[0])
 
 
 @router.post(PREFIX + "/sources/poll", response_model=PollOut)

@@ -42,6 +42,30 @@ def _base(access: WorkspaceAccess) -> str:
     return f"/w/{access.workspace.slug}/listen"
 
 
+def form_page(
+    request: Request,
+    access: WorkspaceAccess,
+    template: str,
+    context: dict[str, Any],
+    *,
+    error: TownsquareError | None,
+    flags: tuple[str, ...],
+) -> Response:
+    """A Listen page with a form: the error of the last try (and its status), the flags
+    that say what the last action did (``?created=1``…), the pages' base URL."""
+    return render(
+        request,
+        template,
+        {
+            **context,
+            "error": error,
+            "base": _base(access),
+            **{flag: request.query_params.get(flag, "") for flag in flags},
+        },
+        status_code=status_for(error) if error else 200,
+    )
+
+
 def _list_page(
     request: Request,
     session: Session,
@@ -50,19 +74,18 @@ def _list_page(
     error: TownsquareError | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
-    return render(
+    context = {
+        "watches": service.list_watches(session, access),
+        "kinds": WATCH_KINDS,
+        "form": form or {"kind": "brand"},
+    }
+    return form_page(
         request,
+        access,
         "listening/watches.html",
-        {
-            "watches": service.list_watches(session, access),
-            "kinds": WATCH_KINDS,
-            "error": error,
-            "form": form or {"kind": "brand"},
-            "base": _base(access),
-            "created": request.query_params.get("created", ""),
-            "deleted": request.query_params.get("deleted", ""),
-        },
-        status_code=status_for(error) if error else 200,
+        context,
+        error=error,
+        flags=("created", "deleted"),
     )
 
 
@@ -93,22 +116,16 @@ def _watch_page(
     error: TownsquareError | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
-    return render(
-        request,
-        "listening/watch.html",
-        {
-            "watch": watch,
-            "kinds": WATCH_KINDS,
-            "error": error,
-            "form": form or {"name": watch.name, "query": watch.query, "kind": watch.kind},
-            "base": _base(access),
-            "created": request.query_params.get("created", ""),
-            "saved": request.query_params.get("saved", ""),
-            "alerts": list_alerts(session, access, watch.id),
-            "show_watch": False,
-            "can_remove": False,
-        },
-        status_code=status_for(error) if error else 200,
+    context = {
+        "watch": watch,
+        "kinds": WATCH_KINDS,
+        "form": form or {"name": watch.name, "query": watch.query, "kind": watch.kind},
+        "alerts": list_alerts(session, access, watch.id),
+        "show_watch": False,
+        "can_remove": False,
+    }
+    return form_page(
+        request, access, "listening/watch.html", context, error=error, flags=("created", "saved")
     )
 
 

@@ -31,7 +31,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 LEXICONS = Path(__file__).parent / "lexicons"
@@ -171,24 +171,33 @@ def _split_emoji(token: str, emojis: dict[str, float]) -> list[str]:
 
 def tokens(text: str, language: str) -> list[str]:
     """Words, emoticons and emoji of ``text`` in order, French elision split off."""
+    found: list[str] = []
+    for raw in _TOKEN_RE.findall(text):
+        found.extend(_pieces(raw, language))
+    return found
+
+
+@lru_cache(maxsize=100_000)
+def _pieces(raw: str, language: str) -> tuple[str, ...]:
+    """The tokens of one run of non-space characters (the same runs come back in every
+    text: split once)."""
     emojis = emoji_valences()
     words = lexicon(language)
     found: list[str] = []
-    for raw in _TOKEN_RE.findall(text):
-        for piece in _split_emoji(raw, emojis):
-            if piece in emojis or piece.lower() in words:
-                found.append(piece)  # an emoji, or an emoticon such as :) or :-(
-                continue
-            stripped = piece.strip(_EDGE_PUNCT)
-            if not stripped:
-                continue
-            if language == "fr":
-                elided = _FR_ELIDED.match(stripped)
-                if elided:
-                    found.append(elided.group(1) + "'")
-                    stripped = elided.group(2)
-            found.append(stripped)
-    return found
+    for piece in _split_emoji(raw, emojis):
+        if piece in emojis or piece.lower() in words:
+            found.append(piece)  # an emoji, or an emoticon such as :) or :-(
+            continue
+        stripped = piece.strip(_EDGE_PUNCT)
+        if not stripped:
+            continue
+        if language == "fr":
+            elided = _FR_ELIDED.match(stripped)
+            if elided:
+                found.append(elided.group(1) + "'")
+                stripped = elided.group(2)
+        found.append(stripped)
+    return tuple(found)
 
 
 def _variants(word: str, language: str) -> list[str]:
@@ -209,8 +218,14 @@ def _variants(word: str, language: str) -> list[str]:
 def _valence(word: str, language: str, emojis: dict[str, float]) -> float:
     if word in emojis:
         return emojis[word]
+    return _word_valence(word.lower(), language)
+
+
+@lru_cache(maxsize=100_000)
+def _word_valence(lower: str, language: str) -> float:
+    """The lexicon's valence of a lower-case word or of one of its variants (the same few
+    thousand words come back in every text: looked up once)."""
     words = lexicon(language)
-    lower = word.lower()
     for form in _variants(lower, language):
         if form in words:
             return words[form]

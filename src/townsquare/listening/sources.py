@@ -9,6 +9,7 @@ day) and says why on its health line; the others go on.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -27,8 +28,8 @@ from townsquare.config import Settings
 from townsquare.errors import AuthenticationError, NotFound, TownsquareError, ValidationError
 from townsquare.listening.fetching import FetchJob, FetchOutcome, run_job
 from townsquare.listening.index import WatchIndex
-from townsquare.listening.language import detect
-from townsquare.listening.marks import load_mutes
+from townsquare.listening.language import detect_many
+from townsquare.listening.marks import Mutes, load_mutes
 from townsquare.listening.models import SOURCE_TYPES, Mention, MentionWatch, Source
 from townsquare.listening.service import mention_sentiment, workspace_index
 from townsquare.listening.text import Document
@@ -48,6 +49,7 @@ CHANNEL_NETWORK = {
 }
 MAX_BACKOFF = timedelta(days=1)
 FETCH_THREADS = 64  # network waits, not CPU: a poll of 1,000 feeds keeps 64 in flight
+COMMIT_SECONDS = 0.25  # while polling, stored sources are committed together at most this often
 
 
 def _clean_target(kind: str, target: str, settings: Settings) -> str:
@@ -197,7 +199,22 @@ def delete_source(session: Session, access: WorkspaceAccess, source_id: int) -> 
     session.commit()
 
 
-def source_json(source: Source) -> dict[str, object]:
+def channel_handles(session: Session, sources: list[Source]) -> dict[int, str]:
+    """The handles of the channels the sources read through, by channel id."""
+    ids = {source.channel_id for source in sources if source.channel_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(Channel.id, Channel.handle).where(Channel.id.in_(ids)))
+    return dict(rows.tuples().all())
+
+
+def sources_json(session: Session, sources: list[Source]) -> list[dict[str, object]]:
+    handles = channel_handles(session, sources)
+    return [source_json(source, handles) for source in sources]
+
+
+def source_json(source: Source, handles: dict[int, str]) -> dict[str, object]:
+    """A source and its health line; ``handles`` from :func:`channel_handles`."""
     return {
         "id": source.id,
         "type": source.type,
@@ -210,6 +227,7 @@ def source_json(source: Source) -> dict[str, object]:
         "error_count": source.error_count,
         "last_error": source.last_error,
         "channel_id": source.channel_id,
+        "channel": handles.get(source.channel_id) if source.channel_id is not None else None,
         "notice": (source.state or {}).get("notice"),
     }
 
@@ -277,39 +295,51 @@ def _claim(session: Session, sources: list[Source], now: datetime) -> list[Sourc
     return [source for source in sources if source.id in taken]
 
 
-def _new_mention(access: WorkspaceAccess, source: Source, key: str, item: FoundItem) -> Mention:
-    text = _strip_nul(item.text)
-    title = _strip_nul(item.title)
-    lang = (item.lang or "").split("-")[0].lower() or detect(f"{title}\n{text}")
+def _new_rows(
+    access: WorkspaceAccess, source: Source, fresh: list[tuple[str, FoundItem]]
+) -> list[dict[str, Any]]:
+    """The columns of new mentions (plain dicts: thousands go in with one INSERT, and an
+    ORM object each was a good part of a poll's time); the languages the items do not give
+    are detected together."""
+    cleaned = [(key, item, _strip_nul(item.title), _strip_nul(item.text)) for key, item in fresh]
+    given = [(item.lang or "").split("-")[0].lower() for _key, item, _title, _text in cleaned]
+    unknown = [number for number, lang in enumerate(given) if not lang]
+    detected = detect_many([f"{cleaned[n][2]}\n{cleaned[n][3]}" for n in unknown])
+    for number, lang in zip(unknown, detected, strict=True):
+        given[number] = lang
+    return [
+        _new_row(access, source, key, item, title, text, lang)
+        for (key, item, title, text), lang in zip(cleaned, given, strict=True)
+    ]
+
+
+def _new_row(
+    access: WorkspaceAccess,
+    source: Source,
+    key: str,
+    item: FoundItem,
+    title: str,
+    text: str,
+    lang: str,
+) -> dict[str, Any]:
     feeling = mention_sentiment(title, text, lang)
-    return Mention(
-        workspace_id=access.workspace_id,
-        source_id=source.id,
-        dedupe_key=key,
-        network=item.network,
-        external_id=(item.external_id or None) and item.external_id[:300],
-        url=(item.url or None) and item.url[:4000],
-        title=title[:1000] or None,
-        text=text,
-        author=(item.author or None) and _strip_nul(item.author)[:300],
-        author_followers=item.author_followers,
-        published_at=item.published_at,
-        lang=lang[:16] or None,
-        sentiment=feeling and feeling.label,
-        sentiment_auto=feeling and feeling.label,
-        sentiment_score=feeling and feeling.score,
-    )
-
-
-_MENTION_COLUMNS = (
-    "workspace_id", "source_id", "dedupe_key", "network", "external_id", "url", "title",
-    "text", "author", "author_followers", "published_at", "lang", "sentiment", "sentiment_auto",
-    "sentiment_score",
-)  # fmt: skip
-
-
-def _row(mention: Mention) -> dict[str, Any]:
-    return {name: getattr(mention, name) for name in _MENTION_COLUMNS}
+    return {
+        "workspace_id": access.workspace_id,
+        "source_id": source.id,
+        "dedupe_key": key,
+        "network": item.network,
+        "external_id": (item.external_id or None) and item.external_id[:300],
+        "url": (item.url or None) and item.url[:4000],
+        "title": title[:1000] or None,
+        "text": text,
+        "author": (item.author or None) and _strip_nul(item.author)[:300],
+        "author_followers": item.author_followers,
+        "published_at": item.published_at,
+        "lang": lang[:16] or None,
+        "sentiment": feeling and feeling.label,
+        "sentiment_auto": feeling and feeling.label,
+        "sentiment_score": feeling and feeling.score,
+    }
 
 
 def store_items(
@@ -318,6 +348,7 @@ def store_items(
     source: Source,
     items: list[FoundItem],
     index: WatchIndex | None = None,
+    mutes: Mutes | None = None,
 ) -> int:
     """Store the items not seen before as mentions, matched against the watches; how many.
 
@@ -334,7 +365,8 @@ def store_items(
             )
         )
     )
-    mutes = load_mutes(session, access)
+    if mutes is None:
+        mutes = load_mutes(session, access)
     fresh = [
         (key, item)
         for key, item in keys.items()
@@ -344,8 +376,7 @@ def store_items(
         return 0
     if index is None:
         index, _names = workspace_index(session, access)
-    mentions = [_new_mention(access, source, key, item) for key, item in fresh]
-    rows = [_row(mention) for mention in mentions]
+    rows = _new_rows(access, source, fresh)
     try:
         with session.begin_nested():
             # Core INSERT … RETURNING (one statement, no unit of work): a poll stores
@@ -353,34 +384,41 @@ def store_items(
             ids = session.scalars(
                 insert(Mention).returning(Mention.id, sort_by_parameter_order=True), rows
             ).all()
-            for mention, mention_id in zip(mentions, ids, strict=True):
-                mention.id = mention_id
-            _link_watches(session, index, mentions)
-        return len(mentions)
+            _link_watches(session, index, list(zip(ids, rows, strict=True)))
+        return len(rows)
     except IntegrityError:
         pass  # another poller stored some of them: one by one, skipping those
     new = 0
-    for key, item in fresh:
-        mention = _new_mention(access, source, key, item)
+    for row in rows:
+        mention = Mention(**row)
         try:
             with session.begin_nested():
                 session.add(mention)
                 session.flush()
-                _link_watches(session, index, [mention])
+                _link_watches(session, index, [(mention.id, row)])
         except IntegrityError:
             continue
         new += 1
     return new
 
 
-def _link_watches(session: Session, index: WatchIndex, mentions: list[Mention]) -> None:
-    links: list[dict[str, int]] = []
-    for mention in mentions:
-        document = Document(
-            mention.text, title=mention.title or "", url=mention.url or "",
-            author=mention.author or "", lang=mention.lang or "", network=mention.network,
-        )  # fmt: skip
-        links.extend({"mention_id": mention.id, "watch_id": w} for w in index.match(document))
+def _document(row: dict[str, Any]) -> Document:
+    return Document(
+        row["text"], title=row["title"] or "", url=row["url"] or "",
+        author=row["author"] or "", lang=row["lang"] or "", network=row["network"],
+    )  # fmt: skip
+
+
+def _link_watches(
+    session: Session, index: WatchIndex, mentions: list[tuple[int, dict[str, Any]]]
+) -> None:
+    """The watches each new mention (its id and columns) matches, stored."""
+    found = index.match_many([_document(row) for _id, row in mentions])
+    links = [
+        {"mention_id": mention_id, "watch_id": watch_id}
+        for (mention_id, _row), matched in zip(mentions, found, strict=True)
+        for watch_id in matched
+    ]
     if links:
         session.execute(insert(MentionWatch), links)
 
@@ -463,12 +501,21 @@ def poll(
     threads = min(FETCH_THREADS, max(len(jobs), 1))
     by_id = {source.id: source for source in claimed}
     index: WatchIndex | None = None
+    mutes = load_mutes(session, access)  # once a poll, not once a source
     with safe_http_client(settings) as client, ThreadPoolExecutor(max_workers=threads) as pool:
         futures = {pool.submit(run_job, client, settings, job): job.source_id for job in jobs}
         # Each source is stored as soon as its answer is in, while the others still fetch.
+        committed = time.monotonic()
         for future in as_completed(futures):
             source, outcome = by_id[futures[future]], future.result()
-            index = _record(session, access, report, source, outcome, index, box, settings, now)
+            index = _record(
+                session, access, report, source, outcome, index, mutes, box, settings, now
+            )
+            # A source's mentions and its state go in together, in one transaction with
+            # those stored just before it: a commit (an fsync) at most every quarter second.
+            if time.monotonic() - committed >= COMMIT_SECONDS:
+                session.commit()
+                committed = time.monotonic()
     session.commit()
     if box is not None and report.mentions_new:
         from townsquare.listening.alerts import run_alerts
@@ -484,6 +531,7 @@ def _record(
     source: Source,
     outcome: FetchOutcome,
     index: WatchIndex | None,
+    mutes: Mutes,
     box: CredentialsBox | None,
     settings: Settings,
     now: Callable[[], datetime],
@@ -505,7 +553,7 @@ def _record(
     if result.items:
         if index is None:
             index, _names = workspace_index(session, access)
-        new = store_items(session, access, source, result.items, index)
+        new = store_items(session, access, source, result.items, index, mutes)
     report.mentions_new += new
     source.state = result.state
     source.error_count = 0
@@ -515,8 +563,6 @@ def _record(
     source.next_poll_at = finished + timedelta(minutes=source.every_minutes)
     if outcome.credentials is not None and source.channel_id is not None:
         _store_credentials(session, source.channel_id, outcome.credentials, box, settings)
-    if new:
-        session.commit()  # a source's mentions and its state go in together
     return index
 
 

@@ -24,10 +24,10 @@ from townsquare.errors import TownsquareError, ValidationError
 from townsquare.exports import content_disposition, dialect_for
 from townsquare.listening import alerts, export, figures, marks, service, sources, tops
 from townsquare.listening.models import ALERT_MODES
+from townsquare.listening.pages import form_page
 from townsquare.listening.sentiment import LABELS
 from townsquare.validation import DbId
 from townsquare.web.deps import AppSettings, DbSession, PageAccess
-from townsquare.web.errors import status_for
 from townsquare.web.i18n import translations
 from townsquare.web.security import verify_csrf
 from townsquare.web.templating import render
@@ -274,21 +274,15 @@ def _alerts_page(
     form: dict[str, str] | None = None,
 ) -> Response:
     watches = service.list_watches(session, access)
-    return render(
-        request,
-        "listening/alerts.html",
-        {
-            "base": _base(access),
-            "alerts": alerts.list_alerts(session, access),
-            "watch_names": {watch.id: watch.name for watch in watches},
-            "watches": watches,
-            "modes": ALERT_MODES,
-            "error": error,
-            "form": form or {"mode": "instant", "group_minutes": "15"},
-            "added": request.query_params.get("added", ""),
-            "removed": request.query_params.get("removed", ""),
-        },
-        status_code=status_for(error) if error else 200,
+    context = {
+        "alerts": alerts.list_alerts(session, access),
+        "watch_names": {watch.id: watch.name for watch in watches},
+        "watches": watches,
+        "modes": ALERT_MODES,
+        "form": form or {"mode": "instant", "group_minutes": "15"},
+    }
+    return form_page(
+        request, access, "listening/alerts.html", context, error=error, flags=("added", "removed")
     )
 
 
