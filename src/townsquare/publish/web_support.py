@@ -1,0 +1,88 @@
+"""What the web pages need beside pcore's service: reading the posts that need attention,
+and moving one variant (a calendar drag) through the service's own scheduling.
+
+Reads are scoped by workspace; every change goes through ``publish.service``, so the
+history, the checks (limits, approval, "already being published") and the post's status
+are the service's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townsquare.channels.models import Channel
+from townsquare.config import Settings
+from townsquare.messages import Message
+from townsquare.publish.content import effective_parts
+from townsquare.publish.models import PublishPost, PublishVariant, VariantStatus
+from townsquare.workspaces.service import WorkspaceAccess
+
+ATTENTION = (VariantStatus.FAILED.value, VariantStatus.UNCERTAIN.value)
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    variant: PublishVariant
+    post: PublishPost
+    channel: Channel
+    text: str
+    advice: Message
+
+
+def advice_for(variant: PublishVariant) -> Message:
+    """What to do about a failed or uncertain variant, in words."""
+    if variant.status == VariantStatus.UNCERTAIN.value:
+        return Message(
+            "townsquare does not know yet whether the network received it: it is looking "
+            "for the post on the network before any retry; check the account, and do not "
+            "post it again by hand"
+        )
+    return Message(
+        "it did not go out: read the network's reason, fix the text or reconnect the "
+        "channel, then schedule it again from the post's page"
+    )
+
+
+def needing_attention(session: Session, access: WorkspaceAccess) -> list[AttentionItem]:
+    """Every failed or uncertain variant of the workspace, newest first."""
+    rows = session.execute(
+        select(PublishVariant, PublishPost, Channel)
+        .join(PublishPost, PublishPost.id == PublishVariant.post_id)
+        .join(Channel, Channel.id == PublishVariant.channel_id)
+        .where(
+            PublishVariant.workspace_id == access.workspace_id,
+            PublishPost.workspace_id == access.workspace_id,
+            PublishVariant.status.in_(ATTENTION),
+        )
+        .order_by(PublishVariant.scheduled_at.desc().nulls_last(), PublishVariant.id.desc())
+    )
+    items = []
+    for variant, post, channel in rows:
+        parts = effective_parts(post, variant)
+        text = str(parts[0]["text"]) if parts else ""
+        items.append(AttentionItem(variant, post, channel, text, advice_for(variant)))
+    return items
+
+
+def reschedule_variant(
+    session: Session,
+    access: WorkspaceAccess,
+    settings: Settings,
+    variant: PublishVariant,
+    instant: datetime,
+) -> None:
+    """Move one variant to ``instant`` (aware), the rest of its post staying where it is."""
+    from townsquare.publish import service
+
+    service.schedule_post(
+        session,
+        access,
+        settings,
+        variant.post_id,
+        service.When("at", instant),
+        channel_ids=[variant.channel_id],
+    )
