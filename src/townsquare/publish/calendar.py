@@ -45,6 +45,24 @@ STATUS_LABELS = {
     "expired": _n("Expired"),
     "cancelled": _n("Cancelled"),
 }
+# What each entry of a post's history says (publish_events.action).
+ACTION_LABELS = {
+    "created": _n("Created"),
+    "edited": _n("Edited"),
+    "submitted": _n("Submitted for approval"),
+    "approved": _n("Approved"),
+    "changes_requested": _n("Changes requested"),
+    "scheduled": _n("Scheduled"),
+    "rescheduled": _n("Rescheduled"),
+    "publishing": _n("Publishing started"),
+    "published": _n("Published"),
+    "failed": _n("Failed"),
+    "uncertain": _n("Outcome uncertain"),
+    "verified": _n("Found on the network"),
+    "retried": _n("Retried"),
+    "expired": _n("Expired"),
+    "cancelled": _n("Cancelled"),
+}
 MOVABLE = (
     VariantStatus.SCHEDULED.value,
     VariantStatus.PENDING_APPROVAL.value,

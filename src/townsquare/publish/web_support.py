@@ -86,3 +86,87 @@ def reschedule_variant(
         service.When("at", instant),
         channel_ids=[variant.channel_id],
     )
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A slot Measure's best times recommend for a channel, with its evidence."""
+
+    channel: Channel
+    weekday: int  # ISO, 1 = Monday
+    hour: int
+    next_local: datetime  # its next occurrence, in the channel's zone
+    n: int
+    median: float
+    ci_low: float
+    ci_high: float
+    overall_median: float | None
+    above: bool
+
+
+def recommended_slots(
+    session: Session,
+    access: WorkspaceAccess,
+    channels: list[Channel],
+    *,
+    now: datetime | None = None,
+) -> list[Recommendation]:
+    """Per channel, the best weekday × hour slots of its own past posts (Measure's best
+    times: median interactions per post, bootstrap CI), each at its next occurrence."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from townsquare.analytics.service import measure_best_times
+    from townsquare.db.base import utcnow
+    from townsquare.errors import TownsquareError
+
+    moment = now or utcnow()
+    found: list[Recommendation] = []
+    for channel in channels:
+        try:
+            result = measure_best_times(
+                session, access, channel.handle, metric="interactions", resamples=200
+            )
+        except TownsquareError:
+            continue
+        zone = ZoneInfo(channel.timezone or "UTC")
+        local_now = moment.astimezone(zone)
+        for slot in result.get("recommended") or []:
+            days = (int(slot["weekday"]) - 1 - local_now.weekday()) % 7
+            candidate = (local_now + timedelta(days=days)).replace(
+                hour=int(slot["hour"]), minute=0, second=0, microsecond=0
+            )
+            if candidate <= local_now:
+                candidate += timedelta(days=7)
+            found.append(
+                Recommendation(
+                    channel=channel,
+                    weekday=int(slot["weekday"]),
+                    hour=int(slot["hour"]),
+                    next_local=candidate,
+                    n=int(slot["n"]),
+                    median=float(slot["median"]),
+                    ci_low=float(slot["ci_low"]),
+                    ci_high=float(slot["ci_high"]),
+                    overall_median=slot.get("overall_median"),
+                    above=bool(slot.get("ci_above_overall")),
+                )
+            )
+    return found
+
+
+def metrics_of(session: Session, variant: PublishVariant) -> dict[str, int | None] | None:
+    """The latest metrics of the variant's post in Measure, once the channel's sync saw it."""
+    from townsquare.analytics.models import PostLatestMetrics
+
+    if variant.measure_post_id is None:
+        return None
+    row = session.get(PostLatestMetrics, variant.measure_post_id)
+    if row is None:
+        return None
+    return {
+        "reactions": row.reactions,
+        "comments": row.comments,
+        "shares": row.shares,
+        "impressions": row.impressions,
+    }
