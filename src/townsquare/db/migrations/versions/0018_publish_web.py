@@ -1,7 +1,7 @@
 """publish web: webhook endpoints and deliveries, the secret iCalendar feed
 
 Revision ID: 0018_publish_web
-Revises: 0015_h7perf
+Revises: 0016_publish_core
 Create Date: 2026-12-02 15:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import townsquare.db.base
 
 revision = "0018_publish_web"
-down_revision = "0015_h7perf"
+down_revision = "0016_publish_core"
 branch_labels = None
 depends_on = None
 
