@@ -170,3 +170,59 @@ def metrics_of(session: Session, variant: PublishVariant) -> dict[str, int | Non
         "shares": row.shares,
         "impressions": row.impressions,
     }
+
+
+IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+MAX_IMAGE_BYTES = 16 * 1024 * 1024
+
+
+def store_image(
+    session: Session,
+    access: WorkspaceAccess,
+    settings: Settings,
+    *,
+    filename: str,
+    content: bytes,
+    mime_type: str,
+    alt_text: str,
+) -> int:
+    """Keep an image uploaded in the composer under the data directory (by its SHA-256,
+    content.media_path) and return its ``publish_media`` id. Each network's own size and
+    count limits are checked by the service before scheduling."""
+    import hashlib
+
+    from townsquare.errors import ValidationError
+    from townsquare.publish.content import media_path
+    from townsquare.publish.models import PublishMedia
+    from townsquare.workspaces.roles import Role
+
+    access.require(Role.CONTRIBUTOR, "compose posts")
+    kind = mime_type.split(";")[0].strip().lower()
+    if kind not in IMAGE_TYPES:
+        raise ValidationError(
+            "%(name)s is not an image townsquare can send (%(kind)s): use JPEG, PNG, GIF or WebP",
+            params={"name": filename, "kind": kind or "?"},
+            field="image",
+        )
+    if not content or len(content) > MAX_IMAGE_BYTES:
+        raise ValidationError(
+            "%(name)s is %(size)s bytes: an image is 1 to %(limit)s bytes",
+            params={"name": filename, "size": len(content), "limit": MAX_IMAGE_BYTES},
+            field="image",
+        )
+    digest = hashlib.sha256(content).hexdigest()
+    path = media_path(settings.data_dir, digest)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    row = PublishMedia(
+        workspace_id=access.workspace_id,
+        sha256=digest,
+        filename=filename[:255],
+        mime_type=kind,
+        size=len(content),
+        alt_text=alt_text,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
