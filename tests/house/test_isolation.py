@@ -91,6 +91,9 @@ PUBLIC_ROUTES = {"/{slug}", "/{slug}.qr", "/{slug}/qr", "/{slug}+", "/invitation
 # A report's share link opens that one report to whoever has its secret token, no login
 # (tested in tests/reports/test_web.py).
 PUBLIC_ROUTES |= {"/r/{token}", "/r/{token}/pdf"}
+# The publishing calendar's iCalendar feed opens to whoever has its secret address
+# (tests/publish/test_ical.py).
+PUBLIC_ROUTES |= {"/publish/ical/{token}.ics"}
 
 
 @dataclass
@@ -183,6 +186,8 @@ PATH_PARAMS: dict[str, Filler] = {
     "report_id": _object("report"),
     "share_id": _object("share"),
     "delivery_id": _object("delivery"),
+    "variant_id": _object("publish_variant"),
+    "webhook_id": _object("webhook"),
 }
 
 # Values for required query parameters and body fields (by name, else by type).
@@ -426,6 +431,29 @@ def _seed(database: Database, settings: Settings) -> World:
             recipients=[B_OWNER],
         )
         session.add_all([share, delivered])
+        session.flush()
+        from townsquare.publish.models import PublishPost, PublishVariant
+        from townsquare.publish.web_models import WebhookEndpoint
+
+        publish_post = PublishPost(
+            workspace_id=bravo.id, parts=[{"text": B_POST_TEXT}], status="scheduled"
+        )
+        session.add(publish_post)
+        session.flush()
+        publish_variant = PublishVariant(
+            post_id=publish_post.id,
+            workspace_id=bravo.id,
+            channel_id=channel.id,
+            status="scheduled",
+            scheduled_at=now + timedelta(days=2),
+        )
+        webhook = WebhookEndpoint(
+            workspace_id=bravo.id,
+            url=B_TARGET,
+            events=["post.published"],
+            sealed_secret=box.seal({"secret": B_SECRET}),
+        )
+        session.add_all([publish_variant, webhook])
         session.commit()
         world.ids = {
             "watch": watch.id,
@@ -445,6 +473,9 @@ def _seed(database: Database, settings: Settings) -> World:
             "report": report.id,
             "share": share.id,
             "delivery": delivered.id,
+            "publish_post": publish_post.id,
+            "publish_variant": publish_variant.id,
+            "webhook": webhook.id,
         }
         world.alice_token = tokens.create_token(
             session, alice, name="alice", expires_in_days=None

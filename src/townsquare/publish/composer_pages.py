@@ -173,6 +173,7 @@ def _composer_page(
 
 @router.get("/w/{slug}/publish/new")
 def composer(request: Request, session: DbSession, access: PageAccess) -> Response:
+    access.require(Role.CONTRIBUTOR, "compose posts")
     state = _form_state(None)
     wanted = request.query_params.get("channel", "")
     if wanted:
@@ -183,6 +184,7 @@ def composer(request: Request, session: DbSession, access: PageAccess) -> Respon
 
 @router.post("/w/{slug}/publish/count")
 async def count(request: Request, session: DbSession, access: PageAccess) -> Response:
+    access.require(Role.CONTRIBUTOR, "compose posts")
     state = _form_state(await request.form())
     gettext = translations(language_of(request)).gettext
     try:
@@ -232,6 +234,7 @@ async def _store_images(
 async def compose(
     request: Request, session: DbSession, access: PageAccess, settings: AppSettings
 ) -> Response:
+    access.require(Role.CONTRIBUTOR, "compose posts")
     data = await request.form()
     state = _form_state(data)
     action = str(data.get("action") or "")
@@ -364,14 +367,13 @@ def post_page(request: Request, post_id: DbId, session: DbSession, access: PageA
     return _post_page(request, session, access, post_id)
 
 
-@router.post("/w/{slug}/publish/posts/{post_id}/{action}")
-async def post_action(
+async def _post_action(
     request: Request,
-    post_id: DbId,
+    post_id: int,
     action: str,
-    session: DbSession,
-    access: PageAccess,
-    settings: AppSettings,
+    session: Session,
+    access: WorkspaceAccess,
+    settings: Settings,
 ) -> Response:
     data = await request.form()
     form = {key: str(data.get(key) or "") for key in ("comment", "at", "when")}
@@ -382,14 +384,40 @@ async def post_action(
             service.request_changes(session, access, post_id, comment=form["comment"])
         elif action == "cancel":
             service.cancel(session, access, post_id)
-        elif action == "schedule":
+        else:
             when = service.When.parse(form["when"] or "at", form["at"] or None)
             service.schedule_post(session, access, settings, post_id, when)
-        else:
-            return Response(status_code=404)
     except TownsquareError as error:
         session.rollback()
         if status_for(error) == 404:
             raise
         return _post_page(request, session, access, post_id, error=error, form=form)
     return RedirectResponse(f"{base(access)}/posts/{post_id}?done={action}", status_code=303)
+
+
+@router.post("/w/{slug}/publish/posts/{post_id}/approve")
+async def post_approve(
+    request: Request, post_id: DbId, session: DbSession, access: PageAccess, settings: AppSettings
+) -> Response:
+    return await _post_action(request, post_id, "approve", session, access, settings)
+
+
+@router.post("/w/{slug}/publish/posts/{post_id}/changes")
+async def post_request_changes(
+    request: Request, post_id: DbId, session: DbSession, access: PageAccess, settings: AppSettings
+) -> Response:
+    return await _post_action(request, post_id, "changes", session, access, settings)
+
+
+@router.post("/w/{slug}/publish/posts/{post_id}/schedule")
+async def post_schedule(
+    request: Request, post_id: DbId, session: DbSession, access: PageAccess, settings: AppSettings
+) -> Response:
+    return await _post_action(request, post_id, "schedule", session, access, settings)
+
+
+@router.post("/w/{slug}/publish/posts/{post_id}/cancel")
+async def post_cancel(
+    request: Request, post_id: DbId, session: DbSession, access: PageAccess, settings: AppSettings
+) -> Response:
+    return await _post_action(request, post_id, "cancel", session, access, settings)

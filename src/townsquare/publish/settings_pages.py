@@ -132,23 +132,41 @@ def webhook_page(
     )
 
 
-@router.post("/w/{slug}/publish/settings/webhooks/{webhook_id}/{action}")
-def webhook_action(
-    request: Request, webhook_id: DbId, action: str, session: DbSession, access: PageAccess
+def _webhook_action(
+    request: Request, webhook_id: int, action: str, session: Session, access: WorkspaceAccess
 ) -> Response:
     try:
         if action == "delete":
             webhooks.delete_webhook(session, access, webhook_id)
-        elif action in ("enable", "disable"):
-            webhooks.set_enabled(session, access, webhook_id, action == "enable")
         else:
-            return Response(status_code=404)
+            webhooks.set_enabled(session, access, webhook_id, action == "enable")
     except TownsquareError as error:
         session.rollback()
         if status_for(error) == 404:
             raise
         return _settings_page(request, session, access, error=error)
     return RedirectResponse(f"{base(access)}/settings?saved=webhook", status_code=303)
+
+
+@router.post("/w/{slug}/publish/settings/webhooks/{webhook_id}/enable")
+def webhook_enable(
+    request: Request, webhook_id: DbId, session: DbSession, access: PageAccess
+) -> Response:
+    return _webhook_action(request, webhook_id, "enable", session, access)
+
+
+@router.post("/w/{slug}/publish/settings/webhooks/{webhook_id}/disable")
+def webhook_disable(
+    request: Request, webhook_id: DbId, session: DbSession, access: PageAccess
+) -> Response:
+    return _webhook_action(request, webhook_id, "disable", session, access)
+
+
+@router.post("/w/{slug}/publish/settings/webhooks/{webhook_id}/delete")
+def webhook_delete(
+    request: Request, webhook_id: DbId, session: DbSession, access: PageAccess
+) -> Response:
+    return _webhook_action(request, webhook_id, "delete", session, access)
 
 
 @router.post("/w/{slug}/publish/settings/ical")
