@@ -116,8 +116,8 @@ def test_switch_to_french(live_server: Any, page: Page, logged_in: Any) -> None:
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     log_in(page, base, logged_in.email, logged_in.password)
     page.goto(base + "/w/acme/publish")
-    expect(page.get_by_role("status")).to_contain_text("Pas encore disponible.")
-    expect(page).to_have_title(re.compile("Publication"))
+    expect(page.get_by_role("heading", name="Calendrier de publication")).to_be_visible()
+    expect(page).to_have_title(re.compile("Calendrier de publication"))
 
 
 @sqlite_only
