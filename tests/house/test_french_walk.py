@@ -450,7 +450,6 @@ OBJECT_PAGES = [
     ("/w/acme/publish?view=list", 200),
     ("/w/acme/publish?view=year", 422),
     ("/w/acme/publish/posts/{post_id}", 200),
-    ("/w/acme/publish/posts/99999", 404),
     ("/publish/ical/tsc_nope.ics", 404),
     ("/r/tsr_nope", 404),
     ("/invitations/nope", 404),

@@ -258,3 +258,37 @@ def test_pages_in_french(owner_client: TestClient, database: Database) -> None: 
     )
     settings = owner_client.get("/w/acme/publish/settings")
     assert "Paramètres de publication" in settings.text
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), (200, 120, 40)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_an_image_needs_its_alt_text(
+    owner_client: TestClient,  # noqa: F811
+    database: Database,
+) -> None:
+    ids = web_seed.channels(database)
+    data = {
+        "csrf_token": owner_client.cookies["ts_csrf"],
+        "channel": [str(ids["mastodon"]), str(ids["bluesky"])],
+        "part": "Notre vitrine",
+        "action": "draft",
+    }
+    files = {"image_1": ("vitrine.png", _png(), "image/png")}
+    missing = owner_client.post("/w/acme/publish/new", data=data, files=files)
+    assert missing.status_code == 422 and "image 1 has no alt text" in missing.text
+    assert 'name="alt_1" value="" aria-invalid="true"' in missing.text
+    saved = owner_client.post(
+        "/w/acme/publish/new", data={**data, "alt_1": "La vitrine du café"}, files=files
+    )
+    assert saved.status_code == 303, saved.text
+    page = owner_client.get(saved.headers["location"])
+    assert "vitrine.png" in page.text and "La vitrine du café" in page.text
+    assert {v.status for v in _variants(database)} == {"draft"}

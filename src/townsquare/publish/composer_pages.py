@@ -199,6 +199,7 @@ async def _store_images(
     access: WorkspaceAccess,
     settings: Settings,
     data: FormData,
+    channels: list[Channel],
 ) -> list[int]:
     """The uploaded images (each with its alt text, which is asked for) as media ids."""
     from townsquare.publish import web_support
@@ -223,8 +224,8 @@ async def _store_images(
                 settings,
                 filename=upload.filename,
                 content=content,
-                mime_type=upload.content_type or "",
                 alt_text=alt,
+                channels=channels,
             )
         )
     return ids
@@ -243,7 +244,9 @@ async def compose(
     if data.get("add_part") or data.get("pick_at") or action not in ACTIONS:
         return _composer_page(request, session, access, state=state)
     try:
-        media = await _store_images(session, access, settings, data)
+        chosen = set(_channel_ids(state))
+        targets = [c for c in _publishable(session, access) if c.id in chosen]
+        media = await _store_images(session, access, settings, data, targets)
         texts = [part for part in state["parts"] if part.strip()]
         parts: list[dict[str, Any]] = [{"text": text, "media": []} for text in texts] or [
             {"text": "", "media": []}

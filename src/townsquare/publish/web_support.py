@@ -90,12 +90,11 @@ def reschedule_variant(
 
 @dataclass(frozen=True)
 class Recommendation:
-    """A slot Measure's best times recommend for a channel, with its evidence."""
+    """A slot Measure's best times recommend for a channel (pcore's ``slots``), at its next
+    occurrence in the channel's zone, with its evidence."""
 
     channel: Channel
-    weekday: int  # ISO, 1 = Monday
-    hour: int
-    next_local: datetime  # its next occurrence, in the channel's zone
+    next_local: datetime
     n: int
     median: float
     ci_low: float
@@ -111,45 +110,43 @@ def recommended_slots(
     *,
     now: datetime | None = None,
 ) -> list[Recommendation]:
-    """Per channel, the best weekday × hour slots of its own past posts (Measure's best
-    times: median interactions per post, bootstrap CI), each at its next occurrence."""
+    """Per channel, its recommended weekly slots (``slots.recommended_slots``: median
+    interactions per post with a bootstrap CI), each at its next occurrence."""
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
-    from townsquare.analytics.service import measure_best_times
     from townsquare.db.base import utcnow
     from townsquare.errors import TownsquareError
+    from townsquare.publish import slots
 
     moment = now or utcnow()
     found: list[Recommendation] = []
     for channel in channels:
         try:
-            result = measure_best_times(
-                session, access, channel.handle, metric="interactions", resamples=200
-            )
+            recommended = slots.recommended_slots(session, access, channel)
         except TownsquareError:
             continue
-        zone = ZoneInfo(channel.timezone or "UTC")
-        local_now = moment.astimezone(zone)
-        for slot in result.get("recommended") or []:
-            days = (int(slot["weekday"]) - 1 - local_now.weekday()) % 7
+        local_now = moment.astimezone(ZoneInfo(channel.timezone or "UTC"))
+        for item in recommended:
+            if item.median is None or item.ci_low is None or item.ci_high is None:
+                continue
+            hour, minute = (int(value) for value in item.slot.local_time.split(":"))
+            days = (item.slot.weekday - local_now.weekday()) % 7
             candidate = (local_now + timedelta(days=days)).replace(
-                hour=int(slot["hour"]), minute=0, second=0, microsecond=0
+                hour=hour, minute=minute, second=0, microsecond=0
             )
             if candidate <= local_now:
                 candidate += timedelta(days=7)
             found.append(
                 Recommendation(
                     channel=channel,
-                    weekday=int(slot["weekday"]),
-                    hour=int(slot["hour"]),
                     next_local=candidate,
-                    n=int(slot["n"]),
-                    median=float(slot["median"]),
-                    ci_low=float(slot["ci_low"]),
-                    ci_high=float(slot["ci_high"]),
-                    overall_median=slot.get("overall_median"),
-                    above=bool(slot.get("ci_above_overall")),
+                    n=item.n,
+                    median=item.median,
+                    ci_low=item.ci_low,
+                    ci_high=item.ci_high,
+                    overall_median=item.overall_median,
+                    above=item.ci_above_overall,
                 )
             )
     return found
@@ -172,10 +169,6 @@ def metrics_of(session: Session, variant: PublishVariant) -> dict[str, int | Non
     }
 
 
-IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
-MAX_IMAGE_BYTES = 16 * 1024 * 1024
-
-
 def store_image(
     session: Session,
     access: WorkspaceAccess,
@@ -183,46 +176,19 @@ def store_image(
     *,
     filename: str,
     content: bytes,
-    mime_type: str,
     alt_text: str,
+    channels: list[Channel],
 ) -> int:
-    """Keep an image uploaded in the composer under the data directory (by its SHA-256,
-    content.media_path) and return its ``publish_media`` id. Each network's own size and
-    count limits are checked by the service before scheduling."""
-    import hashlib
+    """An image uploaded in the composer, stored by pcore's ``media.upload`` (type from the
+    bytes, size and type checked for the chosen channels): its ``publish_media`` id."""
+    from townsquare.publish import media
 
-    from townsquare.errors import ValidationError
-    from townsquare.publish.content import media_path
-    from townsquare.publish.models import PublishMedia
-    from townsquare.workspaces.roles import Role
-
-    access.require(Role.CONTRIBUTOR, "compose posts")
-    kind = mime_type.split(";")[0].strip().lower()
-    if kind not in IMAGE_TYPES:
-        raise ValidationError(
-            "%(name)s is not an image townsquare can send (%(kind)s): use JPEG, PNG, GIF or WebP",
-            params={"name": filename, "kind": kind or "?"},
-            field="image",
-        )
-    if not content or len(content) > MAX_IMAGE_BYTES:
-        raise ValidationError(
-            "%(name)s is %(size)s bytes: an image is 1 to %(limit)s bytes",
-            params={"name": filename, "size": len(content), "limit": MAX_IMAGE_BYTES},
-            field="image",
-        )
-    digest = hashlib.sha256(content).hexdigest()
-    path = media_path(settings.data_dir, digest)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-    row = PublishMedia(
-        workspace_id=access.workspace_id,
-        sha256=digest,
-        filename=filename[:255],
-        mime_type=kind,
-        size=len(content),
+    return media.upload(
+        session,
+        access,
+        settings,
+        data=content,
+        filename=filename,
         alt_text=alt_text,
-    )
-    session.add(row)
-    session.flush()
-    return row.id
+        channels=channels,
+    ).id
