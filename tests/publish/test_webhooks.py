@@ -279,3 +279,27 @@ def test_addresses_and_events_are_checked(
                 session, access, settings, url="https://93.184.215.14/x", events=[]
             )
         assert webhooks.list_webhooks(session, access) == []
+
+
+def test_the_background_loop_delivers(
+    database: Database, loopback_settings: Settings, access: WorkspaceAccess, receiver: Receiver
+) -> None:
+    from townsquare.publish.webhook_worker import WebhookWorker
+
+    with database.session() as session:
+        webhooks.create_webhook(session, access, loopback_settings, url=receiver.url)
+    event_id = _event(database, "published")
+    worker = WebhookWorker(database, loopback_settings, poll_seconds=0.05).start()
+    try:
+        with database.session() as session:
+            for _ in range(400):
+                session.expire_all()
+                delivery = session.scalars(select(WebhookDelivery)).first()
+                if delivery is not None and delivery.status == DeliveryStatus.DELIVERED:
+                    break
+                threading.Event().wait(0.05)
+            else:
+                pytest.fail("the loop did not deliver within 20 s")
+    finally:
+        worker.stop()
+    assert json.loads(receiver.received[0][1])["id"] == f"evt_{event_id}"
