@@ -230,7 +230,3 @@ def attention_page(request: Request, session: DbSession, access: PageAccess) -> 
             "status_labels": calendar.STATUS_LABELS,
         },
     )
-
-
-def local_day(moment: datetime, zone: str) -> date:
-    return moment.astimezone(calendar.zone(zone)).date()
