@@ -14,7 +14,7 @@ The composer and post pages are in composer_pages.py, the settings in settings_p
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from babel.dates import format_date, format_time
