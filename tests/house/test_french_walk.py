@@ -344,7 +344,7 @@ def _seed_publish(
     )
     session.commit()
     ical.regenerate_feed(session, access)
-    return {"post_id": str(post.id), "webhook_id": str(issued.endpoint.id)}
+    return {"publish_post_id": str(post.id), "webhook_id": str(issued.endpoint.id)}
 
 
 @pytest.fixture
@@ -449,7 +449,6 @@ OBJECT_PAGES = [
     ("/w/acme/publish?view=week", 200),
     ("/w/acme/publish?view=list", 200),
     ("/w/acme/publish?view=year", 422),
-    ("/w/acme/publish/posts/{post_id}", 200),
     ("/publish/ical/tsc_nope.ics", 404),
     ("/r/tsr_nope", 404),
     ("/invitations/nope", 404),

@@ -8,10 +8,10 @@
 - ``POST /publish/count``: the counters, as each network counts (an htmx fragment, the
   same rules as the service's check before scheduling), live while typing;
 - ``POST /publish/new``: create (303 to the post page) or the form again with the error;
-- ``GET /publish/posts/{post_id}``: the post, its variants (status, time, permalink,
+- ``GET /publish/posts/{publish_post_id}``: the post, its variants (status, time, permalink,
   attempts, error, metrics), its history, and what the reader may do: approve, request
   changes with a comment, schedule again, cancel;
-- ``POST /publish/posts/{post_id}/approve|changes|schedule|cancel``.
+- ``POST /publish/posts/{publish_post_id}/approve|changes|schedule|cancel``.
 """
 
 from __future__ import annotations
@@ -365,9 +365,11 @@ def _names(session: Session, events: list[PublishEvent], author_id: int | None) 
     }
 
 
-@router.get("/w/{slug}/publish/posts/{post_id}")
-def post_page(request: Request, post_id: DbId, session: DbSession, access: PageAccess) -> Response:
-    return _post_page(request, session, access, post_id)
+@router.get("/w/{slug}/publish/posts/{publish_post_id}")
+def post_page(
+    request: Request, publish_post_id: DbId, session: DbSession, access: PageAccess
+) -> Response:
+    return _post_page(request, session, access, publish_post_id)
 
 
 async def _post_action(
@@ -398,29 +400,45 @@ async def _post_action(
     return RedirectResponse(f"{base(access)}/posts/{post_id}?done={action}", status_code=303)
 
 
-@router.post("/w/{slug}/publish/posts/{post_id}/approve")
+@router.post("/w/{slug}/publish/posts/{publish_post_id}/approve")
 async def post_approve(
-    request: Request, post_id: DbId, session: DbSession, access: PageAccess, settings: AppSettings
+    request: Request,
+    publish_post_id: DbId,
+    session: DbSession,
+    access: PageAccess,
+    settings: AppSettings,
 ) -> Response:
-    return await _post_action(request, post_id, "approve", session, access, settings)
+    return await _post_action(request, publish_post_id, "approve", session, access, settings)
 
 
-@router.post("/w/{slug}/publish/posts/{post_id}/changes")
+@router.post("/w/{slug}/publish/posts/{publish_post_id}/changes")
 async def post_request_changes(
-    request: Request, post_id: DbId, session: DbSession, access: PageAccess, settings: AppSettings
+    request: Request,
+    publish_post_id: DbId,
+    session: DbSession,
+    access: PageAccess,
+    settings: AppSettings,
 ) -> Response:
-    return await _post_action(request, post_id, "changes", session, access, settings)
+    return await _post_action(request, publish_post_id, "changes", session, access, settings)
 
 
-@router.post("/w/{slug}/publish/posts/{post_id}/schedule")
+@router.post("/w/{slug}/publish/posts/{publish_post_id}/schedule")
 async def post_schedule(
-    request: Request, post_id: DbId, session: DbSession, access: PageAccess, settings: AppSettings
+    request: Request,
+    publish_post_id: DbId,
+    session: DbSession,
+    access: PageAccess,
+    settings: AppSettings,
 ) -> Response:
-    return await _post_action(request, post_id, "schedule", session, access, settings)
+    return await _post_action(request, publish_post_id, "schedule", session, access, settings)
 
 
-@router.post("/w/{slug}/publish/posts/{post_id}/cancel")
+@router.post("/w/{slug}/publish/posts/{publish_post_id}/cancel")
 async def post_cancel(
-    request: Request, post_id: DbId, session: DbSession, access: PageAccess, settings: AppSettings
+    request: Request,
+    publish_post_id: DbId,
+    session: DbSession,
+    access: PageAccess,
+    settings: AppSettings,
 ) -> Response:
-    return await _post_action(request, post_id, "cancel", session, access, settings)
+    return await _post_action(request, publish_post_id, "cancel", session, access, settings)
