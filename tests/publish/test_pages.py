@@ -170,6 +170,19 @@ def test_approval_by_another_member(
     history = owner_client.get(location).text
     assert "Changes requested" in history and "Ajoute le prix" in history
     assert {v.status for v in _variants(database)} == {"changes_requested"}
+    # The editor resubmits it at its time, then approves it (another member than its author).
+    again = post(
+        owner_client, location + "/schedule", {"when": "at", "at": SOON.strftime("%Y-%m-%dT%H:%M")}
+    )
+    assert again.status_code == 303, again.text
+    assert {v.status for v in _variants(database)} == {"pending_approval"}
+    approved = post(owner_client, location + "/approve", {"comment": "Parfait"})
+    assert approved.status_code == 303, approved.text
+    page = owner_client.get(approved.headers["location"]).text
+    assert "Post approved." in page and page.count('data-status="scheduled"') == 2
+    assert {v.status for v in _variants(database)} == {"scheduled"}
+    calendar = owner_client.get(f"/w/acme/publish?date={SOON.date().isoformat()}")
+    assert calendar.text.count("cal-entry status-scheduled") == 2
 
 
 def test_attention_lists_failed_and_uncertain_posts(
