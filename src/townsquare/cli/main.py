@@ -45,6 +45,10 @@ from townsquare.cli import handles, maturity  # noqa: E402
 app.add_typer(handles.app, name="handles")
 app.add_typer(maturity.app, name="maturity")
 
+from townsquare.publish import dispatch_cli  # noqa: E402
+
+app.add_typer(dispatch_cli.app, name="publish")
+
 
 def _version(value: bool) -> None:
     if value:

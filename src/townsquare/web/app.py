@@ -52,11 +52,18 @@ def create_app(
 
         configure(settings, database)
         consumer = start_embedded_consumer(settings.worker_threads) if run_worker else None
+        publisher = None
+        if run_worker:  # scheduled posts go out from here too (publish/worker.py)
+            from townsquare.publish.worker import start_publish_worker
+
+            publisher = start_publish_worker(database, settings)
         try:
             yield
         finally:
             for hook in app.state.shutdown_hooks:
                 await hook()
+            if publisher is not None:
+                publisher.stop()
             if consumer is not None:
                 consumer.stop(graceful=True)
 

@@ -1,0 +1,207 @@
+"""The dispatch loop: claim due variants, publish them with bounded parallelism, sweep.
+
+Two ways to run it, on the same claims (any number of either, on any number of machines,
+against one database: the claim decides, never the queue):
+
+- :class:`PublishWorker`, a background thread in ``townsquare serve`` (embedded, unless
+  ``--no-worker``) and in each ``townsquare worker``: every pass it expires unapproved posts
+  whose time has passed, takes back lapsed leases, and claims as many due variants as it
+  has free slots (``TOWNSQUARE_PUBLISH_PARALLEL``); it wakes as soon as a slot frees up and
+  polls every second when idle.
+- :func:`dispatch_due` (``townsquare publish due``): the same, in the foreground, for what
+  is due when it starts, until nothing is left; it returns the counts per outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from townsquare.channels.crypto import CredentialsBox
+from townsquare.config import Settings
+from townsquare.db import Database
+from townsquare.db.base import utcnow
+from townsquare.publish import dispatch
+from townsquare.publish.claims import new_owner
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0  # idle wait between passes
+EXPIRE_EVERY_SECONDS = 5.0  # unapproved posts past their time, checked this often
+
+
+@dataclass
+class DispatchReport:
+    """What ``publish due`` did: variants published, failed, left uncertain (checked again
+    later) and skipped (put back for a retry later, or taken over by another dispatcher)."""
+
+    published: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    skipped: int = 0
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "published": self.published,
+            "failed": self.failed,
+            "uncertain": self.uncertain,
+            "skipped": self.skipped,
+        }
+
+
+def expire_unapproved(database: Database, now: datetime) -> int:
+    """Posts still waiting for approval when their time came: expired (pcore's service)."""
+    try:
+        from townsquare.publish import service  # type: ignore[attr-defined]
+    except ImportError:  # pcore's service not merged yet
+        return 0
+    with database.session() as session:
+        return int(service.expire_unapproved(session, now))
+
+
+class _Pool:
+    """Claimed variants being published, at most ``size`` at once."""
+
+    def __init__(
+        self, database: Database, settings: Settings, owner: str, clock: Callable[[], datetime]
+    ) -> None:
+        self.database, self.settings, self.owner, self.clock = database, settings, owner, clock
+        self.size = settings.publish_parallel
+        self.box = CredentialsBox(settings.resolved_credentials_key())
+        self.executor = ThreadPoolExecutor(self.size, thread_name_prefix="publish")
+        self.running: set[Future[str]] = set()
+
+    def fill(self, due_before: datetime | None = None) -> int:
+        free = self.size - len(self.running)
+        if free <= 0:
+            return 0
+        ids = dispatch.claim_for(
+            self.database,
+            self.settings,
+            owner=self.owner,
+            limit=free,
+            clock=self.clock,
+            due_before=due_before,
+        )
+        for variant_id in ids:
+            self.running.add(self.executor.submit(self._publish, variant_id))
+        return len(ids)
+
+    def _publish(self, variant_id: int) -> str:
+        return dispatch.publish_variant(
+            self.database,
+            self.settings,
+            variant_id,
+            owner=self.owner,
+            box=self.box,
+            clock=self.clock,
+        )
+
+    def collect(self, timeout: float | None) -> list[str]:
+        if not self.running:
+            return []
+        done, self.running = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
+        outcomes = []
+        for future in done:
+            try:
+                outcomes.append(future.result())
+            except Exception:
+                # A database failure mid-run: the lease lapses and the sweep takes it back.
+                logger.exception("dispatching a variant failed; the sweep will take it back")
+                outcomes.append(dispatch.SKIPPED)
+        return outcomes
+
+    def close(self, wait_for_running: bool = True) -> None:
+        self.executor.shutdown(wait=wait_for_running, cancel_futures=True)
+
+
+def dispatch_due(
+    database: Database,
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    owner: str | None = None,
+) -> DispatchReport:
+    """Publish every variant due now (and take back lapsed leases), in the foreground."""
+    report = DispatchReport()
+    started = clock()
+    expire_unapproved(database, started)
+    pool = _Pool(database, settings, owner or new_owner(), clock)
+    try:
+        while True:
+            pool.fill(due_before=started)
+            if not pool.running:
+                break
+            for outcome in pool.collect(timeout=None):
+                report.add(outcome)
+    finally:
+        pool.close()
+    return report
+
+
+class PublishWorker:
+    """The loop in a background thread (``serve`` and ``townsquare worker``)."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database, self.settings, self.clock = database, settings, clock
+        self.owner = owner or new_owner()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.outcomes: dict[str, int] = {}
+
+    def start(self) -> PublishWorker:
+        self._thread = threading.Thread(target=self._run, name="publish-loop", daemon=True)
+        self._thread.start()
+        logger.info(
+            "publishing with %d parallel dispatches as %s",
+            self.settings.publish_parallel,
+            self.owner,
+        )
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop claiming, let the calls under way finish (bounded by their timeouts)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+
+    def _run(self) -> None:
+        pool = _Pool(self.database, self.settings, self.owner, self.clock)
+        expired_at = 0.0
+        try:
+            while not self._stop.is_set():
+                try:
+                    now = self.clock()
+                    if now.timestamp() - expired_at >= EXPIRE_EVERY_SECONDS:
+                        expire_unapproved(self.database, now)
+                        expired_at = now.timestamp()
+                    pool.fill()
+                except Exception:
+                    logger.exception("publish loop pass failed; trying again")
+                if pool.running:
+                    # Until a slot frees up, or a second passes: what fell due meanwhile.
+                    for outcome in pool.collect(timeout=POLL_SECONDS):
+                        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+                else:
+                    self._stop.wait(POLL_SECONDS)
+        finally:
+            pool.close()
+
+
+def start_publish_worker(database: Database, settings: Settings, **options: Any) -> PublishWorker:
+    return PublishWorker(database, settings, **options).start()
