@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "townsquare.workspaces.invitation_models",
     "townsquare.reports.models",
     "townsquare.publish.models",
+    "townsquare.publish.core_models",
 )
 
 

@@ -70,6 +70,24 @@ class LengthCheck:
 
 _URL = regex.compile(r"https?://[^\s<>\"]+", regex.IGNORECASE)
 _MENTION = regex.compile(r"(?<![\w@])@([\w.]+)@[\w.-]+\w", regex.UNICODE)
+# Punctuation that ends a sentence rather than a URL ("see https://example.org.").
+_URL_TRAILING = ".,;:!?'\")]}"
+
+
+def find_urls(text: str) -> list[str]:
+    """The http(s) URLs in ``text``, in order, without the sentence's trailing punctuation
+    (a closing parenthesis is kept when the URL opened one, as in Wikipedia links)."""
+    found: list[str] = []
+    for match in _URL.finditer(text):
+        url = match.group(0)
+        while url and url[-1] in _URL_TRAILING:
+            if url[-1] == ")" and url.count("(") >= url.count(")"):
+                break
+            url = url[:-1]
+        if url.partition("://")[2]:
+            found.append(url)
+    return found
+
 
 DEFAULTS: dict[str, NetworkLimits] = {
     "mastodon": NetworkLimits(
