@@ -1,5 +1,5 @@
 """Posts and channels for the dispatcher's tests: channels connected through channels/ (the
-account checked on the real server), scheduled posts inserted through the models."""
+account checked on the real server), posts composed through the publish service."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from townsquare.channels.crypto import CredentialsBox
 from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.db.base import utcnow
+from townsquare.publish import service
 from townsquare.publish.models import (
     PublishEvent,
     PublishPart,
@@ -50,6 +51,7 @@ def connect_channel(
 
 def schedule_post(
     database: Database,
+    settings: Settings,
     workspace: str,
     channel_ids: Sequence[int],
     parts: Sequence[str],
@@ -58,15 +60,40 @@ def schedule_post(
     content_warning: str | None = None,
     language: str | None = None,
 ) -> list[int]:
-    """A post due at ``at`` (default: a second ago) on each channel; its variants' ids."""
+    """A post composed through the service, to publish now (or ``at``), on each channel;
+    its variants' ids."""
+    when = service.When("at", at) if at is not None else service.NOW
+    with database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, workspace))
+        post = service.create_post(
+            session,
+            access,
+            settings,
+            channel_ids=list(channel_ids),
+            parts=[{"text": text, "media": []} for text in parts],
+            content_warning=content_warning,
+            language=language,
+            when=when,
+        )
+        return [variant.id for variant, _channel in service.variants_of(session, post)]
+
+
+def insert_post(
+    database: Database,
+    workspace: str,
+    channel_ids: Sequence[int],
+    parts: Sequence[str],
+    *,
+    at: datetime | None = None,
+) -> list[int]:
+    """A scheduled post written straight into the tables, for what the service would refuse
+    first (a text over the instance's limit, to see the instance's own refusal)."""
     due = at or utcnow() - timedelta(seconds=1)
     with database.session() as session:
         workspace_id = get_workspace(session, workspace).id
         post = PublishPost(
             workspace_id=workspace_id,
             parts=[{"text": text, "media": []} for text in parts],
-            content_warning=content_warning,
-            language=language,
             schedule_kind="at",
             status=VariantStatus.SCHEDULED.value,
         )
@@ -107,11 +134,15 @@ def parts(database: Database, variant_id: int) -> list[PublishPart]:
 
 
 def actions(database: Database, variant_id: int) -> list[str]:
+    """The variant's history from its dispatch on (composing's events left out)."""
     with database.session() as session:
         return list(
             session.scalars(
                 sa.select(PublishEvent.action)
-                .where(PublishEvent.variant_id == variant_id)
+                .where(
+                    PublishEvent.variant_id == variant_id,
+                    PublishEvent.action.not_in(("created", "scheduled")),
+                )
                 .order_by(PublishEvent.id)
             )
         )

@@ -71,10 +71,20 @@ def test_a_due_post_goes_out_once_with_its_history(
 ) -> None:
     channel = _channel(database, net_settings, seed, mastodon_server.url, mastodon_server)
     [variant_id] = factory.schedule_post(
-        database, seed.workspace, [channel], ["Hello from townsquare"], content_warning="news"
+        database,
+        net_settings,
+        seed.workspace,
+        [channel],
+        ["Hello from townsquare"],
+        content_warning="news",
     )
     factory.schedule_post(  # not due yet: left alone
-        database, seed.workspace, [channel], ["later"], at=utcnow() + timedelta(hours=1)
+        database,
+        net_settings,
+        seed.workspace,
+        [channel],
+        ["later"],
+        at=utcnow() + timedelta(hours=1),
     )
     report = dispatch_due(database, net_settings)
     assert report.as_json() == {"published": 1, "failed": 0, "uncertain": 0, "skipped": 0}
@@ -98,7 +108,9 @@ def test_a_thread_goes_out_in_order_each_part_replying_to_the_previous(
     database: Database, seed: Seed, net_settings: Settings, mastodon_server: MastodonServer
 ) -> None:
     channel = _channel(database, net_settings, seed, mastodon_server.url, mastodon_server)
-    [variant_id] = factory.schedule_post(database, seed.workspace, [channel], ["1/3", "2/3", "3/3"])
+    [variant_id] = factory.schedule_post(
+        database, net_settings, seed.workspace, [channel], ["1/3", "2/3", "3/3"]
+    )
     assert dispatch_due(database, net_settings).published == 1
     statuses = _statuses(mastodon_server)
     assert [s["content"] for s in statuses] == ["<p>1/3</p>", "<p>2/3</p>", "<p>3/3</p>"]
@@ -112,7 +124,9 @@ def test_429_waits_for_retry_after_then_publishes_once(
     database: Database, seed: Seed, net_settings: Settings, mastodon_server: MastodonServer
 ) -> None:
     channel = _channel(database, net_settings, seed, mastodon_server.url, mastodon_server)
-    [variant_id] = factory.schedule_post(database, seed.workspace, [channel], ["busy day"])
+    [variant_id] = factory.schedule_post(
+        database, net_settings, seed.workspace, [channel], ["busy day"]
+    )
     mastodon_server.fault(
         STATUSES, type="ratelimit", headers={"Retry-After": "120"}, methods=["POST"], count=1
     )
@@ -142,7 +156,9 @@ def test_retries_stop_at_the_deadline_and_the_post_fails_with_the_reason(
     database: Database, seed: Seed, net_settings: Settings, mastodon_server: MastodonServer
 ) -> None:
     channel = _channel(database, net_settings, seed, mastodon_server.url, mastodon_server)
-    [variant_id] = factory.schedule_post(database, seed.workspace, [channel], ["never"])
+    [variant_id] = factory.schedule_post(
+        database, net_settings, seed.workspace, [channel], ["never"]
+    )
     mastodon_server.fault(
         STATUSES, type="ratelimit", headers={"Retry-After": "3600"}, methods=["POST"]
     )
@@ -159,7 +175,7 @@ def test_a_refused_status_fails_with_the_instances_words(
     database: Database, seed: Seed, net_settings: Settings, mastodon_server: MastodonServer
 ) -> None:
     channel = _channel(database, net_settings, seed, mastodon_server.url, mastodon_server)
-    [variant_id] = factory.schedule_post(database, seed.workspace, [channel], ["x" * 501])
+    [variant_id] = factory.insert_post(database, seed.workspace, [channel], ["x" * 501])
     assert dispatch_due(database, net_settings).failed == 1
     variant = factory.variant(database, variant_id)
     assert variant.status == VariantStatus.FAILED.value
@@ -174,7 +190,9 @@ def test_a_500_is_uncertain_then_verified_absent_and_sent_once(
     database: Database, seed: Seed, net_settings: Settings, mastodon_server: MastodonServer
 ) -> None:
     channel = _channel(database, net_settings, seed, mastodon_server.url, mastodon_server)
-    [variant_id] = factory.schedule_post(database, seed.workspace, [channel], ["after a 500"])
+    [variant_id] = factory.schedule_post(
+        database, net_settings, seed.workspace, [channel], ["after a 500"]
+    )
     mastodon_server.fault(STATUSES, status=500, methods=["POST"], count=1)
     assert dispatch_due(database, net_settings).uncertain == 1
     variant = factory.variant(database, variant_id)
@@ -196,7 +214,9 @@ def test_verification_finds_a_status_whose_answer_was_lost(
 ) -> None:
     with lossy_proxy(mastodon_server.url, STATUSES, mode="drop") as proxy:
         channel = _channel(database, net_settings, seed, proxy.url, mastodon_server)
-        [variant_id] = factory.schedule_post(database, seed.workspace, [channel], ["lost answer"])
+        [variant_id] = factory.schedule_post(
+            database, net_settings, seed.workspace, [channel], ["lost answer"]
+        )
         assert dispatch_due(database, net_settings).uncertain == 1
         assert proxy.lost == 1
         assert len(_statuses(mastodon_server)) == 1  # it went out; we were not told
@@ -214,11 +234,13 @@ def test_verification_finds_a_status_whose_answer_was_lost(
     ]
 
 
-def test_a_lapsed_lease_is_swept_and_its_sending_part_verified_first(
+def test_a_variant_whose_dispatcher_died_is_swept_once_its_lease_lapsed(
     database: Database, seed: Seed, net_settings: Settings, mastodon_server: MastodonServer
 ) -> None:
     channel = _channel(database, net_settings, seed, mastodon_server.url, mastodon_server)
-    [variant_id] = factory.schedule_post(database, seed.workspace, [channel], ["swept"])
+    [variant_id] = factory.schedule_post(
+        database, net_settings, seed.workspace, [channel], ["swept"]
+    )
     with database.session() as session:  # a dispatcher that claimed it, then died
         assert claims.claim(
             session,
@@ -245,7 +267,9 @@ def test_a_lapsed_lease_is_swept_and_its_sending_part_verified_first(
         details = [
             e.detail
             for e in session.scalars(
-                select(PublishEvent).where(PublishEvent.variant_id == variant_id)
+                select(PublishEvent).where(
+                    PublishEvent.variant_id == variant_id, PublishEvent.action == "publishing"
+                )
             )
         ]
     assert details[0] and details[0]["by"] == "dead"
@@ -273,8 +297,8 @@ def test_publish_due_prints_its_counts_as_json(
     database: Database, seed: Seed, net_settings: Settings, mastodon_server: MastodonServer
 ) -> None:
     channel = _channel(database, net_settings, seed, mastodon_server.url, mastodon_server)
-    factory.schedule_post(database, seed.workspace, [channel], ["one"])
-    factory.schedule_post(database, seed.workspace, [channel], ["x" * 501])
+    factory.schedule_post(database, net_settings, seed.workspace, [channel], ["one"])
+    factory.insert_post(database, seed.workspace, [channel], ["x" * 501])
     done = subprocess.run(
         [*_townsquare(), "publish", "due", "--json"],
         env=_cli_env(net_settings),
@@ -294,7 +318,7 @@ def test_a_thread_killed_mid_call_resumes_at_the_next_part_never_reposting(
     with lossy_proxy(mastodon_server.url, STATUSES, mode="delay", delay=2.0) as proxy:
         channel = _channel(database, net_settings, seed, proxy.url, mastodon_server)
         [variant_id] = factory.schedule_post(
-            database, seed.workspace, [channel], ["part 1", "part 2", "part 3"]
+            database, net_settings, seed.workspace, [channel], ["part 1", "part 2", "part 3"]
         )
         process = subprocess.Popen(
             [*_townsquare(), "publish", "due", "--json"],

@@ -70,6 +70,7 @@ from townsquare.publish.models import (
     PublishVariant,
     VariantStatus,
 )
+from townsquare.publish.service import refresh_post_status
 
 logger = logging.getLogger(__name__)
 
@@ -576,19 +577,3 @@ def claim_for(
             retry_minutes=settings.publish_retry_minutes,
             due_before=due_before,
         )
-
-
-def refresh_post_status(session: Session, post: PublishPost) -> None:
-    """Keep the post's status in step with its variants.
-
-    Local stand-in for pcore's ``service.refresh_post_status`` until its branch is merged.
-    """
-    statuses = set(
-        session.scalars(select(PublishVariant.status).where(PublishVariant.post_id == post.id))
-    )
-    for status in ("publishing", "uncertain", "failed", "scheduled"):
-        if status in statuses:
-            post.status = status
-            return
-    if statuses:
-        post.status = sorted(statuses)[0]

@@ -26,7 +26,7 @@ from townsquare.channels.crypto import CredentialsBox
 from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.db.base import utcnow
-from townsquare.publish import dispatch
+from townsquare.publish import dispatch, service
 from townsquare.publish.claims import new_owner
 
 logger = logging.getLogger(__name__)
@@ -57,14 +57,11 @@ class DispatchReport:
         }
 
 
-def expire_unapproved(database: Database, now: datetime) -> int:
-    """Posts still waiting for approval when their time came: expired (pcore's service)."""
-    try:
-        from townsquare.publish import service  # type: ignore[attr-defined]
-    except ImportError:  # pcore's service not merged yet
-        return 0
+def expire_unapproved(database: Database, settings: Settings, now: datetime) -> int:
+    """Posts still waiting for approval when their time came: expired, their author and
+    approvers told (the service's rule)."""
     with database.session() as session:
-        return int(service.expire_unapproved(session, now))
+        return service.expire_unapproved(session, now, settings)
 
 
 class _Pool:
@@ -133,7 +130,7 @@ def dispatch_due(
     """Publish every variant due now (and take back lapsed leases), in the foreground."""
     report = DispatchReport()
     started = clock()
-    expire_unapproved(database, started)
+    expire_unapproved(database, settings, started)
     pool = _Pool(database, settings, owner or new_owner(), clock)
     try:
         while True:
@@ -188,7 +185,7 @@ class PublishWorker:
                 try:
                     now = self.clock()
                     if now.timestamp() - expired_at >= EXPIRE_EVERY_SECONDS:
-                        expire_unapproved(self.database, now)
+                        expire_unapproved(self.database, self.settings, now)
                         expired_at = now.timestamp()
                     pool.fill()
                 except Exception:
