@@ -35,6 +35,7 @@ from townsquare.publish.models import PublishEvent, PublishVariant, VariantStatu
 
 V = PublishVariant
 SWEEP, RECHECK, DUE = "sweep", "recheck", "due"
+ROUNDS = 3  # reads of candidates when another dispatcher took all of them first
 
 
 def new_owner() -> str:
@@ -79,6 +80,19 @@ def _claim_kind(
     ids = list(session.scalars(candidates))
     if not ids:
         return []
+    return _take(session, kind, ids, condition, owner, now, lease_seconds, retry_minutes)
+
+
+def _take(
+    session: Session,
+    kind: str,
+    ids: list[int],
+    condition: ColumnElement[bool],
+    owner: str,
+    now: datetime,
+    lease_seconds: float,
+    retry_minutes: float,
+) -> list[tuple[int, int, int]]:
     values: dict[str, Any] = {
         "status": VariantStatus.PUBLISHING.value,
         "lease_owner": owner,
@@ -120,16 +134,23 @@ def claim(
     for kind in (SWEEP, RECHECK, DUE):
         if len(taken) >= limit:
             break
-        rows = _claim_kind(
-            session,
-            kind,
-            owner=owner,
-            now=now,
-            due_before=due_before,
-            limit=limit - len(taken),
-            lease_seconds=lease_seconds,
-            retry_minutes=retry_minutes,
-        )
+        rows: list[tuple[int, int, int]] = []
+        for _round in range(ROUNDS):
+            # On SQLite the candidates are read before the write lock: another dispatcher
+            # may take them all first, and then there may be others to read again.
+            won = _claim_kind(
+                session,
+                kind,
+                owner=owner,
+                now=now,
+                due_before=due_before,
+                limit=limit - len(taken) - len(rows),
+                lease_seconds=lease_seconds,
+                retry_minutes=retry_minutes,
+            )
+            rows.extend(won)
+            if won or len(taken) + len(rows) >= limit or not _any(session, kind, now, due_before):
+                break
         for variant_id, post_id, attempts in rows:
             taken.append(variant_id)
             if kind == RECHECK:
@@ -149,6 +170,11 @@ def claim(
     session.add_all(events)
     session.commit()
     return taken
+
+
+def _any(session: Session, kind: str, now: datetime, due_before: datetime) -> bool:
+    found = session.scalar(select(V.id).where(_condition(kind, now, due_before)).limit(1))
+    return found is not None
 
 
 def hold(
