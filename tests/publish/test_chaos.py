@@ -9,12 +9,19 @@ the dispatcher knew. The victim is one of the processes holding a lease at that 
 process still starting, 3 to 10 s on a loaded 2-core machine, has nothing to lose yet; a
 tick when nobody holds one kills nobody).
 
+The processes are forked from one that imported the `townsquare` command once
+(``chaos_zygote.py``), each running its real entry point (``worker``, ``publish due
+--json``): started the usual way, each would spend 3 to 70 s importing on this shared
+machine before doing anything, and the kills would only ever hit processes starting.
+
 Sizes follow the issue (200 posts, 20 channels, 30 s of kills); ``TOWNSQUARE_CHAOS_POSTS``,
 ``TOWNSQUARE_CHAOS_CHANNELS`` and ``TOWNSQUARE_CHAOS_SECONDS`` make it smaller or larger.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
 import signal
@@ -65,44 +72,56 @@ def _texts(index: int) -> list[str]:
 
 
 class Fleet:
-    """The dispatcher processes: two workers and two `publish due` loops, restarted when
-    they end (killed, or done)."""
+    """The dispatcher processes: two workers and two `publish due` loops, each restarted
+    when it ends (killed, or done), forked from ``chaos_zygote.py``."""
+
+    NAMES = ("worker-a", "worker-b", "due-a", "due-b")
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log.open("a")
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.kills = self.idle_ticks = 0
-        self.binary = str(Path(sys.executable).parent / "townsquare")
-
-    def _spawn(self, name: str) -> None:
-        command = ["worker"] if name.startswith("worker") else ["publish", "due", "--json"]
-        self.processes[name] = subprocess.Popen(
-            [self.binary, *command], env=self.env, stdout=self.log, stderr=self.log
+        zygote = Path(__file__).with_name("chaos_zygote.py")
+        self.zygote = subprocess.Popen(
+            [sys.executable, str(zygote), str(log)],
+            env={**env, "PYTHONPATH": str(Path(__file__).parents[2])},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
+        self.pids: dict[str, int] = {}
+        self.kills = self.idle_ticks = self.spawned = 0
+
+    def _ask(self, line: str) -> str:
+        assert self.zygote.stdin is not None and self.zygote.stdout is not None
+        self.zygote.stdin.write(line + "\n")
+        self.zygote.stdin.flush()
+        answer = self.zygote.stdout.readline()
+        assert answer, "the zygote ended"
+        return answer
 
     def keep_running(self) -> None:
-        for name in ("worker-a", "worker-b", "due-a", "due-b"):
-            process = self.processes.get(name)
-            if process is None or process.poll() is not None:
-                self._spawn(name)
+        live = set(json.loads(self._ask("live")))
+        for name in self.NAMES:
+            if self.pids.get(name) not in live:
+                command = "worker" if name.startswith("worker") else "publish due --json"
+                self.pids[name] = int(self._ask(f"spawn {command}"))
+                self.spawned += 1
 
     def kill_one(self, holders: set[int]) -> None:
-        busy = [p for p in self.processes.values() if p.poll() is None and p.pid in holders]
+        busy = [pid for pid in self.pids.values() if pid in holders]
         if not busy:
             self.idle_ticks += 1
             return
-        victim = random.choice(busy)
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(timeout=10)
-        self.kills += 1
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(random.choice(busy), signal.SIGKILL)
+            self.kills += 1
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-                process.wait(timeout=10)
-        self.log.close()
+        for pid in self.pids.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self._ask("live")  # reaps them
+        assert self.zygote.stdin is not None
+        self.zygote.stdin.close()
+        self.zygote.wait(timeout=30)
 
 
 def _lease_holders(database: Database) -> set[int]:
@@ -115,7 +134,7 @@ def _lease_holders(database: Database) -> set[int]:
         ).all()
     pids = set()
     for owner in owners:
-        parts = (owner or "").split(":")
+        parts = (owner or "").split("#")[0].split(":")
         if len(parts) >= 3 and parts[-2].isdigit():
             pids.add(int(parts[-2]))
     return pids
@@ -227,13 +246,18 @@ def test_every_post_goes_out_exactly_once_while_dispatchers_are_killed(
             "TOWNSQUARE_PUBLISH_SETTLE_SECONDS": str(SETTLE),
             "TOWNSQUARE_PUBLISH_RETRY_MINUTES": "30",
             "TOWNSQUARE_WORKER_THREADS": "1",
-            "TOWNSQUARE_LOG_LEVEL": "WARNING",
+            "TOWNSQUARE_LOG_LEVEL": os.environ.get("TOWNSQUARE_CHAOS_LOG_LEVEL", "WARNING"),
+            "PYTHONUNBUFFERED": "1",
         }
         setup = time.monotonic() - began
-        fleet = Fleet(env, tmp_path / "fleet.log")
+        fleet = Fleet(env, Path(os.environ.get("TOWNSQUARE_CHAOS_LOG") or tmp_path / "fleet.log"))
         try:
-            end = time.monotonic() + SECONDS
             fleet.keep_running()
+            # The kills start once a dispatcher is at work (the first lease), at most 60 s.
+            ready = time.monotonic() + 60
+            while not _lease_holders(database) and time.monotonic() < ready:
+                time.sleep(0.2)
+            end = time.monotonic() + SECONDS
             while time.monotonic() < end:
                 time.sleep(KILL_EVERY)
                 fleet.kill_one(_lease_holders(database))
@@ -254,7 +278,7 @@ def test_every_post_goes_out_exactly_once_while_dispatchers_are_killed(
 
     summary = (
         f"setup {setup:.0f} s; {fleet.kills} kills of a process holding a lease, "
-        f"{fleet.idle_ticks} ticks with none to kill; "
+        f"{fleet.idle_ticks} ticks with none to kill, {fleet.spawned} processes started; "
         f"after the kills {during}; after the clean pass ({cleaned:.0f} s) {left}"
     )
     print(summary)

@@ -14,9 +14,10 @@ Three kinds of work are claimed, oldest first: variants whose lease lapsed (the 
 died or hung: the *sweep*), uncertain variants whose next check has come, and scheduled
 variants that are due (``scheduled_at`` and ``next_attempt_at`` passed). Each moves to
 ``publishing`` with ``lease_owner``/``lease_until``; the holder renews the lease before each
-network call (:func:`hold`) and every write it makes afterwards is conditional on still
-holding it, so that a dispatcher whose lease was taken back can never overwrite the new
-holder's work.
+write (:func:`hold`), a heartbeat renews the leases of everything under way
+(:func:`renew`), and every write a dispatcher makes after its claim is conditional on still
+holding it, so that one whose lease was taken back can never overwrite the new holder's
+work. Each claim writes its own lease token (:func:`lease_token`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,27 @@ def new_owner() -> str:
     """A dispatcher's name in leases: host, process and a random part (a restarted process
     with the same pid is another owner)."""
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def lease_token(owner: str) -> str:
+    """What one claim writes in ``lease_owner``: the dispatcher and a part unique to this
+    claim, so that a variant the same dispatcher took back (its lease lapsed while a slow
+    call went on) is no longer held by the run that lost it."""
+    return f"{owner}#{secrets.token_hex(3)}"
+
+
+def renew(session: Session, leases: list[str], now: datetime, lease_seconds: float) -> int:
+    """Extend every lease in ``leases`` still held (the dispatcher's heartbeat); commits."""
+    if not leases:
+        return 0
+    result = session.execute(
+        update(V)
+        .where(V.lease_owner.in_(leases), V.status == VariantStatus.PUBLISHING.value)
+        .values(lease_until=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _condition(kind: str, now: datetime, due_before: datetime) -> ColumnElement[bool]:

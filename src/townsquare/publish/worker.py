@@ -27,7 +27,7 @@ from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.db.base import utcnow
 from townsquare.publish import dispatch, service
-from townsquare.publish.claims import new_owner
+from townsquare.publish.claims import lease_token, new_owner, renew
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ def expire_unapproved(database: Database, settings: Settings, now: datetime) -> 
 
 
 class _Pool:
-    """Claimed variants being published, at most ``size`` at once."""
+    """Claimed variants being published, at most ``size`` at once, their leases renewed by
+    a heartbeat while they run (a killed process stops renewing: the sweep takes them)."""
 
     def __init__(
         self, database: Database, settings: Settings, owner: str, clock: Callable[[], datetime]
@@ -74,40 +75,57 @@ class _Pool:
         self.size = settings.publish_parallel
         self.box = CredentialsBox(settings.resolved_credentials_key())
         self.executor = ThreadPoolExecutor(self.size, thread_name_prefix="publish")
-        self.running: set[Future[str]] = set()
+        self.running: dict[Future[str], str] = {}  # → its lease token
+        self._closing = threading.Event()
+        self._heartbeat = threading.Thread(target=self._beat, name="publish-lease", daemon=True)
+        self._heartbeat.start()
 
     def fill(self, due_before: datetime | None = None) -> int:
         free = self.size - len(self.running)
         if free <= 0:
             return 0
+        lease = lease_token(self.owner)
         ids = dispatch.claim_for(
             self.database,
             self.settings,
-            owner=self.owner,
+            owner=lease,
             limit=free,
             clock=self.clock,
             due_before=due_before,
         )
         for variant_id in ids:
-            self.running.add(self.executor.submit(self._publish, variant_id))
+            self.running[self.executor.submit(self._publish, variant_id, lease)] = lease
         return len(ids)
 
-    def _publish(self, variant_id: int) -> str:
+    def _publish(self, variant_id: int, lease: str) -> str:
         return dispatch.publish_variant(
             self.database,
             self.settings,
             variant_id,
-            owner=self.owner,
+            owner=lease,
             box=self.box,
             clock=self.clock,
         )
 
+    def _beat(self) -> None:
+        every = max(0.5, self.settings.publish_lease_seconds / 3)
+        while not self._closing.wait(every):
+            leases = sorted(set(self.running.values()))
+            if not leases:
+                continue
+            try:
+                with self.database.session() as session:
+                    renew(session, leases, self.clock(), self.settings.publish_lease_seconds)
+            except Exception:
+                logger.exception("renewing publishing leases failed; trying again")
+
     def collect(self, timeout: float | None) -> list[str]:
         if not self.running:
             return []
-        done, self.running = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
+        done, _pending = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
         outcomes = []
         for future in done:
+            self.running.pop(future, None)
             try:
                 outcomes.append(future.result())
             except Exception:
@@ -118,6 +136,7 @@ class _Pool:
 
     def close(self, wait_for_running: bool = True) -> None:
         self.executor.shutdown(wait=wait_for_running, cancel_futures=True)
+        self._closing.set()
 
 
 def dispatch_due(
