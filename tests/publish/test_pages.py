@@ -305,3 +305,32 @@ def test_an_image_needs_its_alt_text(
     page = owner_client.get(saved.headers["location"])
     assert "vitrine.png" in page.text and "La vitrine du café" in page.text
     assert {v.status for v in _variants(database)} == {"draft"}
+
+
+def test_the_composer_proposes_recommended_slots_with_their_evidence(
+    owner_client: TestClient,  # noqa: F811
+    database: Database,
+) -> None:
+    from tests.browser.test_measure_browser import seeded_posts
+    from tests.measure.conftest import insert_posts
+    from townsquare.channels.models import Channel
+
+    ids = web_seed.channels(database)
+    with database.session() as session:
+        channel = session.get(Channel, ids["bluesky"])
+        assert channel is not None
+        # 12 posts each on Monday 9:00, Tuesday 18:00 and Thursday 8:00 (Paris).
+        insert_posts(session, channel, seeded_posts())
+    page = owner_client.get("/w/acme/publish/new")
+    assert 'id="recommended"' in page.text
+    assert re.search(r"median [\d.]+ over 12 posts \(95% CI", page.text)
+    picks = re.findall(r'name="pick_at" value="([0-9T:-]+)"', page.text)
+    slots = {(datetime.fromisoformat(pick).weekday(), pick[-5:]) for pick in picks}
+    assert slots == {(0, "09:00"), (1, "18:00"), (3, "08:00")}
+    picked = post(
+        owner_client,
+        "/w/acme/publish/new",
+        {"channel": str(ids["bluesky"]), "part": "Lundi", "pick_at": picks[0]},
+    )
+    assert picked.status_code == 200
+    assert f'name="at" value="{picks[0]}"' in picked.text
