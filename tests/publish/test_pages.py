@@ -205,6 +205,11 @@ def test_attention_lists_failed_and_uncertain_posts(
     assert "Refusé" in page and "Perdu" in page and "Parti" not in page
     assert "character limit of 500 exceeded" in page
     assert "do not post it again by hand" in page
+    again = re.search(r'href="(/w/acme/publish/new\?[^"]+)"', page)
+    assert again is not None
+    composer = owner_client.get(again.group(1).replace("&amp;", "&"))
+    assert ">Refusé</textarea>" in composer.text
+    assert f'value="{ids["mastodon"]}" checked' in composer.text
     listed = owner_client.get("/w/acme/publish?view=list").text
     assert "https://bsky.app/profile/cafe.bsky.social/post/3x" in listed
 

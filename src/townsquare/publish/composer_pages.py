@@ -179,6 +179,8 @@ def composer(request: Request, session: DbSession, access: PageAccess) -> Respon
     if wanted:
         state["channels"] = [wanted]
     state["at"] = request.query_params.get("at", "")
+    # "Compose it again" from the attention list brings the failed post's text.
+    state["parts"] = [request.query_params.get("text", "")]
     return _composer_page(request, session, access, state=state)
 
 

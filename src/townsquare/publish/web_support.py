@@ -42,8 +42,8 @@ def advice_for(variant: PublishVariant) -> Message:
             "post it again by hand"
         )
     return Message(
-        "it did not go out: read the network's reason, fix the text or reconnect the "
-        "channel, then schedule it again from the post's page"
+        "it did not go out: read the network's reason, reconnect the channel if it asks "
+        "to, then compose it again (the button opens the composer with its text) and fix it"
     )
 
 
