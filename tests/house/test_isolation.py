@@ -180,9 +180,14 @@ PATH_PARAMS: dict[str, Filler] = {
     "assessment_id": _object("assessment"),
     "watch_id": _object("watch"),
     "source_id": _object("source"),
+    "mention_id": _object("mention"),
+    "mute_id": _object("mute"),
+    "alert_id": _object("alert"),
     "report_id": _object("report"),
     "share_id": _object("share"),
     "delivery_id": _object("delivery"),
+    "publish_post_id": _object("publish_post"),
+    "media_id": _object("publish_media"),
 }
 
 # Values for required query parameters and body fields (by name, else by type).
@@ -204,6 +209,7 @@ SAMPLES: dict[str, Any] = {
 OBJECT_FIELDS = {
     "channel": lambda w: B_HANDLE,
     "channel_id": lambda w: w.ids["channel"],
+    "channel_ids": lambda w: [w.ids["channel"]],
     "post_id": lambda w: w.ids["post"],
     "link_id": lambda w: w.ids["link"],
     "profile_id": lambda w: w.ids["profile"],
@@ -302,7 +308,7 @@ def _seed(database: Database, settings: Settings) -> World:
     from townsquare.analytics.models import PostMetricSnapshot as Snapshot
     from townsquare.handles.models import HandleCheck
     from townsquare.links.models import Link, LinkClick, LinkTag
-    from townsquare.listening.models import Source, Watch
+    from townsquare.listening.models import Alert, Mention, MentionWatch, Mute, Source, Watch
     from townsquare.maturity.models import MaturityAssessment
 
     world = World()
@@ -397,6 +403,26 @@ def _seed(database: Database, settings: Settings) -> World:
         watch = Watch(workspace_id=bravo.id, name=B_NAME, kind="brand", query=B_HANDLE)
         source = Source(workspace_id=bravo.id, type="rss", target="https://bravo.example/feed")
         session.add_all([tag, click, handle_check, assessment, watch, source])
+        session.flush()
+        mention = Mention(
+            workspace_id=bravo.id,
+            source_id=source.id,
+            dedupe_key="bravo-mention",
+            network="rss",
+            url="https://bravo-target-marker.example/mention",
+            text=B_POST_TEXT,
+            published_at=now,
+        )
+        mute = Mute(workspace_id=bravo.id, kind="site", value="bravo-target-marker.example")
+        alert = Alert(
+            workspace_id=bravo.id,
+            watch_id=watch.id,
+            url_encrypted=b"bravo",
+            url_display="https://bravo-target-marker.example/…",
+        )
+        session.add_all([mention, mute, alert])
+        session.flush()
+        session.add(MentionWatch(mention_id=mention.id, watch_id=watch.id))
         from townsquare.reports.models import Report, ReportDelivery, ReportShare
 
         report = Report(
@@ -426,10 +452,32 @@ def _seed(database: Database, settings: Settings) -> World:
             recipients=[B_OWNER],
         )
         session.add_all([share, delivered])
+        from townsquare.publish.models import PublishMedia, PublishPost, PublishVariant
+
+        composed = PublishPost(
+            workspace_id=bravo.id, parts=[{"text": B_POST_TEXT, "media": []}], campaign=B_CAMPAIGN
+        )
+        session.add(composed)
+        session.flush()
+        picture = PublishMedia(
+            workspace_id=bravo.id,
+            post_id=composed.id,
+            sha256="0" * 64,
+            filename=B_NAME,
+            mime_type="image/png",
+            size=1,
+        )
+        variant = PublishVariant(
+            post_id=composed.id, workspace_id=bravo.id, channel_id=channel.id, overrides={}
+        )
+        session.add_all([picture, variant])
         session.commit()
         world.ids = {
             "watch": watch.id,
             "source": source.id,
+            "mention": mention.id,
+            "mute": mute.id,
+            "alert": alert.id,
             "handle_check": handle_check.id,
             "assessment": assessment.id,
             "member": carol.id,
@@ -445,6 +493,8 @@ def _seed(database: Database, settings: Settings) -> World:
             "report": report.id,
             "share": share.id,
             "delivery": delivered.id,
+            "publish_post": composed.id,
+            "publish_media": picture.id,
         }
         world.alice_token = tokens.create_token(
             session, alice, name="alice", expires_in_days=None

@@ -125,3 +125,28 @@ def test_mentions_mutes_and_alerts_api(
         assert tuned.status_code == 200 and tuned.json()["spike_threshold"] == 5.0
         too_low = client.patch(base + f"/watches/{watch['id']}", json={"spike_threshold": 0.2})
         assert too_low.status_code == 422
+
+
+def test_figures_refuse_a_period_they_cannot_answer_in_words(
+    live_server: ServerThread, seed: Seed
+) -> None:
+    """Far-off years overflowed in a zone shift (500) and a ten-thousand-year span built a
+    per-day series for 35 s: both are now a 422 that names the field and the bound."""
+    base = f"{live_server.url}/api/v1/workspaces/{seed.workspace}/mentions/figures"
+    cases = {
+        ("0001-01-01T00:00:00+01:00", "2000-01-01T00:00:00Z"): ("since", "1970"),
+        ("2000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"): ("until", "2200"),
+        ("1990-01-01T00:00:00Z", "2100-01-01T00:00:00Z"): ("until", "3660"),
+        ("2026-02-01T00:00:00Z", "2026-01-01T00:00:00Z"): ("until", "after"),
+        ("2026-01-01T00:00:00", "2026-02-01T00:00:00Z"): ("since", "time zone"),
+    }
+    with httpx.Client(headers=seed.headers, timeout=30) as client:
+        for (since, until), (field, words) in cases.items():
+            answer = client.get(base, params={"since": since, "until": until})
+            assert answer.status_code == 422, (since, until, answer.text)
+            error = answer.json()["error"]
+            assert error["field"] == field and words in error["message"], error
+        fine = client.get(
+            base, params={"since": "2026-01-01T00:00:00Z", "until": "2026-02-01T00:00:00Z"}
+        )
+        assert fine.status_code == 200 and len(fine.json()["sentiment_by_day"]["days"]) == 31

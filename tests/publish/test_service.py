@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import SmtpServer
+from tests.networks_servers import MastodonServer
 from tests.publish.service_env import BLUESKY, MASTODON, PublishEnv, make_env
 from townsquare.db import Database
 from townsquare.errors import Conflict, PermissionDenied, ValidationError
@@ -459,3 +460,41 @@ def test_empty_post_and_unknown_channel(env: PublishEnv) -> None:
     with pytest.raises(Exception, match="no channel with id 4242"):
         _create(env, channel_ids=[4242])
     assert timedelta(0) == timedelta(0)
+
+
+def test_mastodon_limit_from_the_instance_cached_per_channel(
+    database: Database, data_dir: Path, mastodon_server: MastodonServer
+) -> None:
+    from townsquare.channels import service as channels
+    from townsquare.channels.crypto import CredentialsBox
+
+    env = make_env(database, data_dir, allow_private_urls=True)
+    configuration = {
+        "configuration": {
+            "statuses": {"max_characters": 120, "characters_reserved_per_url": 23},
+            "media_attachments": {"image_size_limit": 1_000_000},
+        }
+    }
+    mastodon_server.fault(
+        path_regex=r"^/api/v2/instance/?$", status=200, body=configuration, methods=["GET"]
+    )
+    with env.database.session() as session:
+        channel = channels.add_channel(
+            session,
+            env.operator(session),
+            network="mastodon",
+            handle=mastodon_server.handle(),
+            credentials=mastodon_server.credentials(),
+            box=CredentialsBox(env.settings.resolved_credentials_key()),
+        )
+        channel_id = channel.id
+    with pytest.raises(ValidationError, match="121 characters for a limit of 120"):
+        _create(env, channel_ids=[channel_id], parts="x" * 121, when=service.NOW)
+    # The first (refused) post cached nothing; a draft asks the instance and caches it.
+    draft = _create(env, channel_ids=[channel_id], parts="x" * 121)
+    mastodon_server.clear_faults()  # the instance now says 500: the cache still says 120
+    with env.database.session() as session:
+        data = service.post_json(session, service.get_post(session, env.operator(session), draft))
+        assert data["variants"][0]["limit"] == 120
+        with pytest.raises(ValidationError, match="121 characters for a limit of 120"):
+            service.schedule_post(session, env.operator(session), env.settings, draft, service.NOW)

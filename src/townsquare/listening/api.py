@@ -19,11 +19,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from townsquare.errors import ValidationError
+from townsquare import validation
 from townsquare.listening import service
 from townsquare.listening.models import Watch
 from townsquare.validation import DbId
 from townsquare.web.deps import ApiAccess, AppSettings, DbSession
+from townsquare.workspaces.roles import Role
 
 router = APIRouter(tags=["listen"])
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -351,11 +352,7 @@ def api_mention_figures(
 
     from townsquare.listening import figures, tops
 
-    if since.tzinfo is None or until.tzinfo is None:
-        raise ValidationError(
-            "give since and until with their time zone, e.g. 2026-12-01T00:00:00Z",
-            field="since",
-        )
+    since, until = validation.time_range(since, until)
     found = service.get_watch(session, access, watch) if watch else None
     watch_id = found.id if found else None
     result: dict[str, Any] = {
@@ -378,6 +375,8 @@ def api_update_mention(
     """Mark a mention (read, important, to answer) or correct its sentiment."""
     from townsquare.listening import marks
 
+    # Even an empty change is a write: a viewer is refused before anything is read.
+    access.require(Role.CONTRIBUTOR, "mark mentions")
     for mark in ("read", "important", "to_answer"):
         value = getattr(body, mark)
         if value is not None:

@@ -52,6 +52,8 @@ def set_mark(
 ) -> Mention:
     """Mark (or unmark) a mention as read, important or to answer (contributor or higher)."""
     access.require(Role.CONTRIBUTOR, "mark mentions")
+    # Found first: another workspace's mention is "not found" whatever the form says.
+    mention = get_mention(session, access, mention_id)
     column = MARKS.get(mark)
     if column is None:
         raise ValidationError(
@@ -59,7 +61,6 @@ def set_mark(
             params={"value": mark, "choices": list(MARKS)},
             field="mark",
         )
-    mention = get_mention(session, access, mention_id)
     setattr(mention, column, bool(value))
     session.commit()
     return mention

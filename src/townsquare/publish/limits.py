@@ -11,11 +11,25 @@ before scheduling, the CLI's ``length``/``limit``):
   ``problems`` (messages naming what is over and by how much). ``ok`` is False when any
   problem exists: such a variant cannot be scheduled.
 
-Counting is in graphemes (``é🇫🇷👍🏽`` is 3), never ``len()``.
+Counting is in graphemes (``é🇫🇷👍🏽`` is 3), never ``len()``. Each network's rule:
+
+- Mastodon (as its ``StatusLengthValidator``): graphemes of the content warning plus the
+  text in which every http(s) URL counts ``characters_reserved_per_url`` (23) and every
+  ``@user@domain`` counts as ``@user``; the limit is the instance's
+  ``configuration.statuses.max_characters`` (500 by default).
+- Bluesky (the ``app.bsky.feed.post`` lexicon): at most 300 graphemes **and** 3,000 bytes of
+  UTF-8; URLs count in full.
+- X (twitter-text v3, ``weighted``): the text in NFC; each URL weighs 23; each emoji (one
+  grapheme with a pictographic character, a flag, a keycap) weighs 2; any other code point
+  weighs 1 in U+0000–U+10FF, U+2000–U+200D, U+2010–U+201F, U+2032–U+2037 and 2 elsewhere
+  (CJK, emoji…); limit 280.
+- LinkedIn 3,000, Instagram 2,200, Threads 500, Facebook 63,206 graphemes (shown for
+  copy-and-paste: townsquare does not publish there itself).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,25 +82,92 @@ class LengthCheck:
         return not self.problems
 
 
-_URL = regex.compile(r"https?://[^\s<>\"]+", regex.IGNORECASE)
-_MENTION = regex.compile(r"(?<![\w@])@([\w.]+)@[\w.-]+\w", regex.UNICODE)
+# An http(s) URL as twitter-text (and so Mastodon) finds one: not glued to a preceding
+# letter, digit, @, $ or #; it ends before white space, quotes or angle brackets.
+_URL = regex.compile(r"(?<![A-Za-z0-9@＠$#＃])https?://[^\s<>\"]+", regex.IGNORECASE)
+# A remote mention as Mastodon's MENTION_RE reads it: @user@domain, not after = / or a letter.
+_MENTION = regex.compile(
+    r"(?<![=/\w])@([a-z0-9_]+(?:[a-z0-9_.-]*[a-z0-9_])?)@[\w.-]+\w", regex.IGNORECASE
+)
 # Punctuation that ends a sentence rather than a URL ("see https://example.org.").
 _URL_TRAILING = ".,;:!?'\")]}"
+_EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3")
+_TEXT_STYLE = regex.compile(r"^\p{Extended_Pictographic}$")
+# twitter-text v3: code points weighing 1 (scaled 100); every other weighs 2.
+X_LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
+X_URL_WEIGHT = 23
+X_LIMIT = 280
+
+
+def url_spans(text: str) -> list[tuple[int, int]]:
+    """Where the http(s) URLs of ``text`` are (start, end), without the sentence's
+    trailing punctuation (a closing parenthesis is kept when the URL opened one)."""
+    spans: list[tuple[int, int]] = []
+    for match in _URL.finditer(text):
+        start, end = match.span()
+        while end > start and text[end - 1] in _URL_TRAILING:
+            url = text[start:end]
+            if url[-1] == ")" and url.count("(") >= url.count(")"):
+                break
+            end -= 1
+        if text[start:end].partition("://")[2]:
+            spans.append((start, end))
+    return spans
 
 
 def find_urls(text: str) -> list[str]:
-    """The http(s) URLs in ``text``, in order, without the sentence's trailing punctuation
-    (a closing parenthesis is kept when the URL opened one, as in Wikipedia links)."""
-    found: list[str] = []
-    for match in _URL.finditer(text):
-        url = match.group(0)
-        while url and url[-1] in _URL_TRAILING:
-            if url[-1] == ")" and url.count("(") >= url.count(")"):
-                break
-            url = url[:-1]
-        if url.partition("://")[2]:
-            found.append(url)
-    return found
+    """The http(s) URLs in ``text``, in order."""
+    return [text[start:end] for start, end in url_spans(text)]
+
+
+def _replace_urls(text: str, placeholder: str) -> str:
+    pieces, last = [], 0
+    for start, end in url_spans(text):
+        pieces += [text[last:start], placeholder]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def is_emoji(cluster: str) -> bool:
+    """Whether one grapheme is an emoji as twitter-text's parser counts one: a pictograph
+    (shown as an emoji: not a lone text-style symbol such as © or ™), a flag, a keycap."""
+    if not _EMOJI.search(cluster):
+        return False
+    if len(cluster) == 1 and _TEXT_STYLE.match(cluster):
+        return bool(regex.match(r"\p{Emoji_Presentation}", cluster))
+    return True
+
+
+def x_weighted_length(text: str, *, url_weight: int = X_URL_WEIGHT) -> int:
+    """The length X gives ``text`` (twitter-text v3's weighted length)."""
+    normalized = unicodedata.normalize("NFC", text)
+    total, last = 0, 0
+
+    def plain(piece: str) -> int:
+        weight = 0
+        for cluster in _GRAPHEME.findall(piece):
+            if is_emoji(cluster):
+                weight += 2
+                continue
+            for char in cluster:
+                point = ord(char)
+                light = any(low <= point <= high for low, high in X_LIGHT_RANGES)
+                weight += 1 if light else 2
+        return weight
+
+    for start, end in url_spans(normalized):
+        total += plain(normalized[last:start]) + url_weight
+        last = end
+    return total + plain(normalized[last:])
+
+
+def mastodon_length(text: str, content_warning: str | None = None, url_length: int = 23) -> int:
+    """The length Mastodon gives a status: graphemes of the warning and of the text with
+    each URL as ``url_length`` characters and each ``@user@domain`` as ``@user``."""
+    countable = _replace_urls(text, "x" * url_length)
+    countable = _MENTION.sub(lambda match: "@" + match.group(1), countable)
+    return graphemes(content_warning or "") + graphemes(countable)
 
 
 DEFAULTS: dict[str, NetworkLimits] = {
@@ -111,6 +192,11 @@ DEFAULTS: dict[str, NetworkLimits] = {
         max_alt_characters=2000,
         publishable=True,
     ),
+    "x": NetworkLimits("x", X_LIMIT, unit="weighted", url_length=X_URL_WEIGHT, max_media=4),
+    "linkedin": NetworkLimits("linkedin", 3000, max_media=9),
+    "instagram": NetworkLimits("instagram", 2200, max_media=10),
+    "threads": NetworkLimits("threads", 500, max_media=10),
+    "facebook": NetworkLimits("facebook", 63206, max_media=10),
 }
 
 
@@ -119,8 +205,9 @@ def limits_for(network: str, server_limits: Mapping[str, Any] | None = None) -> 
     base = DEFAULTS.get(network) or NetworkLimits(network, None)
 
     def figure(section: Mapping[str, Any], key: str, default: int | None) -> int | None:
-        value = section.get(key, default)
-        return int(value) if value is not None else None
+        # A key present as null (Mastodon.py fills absent fields with None) is unknown too.
+        value = section.get(key)
+        return int(value) if value is not None else default
 
     if network == "mastodon" and server_limits:
         statuses = server_limits.get("statuses") or {}
@@ -133,20 +220,22 @@ def limits_for(network: str, server_limits: Mapping[str, Any] | None = None) -> 
             max_media=figure(statuses, "max_media_attachments", base.max_media) or base.max_media,
             max_image_bytes=figure(media, "image_size_limit", base.max_image_bytes),
             max_video_bytes=figure(media, "video_size_limit", base.max_video_bytes),
-            max_alt_characters=base.max_alt_characters,
+            max_alt_characters=figure(media, "description_limit", base.max_alt_characters),
             publishable=True,
         )
     return base
 
 
 def count(limits: NetworkLimits, text: str, content_warning: str | None = None) -> int:
-    """The length of ``text`` as ``limits.network`` counts it."""
-    if limits.url_length is not None:
-        text = _URL.sub("x" * limits.url_length, text)
+    """The length of ``text`` as ``limits.network`` counts it (see the module docstring);
+    ``content_warning`` counts only where the network counts it (Mastodon)."""
     if limits.network == "mastodon":
-        text = _MENTION.sub(lambda match: "@" + match.group(1), text)
-        if content_warning:
-            text = content_warning + text
+        warning = content_warning if limits.counts_content_warning else None
+        return mastodon_length(text, warning, limits.url_length or 23)
+    if limits.unit == "weighted":
+        return x_weighted_length(text, url_weight=limits.url_length or X_URL_WEIGHT)
+    if limits.url_length is not None:
+        text = _replace_urls(text, "x" * limits.url_length)
     return graphemes(text)
 
 
@@ -158,7 +247,7 @@ def check_part(
     media: Sequence[MediaInfo] = (),
 ) -> LengthCheck:
     """Whether one part (one post of a thread) fits the network's limits."""
-    length = count(limits, text, content_warning if limits.counts_content_warning else None)
+    length = count(limits, text, content_warning)
     problems: list[Message] = []
     if limits.max_characters is not None and length > limits.max_characters:
         problems.append(
@@ -199,6 +288,16 @@ def check_part(
                     "an attachment of %(size)s bytes for a limit of %(limit)s bytes",
                     size=item.size,
                     limit=ceiling,
+                )
+            )
+        alt = graphemes(item.alt_text or "")
+        if limits.max_alt_characters is not None and alt > limits.max_alt_characters:
+            problems.append(
+                Message(
+                    "an image description of %(length)s characters for a limit of %(limit)s: "
+                    "shorten it",
+                    length=alt,
+                    limit=limits.max_alt_characters,
                 )
             )
     return LengthCheck(length, limits.max_characters, limits.unit, problems)

@@ -1,5 +1,8 @@
 """Use cases of Publish: compose, adapt, validate, approve, schedule, queue, cancel, expire,
-and the post's history. Every query is scoped by the caller's workspace; each public
+and the post's history. This module is the face the pages, the CLI, the API and the
+dispatcher call; it re-exports what its helpers hold (``records``: reading, history and
+status; ``approval``: settings and who approves; ``inputs``: cleaning; ``checks``: limits;
+``expiry``; ``views``: JSON). Every query is scoped by the caller's workspace; each public
 function that changes something is one transaction (on any error nothing is written) and
 writes a :class:`PublishEvent` for every transition (the outbox others read).
 
@@ -21,90 +24,114 @@ scheduled (ValidationError with the count and the limit).
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from townsquare.channels.models import Channel
 from townsquare.config import Settings
 from townsquare.db.base import utcnow
-from townsquare.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from townsquare.errors import Conflict, NotFound, ValidationError
 from townsquare.messages import Message
-from townsquare.networks.base import with_link
 from townsquare.publish import server_limits, shortening, slots, timing
+from townsquare.publish.approval import (
+    approval_needed,
+    can_approve,
+    get_settings,
+    may_keep_approval,
+    require_approver,
+    self_approves,
+    settings_of,
+    update_settings,
+)
+from townsquare.publish.checks import VariantCheck, check_variant, require_valid
 from townsquare.publish.content import (
     effective_content_warning,
     effective_link_url,
     effective_parts,
 )
-from townsquare.publish.core_models import PublishSettings
-from townsquare.publish.limits import MediaInfo, check_part
+from townsquare.publish.expiry import expire_unapproved
+from townsquare.publish.inputs import (
+    MAX_CAMPAIGN,
+    MAX_COMMENT,
+    MAX_CW,
+    clean_channels,
+    clean_language,
+    clean_link,
+    clean_override,
+    clean_parts,
+    clean_text,
+)
 from townsquare.publish.models import (
     PartStatus,
-    PublishEvent,
     PublishMedia,
     PublishPart,
     PublishPost,
     PublishVariant,
-    VariantStatus,
 )
+from townsquare.publish.records import (
+    AWAITING,
+    EDITABLE,
+    STATUS_PRECEDENCE,
+    S,
+    get_post,
+    history,
+    list_posts,
+    post_status,
+    record,
+    refresh_post_status,
+    transaction,
+    variants_of,
+)
+from townsquare.publish.views import event_json, post_json, variant_json
 from townsquare.workspaces import audit
 from townsquare.workspaces.access import WorkspaceAccess
-from townsquare.workspaces.models import Membership, User
 from townsquare.workspaces.roles import Role
 
+__all__ = [
+    "AWAITING",
+    "EDITABLE",
+    "NOW",
+    "QUEUE",
+    "STATUS_PRECEDENCE",
+    "UNSET",
+    "VariantCheck",
+    "When",
+    "approve",
+    "can_approve",
+    "cancel",
+    "check_variant",
+    "clean_parts",
+    "create_post",
+    "edit_post",
+    "effective_content_warning",
+    "effective_link_url",
+    "effective_parts",
+    "event_json",
+    "expire_unapproved",
+    "get_post",
+    "get_settings",
+    "history",
+    "list_posts",
+    "post_json",
+    "post_status",
+    "publish_now",
+    "record",
+    "refresh_post_status",
+    "request_changes",
+    "schedule_post",
+    "settings_of",
+    "update_settings",
+    "variant_json",
+    "variants_of",
+]
+
 logger = logging.getLogger(__name__)
-
-MAX_PARTS = 25
-MAX_TEXT = 100_000
-MAX_CW = 1000
-MAX_CAMPAIGN = 200
-MAX_COMMENT = 5000
-MAX_CHANNELS = 50
-
-S = VariantStatus
-EDITABLE = (S.DRAFT, S.PENDING_APPROVAL, S.CHANGES_REQUESTED, S.SCHEDULED)
-AWAITING = (S.PENDING_APPROVAL, S.CHANGES_REQUESTED)
-# The post's status when its variants differ: the first of these that a variant has.
-STATUS_PRECEDENCE = (
-    S.FAILED,
-    S.UNCERTAIN,
-    S.PUBLISHING,
-    S.SCHEDULED,
-    S.PENDING_APPROVAL,
-    S.CHANGES_REQUESTED,
-    S.DRAFT,
-    S.EXPIRED,
-    S.PUBLISHED,
-    S.CANCELLED,
-)
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def transaction(function: Callable[P, R]) -> Callable[P, R]:
-    """One transaction per use case: any error rolls the session back, so nothing half
-    written survives (the session is the first argument)."""
-
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        session = args[0]
-        assert isinstance(session, Session)
-        try:
-            return function(*args, **kwargs)
-        except BaseException:
-            session.rollback()
-            raise
-
-    return wrapper
 
 
 class _Unset:
@@ -143,475 +170,6 @@ QUEUE = When("queue")
 NOW = When("now")
 
 
-@dataclass
-class VariantCheck:
-    """How a variant counts on its network: the longest part's ``length`` and the
-    ``limit``, and every problem (over the limit, too many attachments…)."""
-
-    channel: Channel
-    length: int
-    limit: int | None
-    unit: str
-    problems: list[Message] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-# --- settings ------------------------------------------------------------------------------
-
-
-def settings_of(session: Session, workspace_id: int) -> PublishSettings:
-    """The workspace's publish settings (the defaults, unsaved, when never changed)."""
-    row = session.get(PublishSettings, workspace_id)
-    if row is None:
-        return PublishSettings(
-            workspace_id=workspace_id,
-            needs_approval=False,
-            forbid_self_approval=True,
-            viewers_can_approve=False,
-            shorten_links=False,
-        )
-    return row
-
-
-def get_settings(session: Session, access: WorkspaceAccess) -> PublishSettings:
-    return settings_of(session, access.workspace_id)
-
-
-@transaction
-def update_settings(
-    session: Session,
-    access: WorkspaceAccess,
-    *,
-    needs_approval: bool | None = None,
-    forbid_self_approval: bool | None = None,
-    viewers_can_approve: bool | None = None,
-    shorten_links: bool | None = None,
-) -> PublishSettings:
-    """Change the workspace's publish settings (admin or owner); None leaves one as it is."""
-    access.require(Role.ADMIN, "change the publish settings")
-    row = session.get(PublishSettings, access.workspace_id)
-    if row is None:
-        row = settings_of(session, access.workspace_id)
-        session.add(row)
-    changes: dict[str, bool] = {}
-    for name, value in (
-        ("needs_approval", needs_approval),
-        ("forbid_self_approval", forbid_self_approval),
-        ("viewers_can_approve", viewers_can_approve),
-        ("shorten_links", shorten_links),
-    ):
-        if value is not None:
-            setattr(row, name, bool(value))
-            changes[name] = bool(value)
-    row.updated_at = utcnow()
-    audit.record(
-        session,
-        "publish.settings_changed",
-        workspace_id=access.workspace_id,
-        user_id=access.user_id,
-        details=changes,
-    )
-    session.commit()
-    return row
-
-
-def can_approve(publish_settings: PublishSettings, access: WorkspaceAccess) -> bool:
-    """Whether the caller's role may approve or request changes (whoever wrote the post)."""
-    if access.role.at_least(Role.EDITOR):
-        return True
-    return bool(publish_settings.viewers_can_approve) and access.role is Role.VIEWER
-
-
-def _require_approver(
-    publish_settings: PublishSettings, access: WorkspaceAccess, post: PublishPost, action: str
-) -> None:
-    if not can_approve(publish_settings, access):
-        access.require(Role.EDITOR, action)
-    if (
-        publish_settings.forbid_self_approval
-        and access.user_id is not None
-        and post.author_id == access.user_id
-    ):
-        raise PermissionDenied(
-            "you wrote post %(post_id)s: another member must approve it (the workspace "
-            "forbids approving one's own posts)",
-            params={"post_id": post.id},
-            field="post",
-        )
-
-
-def _approval_needed(publish_settings: PublishSettings, access: WorkspaceAccess) -> bool:
-    return bool(publish_settings.needs_approval) or not access.role.at_least(Role.EDITOR)
-
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def get_post(session: Session, access: WorkspaceAccess, post_id: int) -> PublishPost:
-    post = session.scalar(
-        select(PublishPost).where(
-            PublishPost.id == post_id, PublishPost.workspace_id == access.workspace_id
-        )
-    )
-    if post is None:
-        raise NotFound(
-            "no post %(post_id)s in workspace '%(slug)s': list them with `townsquare post list "
-            "--workspace %(slug)s`",
-            params={"post_id": post_id, "slug": access.workspace.slug},
-            field="post",
-        )
-    return post
-
-
-def variants_of(session: Session, post: PublishPost) -> list[tuple[PublishVariant, Channel]]:
-    """The post's variants with their channels, in a stable order (network, handle)."""
-    rows = session.execute(
-        select(PublishVariant, Channel)
-        .join(Channel, Channel.id == PublishVariant.channel_id)
-        .where(PublishVariant.post_id == post.id)
-        .order_by(Channel.network, Channel.handle, PublishVariant.id)
-    )
-    return [(variant, channel) for variant, channel in rows]
-
-
-def list_posts(
-    session: Session,
-    access: WorkspaceAccess,
-    *,
-    status: str | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    channel_id: int | None = None,
-    limit: int = 500,
-) -> list[PublishPost]:
-    """Posts of the workspace, newest first. ``status`` is a post or variant status;
-    ``start``/``end`` bound when a variant goes (or went) out, else when it was created."""
-    query = select(PublishPost).where(PublishPost.workspace_id == access.workspace_id)
-    if status:
-        wanted = _status(status)
-        query = query.where(
-            (PublishPost.status == wanted)
-            | PublishPost.id.in_(
-                select(PublishVariant.post_id).where(
-                    PublishVariant.workspace_id == access.workspace_id,
-                    PublishVariant.status == wanted,
-                )
-            )
-        )
-    if start is not None or end is not None or channel_id is not None:
-        moment = func.coalesce(PublishVariant.published_at, PublishVariant.scheduled_at)
-        variants = select(PublishVariant.post_id).where(
-            PublishVariant.workspace_id == access.workspace_id
-        )
-        if channel_id is not None:
-            variants = variants.where(PublishVariant.channel_id == channel_id)
-        if start is not None:
-            variants = variants.where(moment >= start)
-        if end is not None:
-            variants = variants.where(moment < end)
-        query = query.where(PublishPost.id.in_(variants))
-    query = query.order_by(PublishPost.created_at.desc(), PublishPost.id.desc())
-    return list(session.scalars(query.limit(max(1, min(limit, 5000)))))
-
-
-def history(session: Session, access: WorkspaceAccess, post_id: int) -> list[PublishEvent]:
-    """Every change of the post in the order it happened (who, when, what)."""
-    post = get_post(session, access, post_id)
-    return list(
-        session.scalars(
-            select(PublishEvent).where(PublishEvent.post_id == post.id).order_by(PublishEvent.id)
-        )
-    )
-
-
-def _status(value: str) -> str:
-    try:
-        return VariantStatus(value.strip().lower()).value
-    except ValueError:
-        raise ValidationError(
-            "unknown status %(value)r: choose one of %(choices)s",
-            params={"value": value, "choices": [status.value for status in VariantStatus]},
-            field="status",
-        ) from None
-
-
-# --- input cleaning ------------------------------------------------------------------------
-
-
-def clean_parts(
-    session: Session, access: WorkspaceAccess, parts: str | Sequence[Any], *, field: str = "text"
-) -> list[dict[str, Any]]:
-    """The thread as stored: ``[{"text": str, "media": [id, …]}, …]``; a part is a string
-    or a mapping with ``text`` and ``media``. Media must be this workspace's uploads."""
-    items: Sequence[Any] = [parts] if isinstance(parts, str) else parts
-    cleaned: list[dict[str, Any]] = []
-    for item in items:
-        if isinstance(item, str):
-            text, media = item, []
-        elif isinstance(item, Mapping):
-            text, media = str(item.get("text") or ""), list(item.get("media") or [])
-        else:
-            raise ValidationError("a part of the thread is a text or {text, media}", field=field)
-        text = text.replace("\r\n", "\n").strip()
-        if len(text) > MAX_TEXT:
-            raise ValidationError(
-                "a part is too long to store: at most %(max)s characters",
-                params={"max": MAX_TEXT},
-                field=field,
-            )
-        ids = [_media_id(value, field) for value in media]
-        if not text and not ids:
-            continue
-        cleaned.append({"text": text, "media": ids})
-    if not cleaned:
-        raise ValidationError("the post is empty: write its text (or attach an image)", field=field)
-    if len(cleaned) > MAX_PARTS:
-        raise ValidationError(
-            "a thread has at most %(max)s parts, not %(count)s",
-            params={"max": MAX_PARTS, "count": len(cleaned)},
-            field=field,
-        )
-    wanted = {media_id for part in cleaned for media_id in part["media"]}
-    if wanted:
-        found = set(
-            session.scalars(
-                select(PublishMedia.id).where(
-                    PublishMedia.id.in_(wanted), PublishMedia.workspace_id == access.workspace_id
-                )
-            )
-        )
-        missing = sorted(wanted - found)
-        if missing:
-            raise NotFound(
-                "no uploaded image %(media_id)s in this workspace: upload it first",
-                params={"media_id": missing[0]},
-                field="media",
-            )
-    return cleaned
-
-
-def _media_id(value: Any, field: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(
-            "media ids are numbers, not %(value)r", params={"value": value}, field=field
-        ) from None
-
-
-def _clean_text(value: str | None, *, field: str, max_length: int) -> str | None:
-    text = (value or "").strip()
-    if len(text) > max_length:
-        raise ValidationError(
-            "%(field)s is too long: at most %(max)s characters",
-            params={"field": field, "max": max_length},
-            field=field,
-        )
-    return text or None
-
-
-def _clean_language(value: str | None) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        return None
-    if len(text) > 16 or not all(ch.isalnum() or ch == "-" for ch in text):
-        raise ValidationError(
-            "invalid language %(value)r: use a code such as en, fr or pt-BR",
-            params={"value": value},
-            field="language",
-        )
-    return text
-
-
-def _clean_link(value: str | None) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        return None
-    if not text.lower().startswith(("http://", "https://")) or len(text) > 2000 or " " in text:
-        raise ValidationError(
-            "invalid link %(value)r: give an http or https URL of at most 2000 characters",
-            params={"value": value[:100] if value else value},
-            field="link_url",
-        )
-    return text
-
-
-def _channels(
-    session: Session, access: WorkspaceAccess, channel_ids: Iterable[int]
-) -> list[Channel]:
-    ids = list(dict.fromkeys(int(value) for value in channel_ids))
-    if not ids:
-        raise ValidationError("choose at least one channel to publish to", field="channel")
-    if len(ids) > MAX_CHANNELS:
-        raise ValidationError(
-            "at most %(max)s channels per post", params={"max": MAX_CHANNELS}, field="channel"
-        )
-    found = {
-        channel.id: channel
-        for channel in session.scalars(
-            select(Channel).where(Channel.id.in_(ids), Channel.workspace_id == access.workspace_id)
-        )
-    }
-    for channel_id in ids:
-        if channel_id not in found:
-            raise NotFound(
-                "no channel with id %(channel_id)s in this workspace",
-                params={"channel_id": channel_id},
-                field="channel",
-            )
-    return [found[channel_id] for channel_id in ids]
-
-
-def _clean_override(
-    session: Session, access: WorkspaceAccess, override: Mapping[str, Any]
-) -> dict[str, Any]:
-    """A variant's overrides: ``parts`` (or ``text``) and/or ``content_warning``."""
-    cleaned: dict[str, Any] = {}
-    if override.get("parts") is not None:
-        cleaned["parts"] = clean_parts(session, access, override["parts"], field="text_for")
-    elif override.get("text") is not None:
-        cleaned["parts"] = clean_parts(session, access, str(override["text"]), field="text_for")
-    if "content_warning" in override:
-        cleaned["content_warning"] = _clean_text(
-            override["content_warning"], field="content_warning", max_length=MAX_CW
-        )
-    return cleaned
-
-
-# --- validation ----------------------------------------------------------------------------
-
-
-def check_variant(
-    session: Session, post: PublishPost, variant: PublishVariant, channel: Channel
-) -> VariantCheck:
-    """How the variant counts on its channel's network (cached server limits)."""
-    limits = server_limits.limits_of(session, channel)
-    parts = effective_parts(post, variant)
-    warning = effective_content_warning(post, variant)
-    link = effective_link_url(post, variant)
-    media_ids = {media_id for part in parts for media_id in part["media"]}
-    media = {
-        row.id: MediaInfo(row.mime_type, row.size, row.alt_text)
-        for row in (
-            session.scalars(select(PublishMedia).where(PublishMedia.id.in_(media_ids)))
-            if media_ids
-            else []
-        )
-    }
-    longest, problems = 0, []
-    for index, part in enumerate(parts):
-        text = with_link(part["text"], link) if index == 0 else part["text"]
-        checked = check_part(
-            limits,
-            text,
-            content_warning=warning,
-            media=[media[media_id] for media_id in part["media"] if media_id in media],
-        )
-        longest = max(longest, checked.length)
-        for message in checked.problems:
-            problems.append(
-                Message(
-                    "%(channel)s, part %(part)s: %(problem)s"
-                    if len(parts) > 1
-                    else "%(channel)s: %(problem)s",
-                    channel=channel.handle,
-                    part=index + 1,
-                    problem=message,
-                )
-            )
-    return VariantCheck(channel, longest, limits.max_characters, limits.unit, problems)
-
-
-def _require_valid(checks: Sequence[VariantCheck]) -> None:
-    """ValidationError naming the first variant that does not fit (with its count and its
-    limit), every problem of every variant in ``problems``."""
-    problems: list[dict[str, object]] = [
-        {"field": "text", "message": message} for check in checks for message in check.problems
-    ]
-    if not problems:
-        return
-    first = next(check for check in checks if check.problems)
-    if first.limit is not None and first.length > first.limit:
-        raise ValidationError(
-            "the post does not fit %(channel)s: %(length)s %(unit)s for a limit of "
-            "%(limit)s; shorten it by %(over)s (a variant over its limit cannot be scheduled)",
-            params={
-                "channel": first.channel.handle,
-                "length": first.length,
-                "unit": Message(first.unit),
-                "limit": first.limit,
-                "over": first.length - first.limit,
-            },
-            field="text",
-            problems=problems,
-        )
-    raise ValidationError(
-        "the post does not fit %(channel)s: %(problem)s",
-        params={"channel": first.channel.handle, "problem": first.problems[0]},
-        field="text",
-        problems=problems,
-    )
-
-
-# --- history and status --------------------------------------------------------------------
-
-
-def record(
-    session: Session,
-    post: PublishPost,
-    action: str,
-    *,
-    user_id: int | None,
-    variant: PublishVariant | None = None,
-    comment: str | None = None,
-    detail: dict[str, Any] | None = None,
-    at: datetime | None = None,
-) -> PublishEvent:
-    """Add one history row (the caller commits it with the change it describes)."""
-    event = PublishEvent(
-        post_id=post.id,
-        variant_id=variant.id if variant is not None else None,
-        user_id=user_id,
-        action=action,
-        comment=comment,
-        detail=detail,
-        at=at or utcnow(),
-    )
-    session.add(event)
-    return event
-
-
-def post_status(statuses: Iterable[str]) -> str:
-    """The post's status from its variants' (pure): their common status, else the first
-    of :data:`STATUS_PRECEDENCE` among them, cancelled variants aside."""
-    values = list(statuses)
-    if not values:
-        return S.DRAFT.value
-    live = [value for value in values if value != S.CANCELLED.value] or values
-    if len(set(live)) == 1:
-        return live[0]
-    for status in STATUS_PRECEDENCE:
-        if status.value in live:
-            return status.value
-    return live[0]
-
-
-def refresh_post_status(session: Session, post: PublishPost) -> str:
-    """Set ``post.status`` from its variants (no commit); returns it."""
-    session.flush()
-    statuses = session.scalars(
-        select(PublishVariant.status).where(PublishVariant.post_id == post.id)
-    )
-    post.status = post_status(statuses)
-    return post.status
-
-
-# --- composing -----------------------------------------------------------------------------
-
-
 @transaction
 def create_post(
     session: Session,
@@ -636,7 +194,7 @@ def create_post(
     otherwise the post is submitted for approval or scheduled (see the module's docstring).
     """
     access.require(Role.CONTRIBUTOR, "compose posts")
-    channels = _channels(session, access, channel_ids)
+    channels = clean_channels(session, access, channel_ids)
     clean = clean_parts(session, access, parts)
     extra = {int(key): value for key, value in (overrides or {}).items()}
     unknown = sorted(set(extra) - {channel.id for channel in channels})
@@ -651,10 +209,10 @@ def create_post(
         workspace_id=access.workspace_id,
         author_id=access.user_id,
         parts=clean,
-        content_warning=_clean_text(content_warning, field="content_warning", max_length=MAX_CW),
-        language=_clean_language(language),
-        link_url=_clean_link(link_url),
-        campaign=_clean_text(campaign, field="campaign", max_length=MAX_CAMPAIGN),
+        content_warning=clean_text(content_warning, field="content_warning", max_length=MAX_CW),
+        language=clean_language(language),
+        link_url=clean_link(link_url),
+        campaign=clean_text(campaign, field="campaign", max_length=MAX_CAMPAIGN),
         shorten_links=bool(publish_settings.shorten_links),
         needs_approval=False,
         status=S.DRAFT.value,
@@ -666,12 +224,24 @@ def create_post(
             post_id=post.id,
             workspace_id=access.workspace_id,
             channel_id=channel.id,
-            overrides=_clean_override(session, access, extra.get(channel.id) or {}),
+            overrides=clean_override(session, access, extra.get(channel.id) or {}),
             status=S.DRAFT.value,
         )
         session.add(variant)
         server_limits.refresh(session, settings, channel)
     session.flush()
+    used = {media_id for part in clean for media_id in part["media"]}
+    for override in extra.values():
+        for part in clean_override(session, access, override).get("parts") or []:
+            used.update(part["media"])
+    if used:
+        # The images belong to the first post that uses them (an upload not yet in a post).
+        session.execute(
+            update(PublishMedia)
+            .where(PublishMedia.id.in_(used), PublishMedia.post_id.is_(None))
+            .values(post_id=post.id)
+            .execution_options(synchronize_session=False)
+        )
     record(
         session,
         post,
@@ -736,12 +306,12 @@ def _advance(
     now: datetime,
 ) -> None:
     """Submit ``variants`` for approval or schedule them, at ``when``."""
-    _require_valid([check_variant(session, post, v, c) for v, c in variants])
+    require_valid([check_variant(session, post, v, c) for v, c in variants])
     publish_settings = settings_of(session, access.workspace_id)
     times = _times(session, variants, when, now)
     post.schedule_kind = when.kind
-    needs = _approval_needed(publish_settings, access)
-    if needs and not _self_approves(publish_settings, access, post):
+    needs = approval_needed(publish_settings, access)
+    if needs and not self_approves(publish_settings, access, post):
         post.needs_approval = True
         post.approved_by = None
         post.approved_at = None
@@ -775,18 +345,6 @@ def _advance(
         )
 
 
-def _self_approves(
-    publish_settings: PublishSettings, access: WorkspaceAccess, post: PublishPost
-) -> bool:
-    """Whether the caller's own submission counts as approved (an approver, allowed to
-    approve their own posts, or the operator's command line)."""
-    if not publish_settings.needs_approval:
-        return access.role.at_least(Role.EDITOR)
-    if access.user_id is None:
-        return True
-    return can_approve(publish_settings, access) and not publish_settings.forbid_self_approval
-
-
 def _schedule_variant(
     session: Session,
     access: WorkspaceAccess,
@@ -807,7 +365,7 @@ def _schedule_variant(
     if post.shorten_links:
         shortening.shorten_variant(session, access, settings, post, variant, channel)
         session.flush()
-        _require_valid([check_variant(session, post, variant, channel)])
+        require_valid([check_variant(session, post, variant, channel)])
     action = "rescheduled" if previous == S.SCHEDULED.value else "scheduled"
     variant.scheduled_at = instant or now
     variant.scheduled_local = local
@@ -909,7 +467,7 @@ def schedule_post(
     others = [(v, c) for v, c in chosen if v.status != S.SCHEDULED.value]
     if approved:
         # Already approved (or approval-free): only its time changes.
-        _require_valid([check_variant(session, post, v, c) for v, c in approved])
+        require_valid([check_variant(session, post, v, c) for v, c in approved])
         times = _times(session, approved, when, moment)
         for variant, channel in approved:
             instant, local, queued = times[variant.id]
@@ -954,7 +512,7 @@ def approve(
     passed are expired instead: a post not approved by its time does not go out)."""
     post = get_post(session, access, post_id)
     publish_settings = settings_of(session, access.workspace_id)
-    _require_approver(publish_settings, access, post, "approve posts")
+    require_approver(publish_settings, access, post, "approve posts")
     moment = now or utcnow()
     waiting = [
         (variant, channel)
@@ -967,7 +525,7 @@ def approve(
             params={"post_id": post.id, "status": Message(post.status)},
             field="post",
         )
-    note = _clean_text(comment, field="comment", max_length=MAX_COMMENT)
+    note = clean_text(comment, field="comment", max_length=MAX_COMMENT)
     post.approved_by = access.user_id
     post.approved_at = moment
     record(session, post, "approved", user_id=access.user_id, comment=note, at=moment)
@@ -1022,7 +580,7 @@ def request_changes(
     publish_settings = settings_of(session, access.workspace_id)
     if not can_approve(publish_settings, access):
         access.require(Role.EDITOR, "request changes to posts")
-    note = _clean_text(comment, field="comment", max_length=MAX_COMMENT)
+    note = clean_text(comment, field="comment", max_length=MAX_COMMENT)
     if not note:
         raise ValidationError(
             "say what should change: a comment is required to request changes", field="comment"
@@ -1150,18 +708,18 @@ def edit_post(
         post.parts = clean_parts(session, access, parts)
         changed.append("text")
     if content_warning is not UNSET:
-        post.content_warning = _clean_text(
+        post.content_warning = clean_text(
             content_warning, field="content_warning", max_length=MAX_CW
         )
         changed.append("content_warning")
     if language is not UNSET:
-        post.language = _clean_language(language)
+        post.language = clean_language(language)
         changed.append("language")
     if link_url is not UNSET:
-        post.link_url = _clean_link(link_url)
+        post.link_url = clean_link(link_url)
         changed.append("link_url")
     if campaign is not UNSET:
-        post.campaign = _clean_text(campaign, field="campaign", max_length=MAX_CAMPAIGN)
+        post.campaign = clean_text(campaign, field="campaign", max_length=MAX_CAMPAIGN)
         changed.append("campaign")
     by_channel = {channel.id: variant for variant, channel in live}
     for channel_id, override in (overrides or {}).items():
@@ -1177,13 +735,13 @@ def edit_post(
             for key, value in (target.overrides or {}).items()
             if key not in ("parts", "content_warning", "short_links")
         }
-        target.overrides = {**kept, **_clean_override(session, access, override or {})}
+        target.overrides = {**kept, **clean_override(session, access, override or {})}
         changed.append(f"variant:{channel_id}")
     if not changed:
         raise ValidationError("nothing to change: give a new text, warning, link…", field="post")
     session.flush()
     waiting = [(v, c) for v, c in live if v.status != S.DRAFT.value]
-    _require_valid([check_variant(session, post, v, c) for v, c in waiting])
+    require_valid([check_variant(session, post, v, c) for v, c in waiting])
     record(session, post, "edited", user_id=access.user_id, detail={"changed": changed}, at=moment)
     publish_settings = settings_of(session, access.workspace_id)
     scheduled = [(v, c) for v, c in live if v.status == S.SCHEDULED.value]
@@ -1191,7 +749,7 @@ def edit_post(
         scheduled
         and post.needs_approval
         and publish_settings.needs_approval
-        and not _may_keep_approval(publish_settings, access, post)
+        and not may_keep_approval(publish_settings, access, post)
     ):
         for variant, _channel in scheduled:
             variant.status = S.PENDING_APPROVAL.value
@@ -1203,201 +761,7 @@ def edit_post(
         if post.shorten_links:
             shortening.shorten_variant(session, access, settings, post, variant, channel)
             session.flush()
-            _require_valid([check_variant(session, post, variant, channel)])
+            require_valid([check_variant(session, post, variant, channel)])
     refresh_post_status(session, post)
     session.commit()
     return post
-
-
-def _may_keep_approval(
-    publish_settings: PublishSettings, access: WorkspaceAccess, post: PublishPost
-) -> bool:
-    if access.user_id is None:
-        return True
-    if not can_approve(publish_settings, access):
-        return False
-    return not (publish_settings.forbid_self_approval and post.author_id == access.user_id)
-
-
-# --- expiry --------------------------------------------------------------------------------
-
-
-@transaction
-def expire_unapproved(
-    session: Session, now: datetime | None = None, settings: Settings | None = None
-) -> int:
-    """Expire every variant still waiting for approval (or for changes) whose time has
-    passed, in every workspace; tell the post's author and approvers by e-mail when SMTP is
-    configured. Returns how many variants expired. Safe to run from several workers at
-    once (each variant moves by a conditional update)."""
-    moment = now or utcnow()
-    candidates = list(
-        session.execute(
-            select(PublishVariant.id, PublishVariant.post_id).where(
-                PublishVariant.status.in_([status.value for status in AWAITING]),
-                PublishVariant.scheduled_at.is_not(None),
-                PublishVariant.scheduled_at <= moment,
-            )
-        )
-    )
-    expired: dict[int, list[int]] = {}
-    for variant_id, post_id in candidates:
-        result = session.execute(
-            update(PublishVariant)
-            .where(
-                PublishVariant.id == variant_id,
-                PublishVariant.status.in_([status.value for status in AWAITING]),
-            )
-            .values(status=S.EXPIRED.value)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            expired.setdefault(post_id, []).append(variant_id)
-    for post_id, variant_ids in expired.items():
-        post = session.get(PublishPost, post_id)
-        if post is None:
-            continue
-        session.refresh(post)
-        for variant_id in variant_ids:
-            session.add(
-                PublishEvent(
-                    post_id=post_id,
-                    variant_id=variant_id,
-                    user_id=None,
-                    action="expired",
-                    detail={"reason": "not approved by its time"},
-                    at=moment,
-                )
-            )
-        refresh_post_status(session, post)
-    session.commit()
-    if expired:
-        _tell_expired(session, list(expired), settings)
-    return sum(len(ids) for ids in expired.values())
-
-
-def _tell_expired(session: Session, post_ids: list[int], settings: Settings | None) -> None:
-    from townsquare.config import get_settings
-    from townsquare.mail import mail_configured, send_mail
-
-    settings = settings or get_settings()
-    if not mail_configured(settings):
-        return
-    for post_id in post_ids:
-        post = session.get(PublishPost, post_id)
-        if post is None:
-            continue
-        recipients = _expiry_recipients(session, post)
-        if not recipients:
-            continue
-        text = Message(
-            "Post %(post_id)s was not approved by its time, so it did not go out. Open it to "
-            "schedule it again.\n\n%(excerpt)s",
-            post_id=post.id,
-            excerpt=str((post.parts or [{}])[0].get("text") or "")[:280],
-        )
-        try:
-            send_mail(
-                settings,
-                to=recipients,
-                subject=Message("townsquare: post %(post_id)s expired", post_id=post.id),
-                text=text,
-            )
-        except Exception as error:  # the expiry stands; the e-mail is a courtesy
-            logger.warning("could not tell about expired post %s: %s", post.id, error)
-
-
-def _expiry_recipients(session: Session, post: PublishPost) -> list[str]:
-    settings_row = settings_of(session, post.workspace_id)
-    roles = [Role.EDITOR.value, Role.ADMIN.value, Role.OWNER.value]
-    if settings_row.viewers_can_approve:
-        roles.append(Role.VIEWER.value)
-    approvers = session.scalars(
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.workspace_id == post.workspace_id,
-            Membership.role.in_(roles),
-            User.is_active.is_(True),
-        )
-    )
-    emails = list(dict.fromkeys(approvers))
-    if post.author_id is not None:
-        author = session.get(User, post.author_id)
-        if author is not None and author.email not in emails:
-            emails.insert(0, author.email)
-    return emails
-
-
-# --- output --------------------------------------------------------------------------------
-
-
-def variant_json(
-    session: Session, post: PublishPost, variant: PublishVariant, channel: Channel
-) -> dict[str, Any]:
-    checked = check_variant(session, post, variant, channel)
-    return {
-        "id": variant.id,
-        "channel": channel.handle,
-        "channel_id": channel.id,
-        "network": channel.network,
-        "status": variant.status,
-        "scheduled_at": (
-            variant.scheduled_at.astimezone(UTC).isoformat() if variant.scheduled_at else None
-        ),
-        "scheduled_local": variant.scheduled_local,
-        "from_queue": variant.from_queue,
-        "length": checked.length,
-        "limit": checked.limit,
-        "unit": checked.unit,
-        "problems": [str(message) for message in checked.problems],
-        "adapted": "parts" in (variant.overrides or {})
-        or "content_warning" in (variant.overrides or {}),
-        "parts": effective_parts(post, variant),
-        "content_warning": effective_content_warning(post, variant),
-        "link_url": effective_link_url(post, variant),
-        "short_links": dict((variant.overrides or {}).get("short_links") or {}),
-        "external_id": variant.external_id,
-        "url": variant.url,
-        "published_at": (
-            variant.published_at.astimezone(UTC).isoformat() if variant.published_at else None
-        ),
-        "attempts": variant.attempts,
-        "error": variant.error,
-    }
-
-
-def post_json(session: Session, post: PublishPost) -> dict[str, Any]:
-    """The post as the CLI's ``--json`` and the API show it."""
-    return {
-        "id": post.id,
-        "status": post.status,
-        "author_id": post.author_id,
-        "parts": post.parts,
-        "content_warning": post.content_warning,
-        "language": post.language,
-        "link_url": post.link_url,
-        "campaign": post.campaign,
-        "shorten_links": post.shorten_links,
-        "schedule_kind": post.schedule_kind,
-        "needs_approval": post.needs_approval,
-        "approved_by": post.approved_by,
-        "approved_at": post.approved_at.astimezone(UTC).isoformat() if post.approved_at else None,
-        "created_at": post.created_at.astimezone(UTC).isoformat() if post.created_at else None,
-        "variants": [
-            variant_json(session, post, variant, channel)
-            for variant, channel in variants_of(session, post)
-        ],
-    }
-
-
-def event_json(event: PublishEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "action": event.action,
-        "variant_id": event.variant_id,
-        "user_id": event.user_id,
-        "comment": event.comment,
-        "detail": event.detail,
-        "at": event.at.astimezone(UTC).isoformat(),
-    }

@@ -191,6 +191,86 @@ def next_free_slot(
     )
 
 
+@dataclass(frozen=True)
+class Recommendation:
+    """A slot Measure's best times recommend, with what supports it (``evidence``: the
+    cell's median, its 95% CI and post count against the channel's overall median)."""
+
+    slot: Slot
+    n: int
+    median: float | None
+    ci_low: float | None
+    ci_high: float | None
+    overall_median: float | None
+    ci_above_overall: bool
+    small_sample: bool
+    evidence: str
+    metric: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "slot": self.slot.label,
+            "weekday": WEEKDAYS[self.slot.weekday],
+            "time": self.slot.local_time,
+            "n": self.n,
+            "median": self.median,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "overall_median": self.overall_median,
+            "ci_above_overall": self.ci_above_overall,
+            "small_sample": self.small_sample,
+            "evidence": self.evidence,
+            "metric": self.metric,
+        }
+
+
+def recommended_slots(
+    session: Session,
+    access: WorkspaceAccess,
+    channel: Channel,
+    *,
+    metric: str = "interactions",
+    min_posts: int | None = None,
+    seed: int | None = None,
+) -> list[Recommendation]:
+    """The channel's best weekly times from Measure (``analytics.analyses.best_times`` over
+    the channel's posts, as ``townsquare measure best-times`` computes them), each as a
+    slot at the start of its hour in the channel's zone, with its evidence. Empty when the
+    channel has too few timed posts to recommend anything."""
+    from townsquare.analytics import service as measure
+
+    _check_channel(access, channel)
+    options: dict[str, int] = {}
+    if min_posts is not None:
+        options["min_posts"] = min_posts
+    if seed is not None:
+        options["seed"] = seed
+    result = measure.measure_best_times(
+        session,
+        access,
+        f"{channel.network}:{channel.handle}",
+        metric=metric,
+        **options,  # type: ignore[arg-type]
+    )
+    found: list[Recommendation] = []
+    for item in result.get("recommended") or []:
+        found.append(
+            Recommendation(
+                slot=Slot(int(item["weekday"]) - 1, f"{int(item['hour']):02d}:00"),
+                n=int(item["n"]),
+                median=item.get("median"),
+                ci_low=item.get("ci_low"),
+                ci_high=item.get("ci_high"),
+                overall_median=item.get("overall_median"),
+                ci_above_overall=bool(item.get("ci_above_overall")),
+                small_sample=bool(item.get("small_sample")),
+                evidence=str(item.get("evidence") or ""),
+                metric=metric,
+            )
+        )
+    return found
+
+
 def _check_channel(access: WorkspaceAccess, channel: Channel) -> None:
     if channel.workspace_id != access.workspace_id:  # callers pass a channel found by scope
         raise ValueError("channel of another workspace")

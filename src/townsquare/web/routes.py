@@ -38,3 +38,7 @@ def include_routes(app: FastAPI) -> None:
 
     handles_routes.include(app)
     maturity_routes.include(app)
+
+    from townsquare.publish import routes as publish_routes
+
+    publish_routes.include(app)
