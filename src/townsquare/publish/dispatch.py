@@ -108,6 +108,13 @@ def backoff_seconds(attempts: int) -> float:
 def make_publisher(channel: Channel, settings: Settings, box: CredentialsBox) -> Any:
     """The channel's connector built from its stored credentials, as ``channels/`` builds
     them, with no retries of its own (the dispatcher decides what may be retried)."""
+    if channel.status == "disabled":
+        raise _Refused(
+            Message(
+                "channel %(handle)s is disabled: enable it, then schedule the post again",
+                handle=channel.handle,
+            )
+        )
     if channel.status == "needs_reconnection":
         raise _Refused(
             Message(
@@ -427,13 +434,12 @@ class VariantRun:
         variant = self.variant
         if part.position == 0:
             variant.external_id, variant.url = ref.external_id, ref.url
+            variant.published_at = part.published_at
         if verified:
             self._event("verified", part=part.position + 1, external_id=ref.external_id)
         if last:
             self._release(VariantStatus.PUBLISHED)
             variant.published_at = variant.published_at or part.published_at
-            if part.position == 0 or variant.published_at is None:
-                variant.published_at = part.published_at
             variant.next_attempt_at = None
             variant.error, variant.error_params = None, None
             self._event("published", external_id=variant.external_id, url=variant.url)
