@@ -365,7 +365,8 @@ def test_expire_unapproved_tells_author_and_approvers(
     recipients = message["To"]
     assert "contributor1@acme.test" in recipients and "editor1@acme.test" in recipients
     assert "viewer1@acme.test" not in recipients
-    assert "expired" in message["Subject"]
+    assert "expired" in message["Subject"] and "expiré" in message["Subject"]
+    assert "n’a pas été approuvée à temps" in message.get_content()
 
 
 def test_approving_after_the_time_expires_instead(env: PublishEnv) -> None:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import io
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -216,6 +218,25 @@ def _fetch_copy(connection: Any, sql: str, params: Any, names: list[str]) -> pl.
     )
 
 
+# Set by :func:`shared_loads`: the frames already loaded in this block, by channel and days.
+_SHARED_FRAMES: ContextVar[dict[tuple[Any, ...], PostFrame] | None] = ContextVar(
+    "shared_frames", default=None
+)
+
+
+@contextmanager
+def shared_loads() -> Iterator[None]:
+    """Within this block, every :func:`load_posts` of one channel, zone and days is answered
+    by a single load of every column. A report asks for the same posts five times (KPIs,
+    by month, two format comparisons, best times); loading each column once costs about one
+    of those loads. Only for a block that reads and does not write posts."""
+    token = _SHARED_FRAMES.set({})
+    try:
+        yield
+    finally:
+        _SHARED_FRAMES.reset(token)
+
+
 def load_posts(
     session: Session,
     channel_id: int,
@@ -231,6 +252,41 @@ def load_posts(
     ``fields`` names the grouping columns to load (others are left at −1): ``format``,
     ``paid``, ``weekday_hour``, ``month``, ``day``.
     """
+    shared = _SHARED_FRAMES.get()
+    if shared is None:
+        return _load_posts(
+            session,
+            channel_id,
+            timezone=timezone,
+            metric_names=metric_names,
+            fields=fields,
+            date_from=date_from,
+            date_to=date_to,
+        )
+    key = (channel_id, timezone, date_from, date_to)
+    if key not in shared:
+        shared[key] = _load_posts(
+            session,
+            channel_id,
+            timezone=timezone,
+            metric_names=METRIC_COLUMNS + POST_INPUTS,
+            fields=FIELDS,
+            date_from=date_from,
+            date_to=date_to,
+        )
+    return shared[key]
+
+
+def _load_posts(
+    session: Session,
+    channel_id: int,
+    *,
+    timezone: str,
+    metric_names: Sequence[str],
+    fields: frozenset[str],
+    date_from: date | None,
+    date_to: date | None,
+) -> PostFrame:
     start, end = period_bounds(date_from, date_to, timezone)
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":

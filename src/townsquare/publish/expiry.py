@@ -81,6 +81,7 @@ def expire_unapproved(
 
 def _tell_expired(session: Session, post_ids: list[int], settings: Settings | None) -> None:
     from townsquare.config import get_settings
+    from townsquare.i18n import catalogs
     from townsquare.mail import mail_configured, send_mail
 
     settings = settings or get_settings()
@@ -99,12 +100,15 @@ def _tell_expired(session: Session, post_ids: list[int], settings: Settings | No
             post_id=post.id,
             excerpt=str((post.parts or [{}])[0].get("text") or "")[:280],
         )
+        subject = Message("townsquare: post %(post_id)s expired", post_id=post.id)
+        # In English and in French, as the house's other notices (no per-reader language).
+        french = catalogs("fr").gettext
         try:
             send_mail(
                 settings,
                 to=recipients,
-                subject=Message("townsquare: post %(post_id)s expired", post_id=post.id),
-                text=text,
+                subject=f"{subject} / {subject.localize(french)}",
+                text=f"{text}\n\n---\n\n{text.localize(french)}",
             )
         except Exception as error:  # the expiry stands; the e-mail is a courtesy
             logger.warning("could not tell about expired post %s: %s", post.id, error)

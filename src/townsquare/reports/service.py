@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from townsquare.analytics.dataset import shared_loads
 from townsquare.channels.service import get_channel_by_handle
 from townsquare.db.base import utcnow
 from townsquare.errors import NotFound, ValidationError
@@ -326,14 +327,15 @@ def compute_figures(
     period: periods.Period,
     previous: periods.Period | None,
 ) -> dict[str, Any]:
-    return figures_module.gather(
-        session,
-        access,
-        channels=list(report.channels),
-        sections=list(report.sections),
-        period=period,
-        previous=previous,
-    )
+    with shared_loads():
+        return figures_module.gather(
+            session,
+            access,
+            channels=list(report.channels),
+            sections=list(report.sections),
+            period=period,
+            previous=previous,
+        )
 
 
 def document(
