@@ -131,6 +131,34 @@ class Settings(BaseSettings):
         le=100_000,
         description="Largest upload accepted (import files), in megabytes; larger ones get 413.",
     )
+    publish_lease_seconds: int = Field(
+        default=300,
+        ge=2,
+        le=3600,
+        description="Publishing: how long a dispatcher holds a variant it took (renewed before "
+        "each part); once it lapses (the worker died), another dispatcher's sweep takes it back.",
+    )
+    publish_retry_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="Publishing: how long after the first attempt a post is retried after a "
+        "429, a 503 or a verified absence; then it is failed with the network's reason.",
+    )
+    publish_parallel: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Publishing: variants one dispatcher (serve, worker, publish due) sends at "
+        "once.",
+    )
+    publish_settle_seconds: float = Field(
+        default=45.0,
+        ge=0,
+        le=3600,
+        description="Publishing: how long after an attempt of unknown outcome a Mastodon "
+        "status may still appear; before that its absence is not taken as certain.",
+    )
     log_level: str = "INFO"
 
     @field_validator(

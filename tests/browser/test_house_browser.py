@@ -55,12 +55,12 @@ def test_first_visit_to_channel_listed(live_server: Any, page: Page) -> None:
     expect(page).to_have_url(base + "/w/acme-coffee/")
     expect(page.get_by_role("heading", name="Acme Coffee")).to_be_visible()
 
-    # Every section is in the navigation; the one not built says so.
+    # Every section is in the navigation; Publish opens its calendar.
     sections = page.get_by_role("list", name="Sections")
     for label in ("Listen", "Publish", "Measure", "Links", "Reports", "Settings"):
         expect(sections.get_by_role("link", name=label, exact=True)).to_be_visible()
     sections.get_by_role("link", name="Publish", exact=True).click()
-    expect(page.get_by_role("status")).to_contain_text("Not built yet.")
+    expect(page.get_by_role("heading", name="Publishing calendar")).to_be_visible()
 
     page.get_by_role("link", name="Settings", exact=True).first.click()
     page.get_by_role("navigation", name="Settings").get_by_role("link", name="Channels").click()
@@ -116,8 +116,8 @@ def test_switch_to_french(live_server: Any, page: Page, logged_in: Any) -> None:
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     log_in(page, base, logged_in.email, logged_in.password)
     page.goto(base + "/w/acme/publish")
-    expect(page.get_by_role("status")).to_contain_text("Pas encore disponible.")
-    expect(page).to_have_title(re.compile("Publication"))
+    expect(page.get_by_role("heading", name="Calendrier de publication")).to_be_visible()
+    expect(page).to_have_title(re.compile("Calendrier de publication"))
 
 
 @sqlite_only

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare.channels.models import Channel
@@ -281,7 +282,9 @@ def _seed_objects(
         session, access, email=INVITED, role="editor", settings=settings,
         base_url="http://testserver",
     )  # fmt: skip
+    publish_ids = _seed_publish(session, access, settings, mastodon, bluesky)
     return {
+        **publish_ids,
         "mastodon_id": str(mastodon.id),
         "bluesky_id": str(bluesky.id),
         "watch_id": str(watch.id),
@@ -291,6 +294,57 @@ def _seed_objects(
         "assessment_id": str(assessment.id),
         "invitation_token": invited.token,
     }
+
+
+def _seed_publish(
+    session: Session,
+    access: WorkspaceAccess,
+    settings: Settings,
+    mastodon: Channel,
+    bluesky: Channel,
+) -> dict[str, str]:
+    """A post scheduled for the Mastodon and Bluesky channels (on the calendar), one that
+    failed (the attention list), a webhook with a delivery, the calendar feed."""
+    from townsquare.publish import ical, service, webhooks
+    from townsquare.publish.models import PublishEvent, PublishVariant
+    from townsquare.publish.web_models import WebhookDelivery
+
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    post = service.create_post(
+        session,
+        access,
+        settings,
+        channel_ids=[mastodon.id, bluesky.id],
+        parts=["Nouvelle carte d'automne", "La suite du fil"],
+        overrides={bluesky.id: {"text": "Carte d'automne"}},
+        when=service.When("at", at),
+    )
+    failed = service.create_post(
+        session, access, settings, channel_ids=[mastodon.id], parts="Horaires de décembre"
+    )
+    variant = session.scalars(
+        select(PublishVariant).where(PublishVariant.post_id == failed.id)
+    ).one()
+    variant.status = "failed"
+    variant.scheduled_at = at
+    variant.error = "Mastodon a refusé la publication"
+    session.add(PublishEvent(post_id=failed.id, variant_id=variant.id, action="failed"))
+    session.commit()
+    issued = webhooks.create_webhook(session, access, settings, url="https://93.184.215.14/crochet")
+    session.add(
+        WebhookDelivery(
+            webhook_id=issued.endpoint.id,
+            event_id=session.scalars(select(PublishEvent.id)).first(),
+            event_type="post.failed",
+            payload={},
+            attempts=2,
+            last_status_code=500,
+            last_error="HTTP 500: erreur",
+        )
+    )
+    session.commit()
+    ical.regenerate_feed(session, access)
+    return {"publish_post_id": str(post.id), "webhook_id": str(issued.endpoint.id)}
 
 
 @pytest.fixture
@@ -327,6 +381,8 @@ NOT_PAGES |= {
 }
 # Pages that need their query string (walked as EXTRA_PAGES instead).
 NOT_PAGES |= {"/w/{slug}/settings/maturity/compare"}
+# The publishing calendar's iCalendar feed is a file, not a page.
+NOT_PAGES |= {"/publish/ical/{token}.ics"}
 
 
 def page_routes(client: TestClient, values: dict[str, str]) -> list[str]:
@@ -390,6 +446,10 @@ OBJECT_PAGES = [
     ("/w/acme/reports/99999", 404),
     ("/w/acme/reports/abc", 422),
     ("/w/acme/settings/maturity/99999", 404),
+    ("/w/acme/publish?view=week", 200),
+    ("/w/acme/publish?view=list", 200),
+    ("/w/acme/publish?view=year", 422),
+    ("/publish/ical/tsc_nope.ics", 404),
     ("/r/tsr_nope", 404),
     ("/invitations/nope", 404),
 ]

@@ -91,6 +91,9 @@ PUBLIC_ROUTES = {"/{slug}", "/{slug}.qr", "/{slug}/qr", "/{slug}+", "/invitation
 # A report's share link opens that one report to whoever has its secret token, no login
 # (tested in tests/reports/test_web.py).
 PUBLIC_ROUTES |= {"/r/{token}", "/r/{token}/pdf"}
+# The publishing calendar's iCalendar feed opens to whoever has its secret address
+# (tests/publish/test_ical.py).
+PUBLIC_ROUTES |= {"/publish/ical/{token}.ics"}
 
 
 @dataclass
@@ -188,6 +191,8 @@ PATH_PARAMS: dict[str, Filler] = {
     "delivery_id": _object("delivery"),
     "publish_post_id": _object("publish_post"),
     "media_id": _object("publish_media"),
+    "variant_id": _object("publish_variant"),
+    "webhook_id": _object("webhook"),
 }
 
 # Values for required query parameters and body fields (by name, else by type).
@@ -470,7 +475,15 @@ def _seed(database: Database, settings: Settings) -> World:
         variant = PublishVariant(
             post_id=composed.id, workspace_id=bravo.id, channel_id=channel.id, overrides={}
         )
-        session.add_all([picture, variant])
+        from townsquare.publish.web_models import WebhookEndpoint
+
+        webhook = WebhookEndpoint(
+            workspace_id=bravo.id,
+            url=B_TARGET,
+            events=["post.published"],
+            sealed_secret=box.seal({"secret": B_SECRET}),
+        )
+        session.add_all([picture, variant, webhook])
         session.commit()
         world.ids = {
             "watch": watch.id,
@@ -495,6 +508,8 @@ def _seed(database: Database, settings: Settings) -> World:
             "delivery": delivered.id,
             "publish_post": composed.id,
             "publish_media": picture.id,
+            "publish_variant": variant.id,
+            "webhook": webhook.id,
         }
         world.alice_token = tokens.create_token(
             session, alice, name="alice", expires_in_days=None

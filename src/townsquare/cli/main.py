@@ -46,8 +46,10 @@ app.add_typer(handles.app, name="handles")
 app.add_typer(maturity.app, name="maturity")
 
 from townsquare.publish import cli as publish_cli  # noqa: E402
+from townsquare.publish import dispatch_cli  # noqa: E402
 
 publish_cli.register(app)
+app.add_typer(dispatch_cli.app, name="publish")
 
 
 def _version(value: bool) -> None:

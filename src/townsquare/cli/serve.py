@@ -99,12 +99,24 @@ def _log_config_without_addresses(level: str = "INFO") -> dict[str, Any]:
 def worker(
     threads: int | None = typer.Option(None, "--threads", help="Worker threads."),
 ) -> None:
-    """Run the job consumer (scale-out: any number of these against Redis)."""
+    """Run the job consumer and the publishing loop (scale-out: any number of these
+    against Redis and one database; each scheduled post is taken by one of them only)."""
+    from townsquare.db import Database
     from townsquare.jobs.queue import configure, run_worker
+    from townsquare.publish.webhook_worker import start_webhook_worker
+    from townsquare.publish.worker import start_publish_worker
 
     config = settings()
     logging.basicConfig(level=config.log_level)
-    configure(config)
+    database = Database.from_settings(config)
+    upgrade_database(database)
+    configure(config, database)
     queue = redact_url(config.queue_url) if config.queue_url else "the SQLite queue"
     console.print(f"townsquare worker consuming {queue}")
-    run_worker(threads or config.worker_threads)
+    publisher = start_publish_worker(database, config)
+    notifier = start_webhook_worker(database, config)
+    try:
+        run_worker(threads or config.worker_threads)
+    finally:
+        publisher.stop()
+        notifier.stop()

@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "townsquare.reports.models",
     "townsquare.publish.models",
     "townsquare.publish.core_models",
+    "townsquare.publish.web_models",
 )
 
 

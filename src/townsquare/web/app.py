@@ -52,11 +52,23 @@ def create_app(
 
         configure(settings, database)
         consumer = start_embedded_consumer(settings.worker_threads) if run_worker else None
+        publisher = notifier = None
+        if run_worker:  # scheduled posts go out from here too (publish/worker.py)
+            from townsquare.publish.webhook_worker import start_webhook_worker
+            from townsquare.publish.worker import start_publish_worker
+
+            publisher = start_publish_worker(database, settings)
+            # Webhooks of published, failed and submitted posts (publish/webhooks.py).
+            notifier = start_webhook_worker(database, settings)
         try:
             yield
         finally:
             for hook in app.state.shutdown_hooks:
                 await hook()
+            if publisher is not None:
+                publisher.stop()
+            if notifier is not None:
+                notifier.stop()
             if consumer is not None:
                 consumer.stop(graceful=True)
 

@@ -28,7 +28,7 @@ from townsquare.workspaces import service, sessions
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 # Sections of the product shown in the navigation before they are built.
-UPCOMING_SECTIONS = {"publish": "Publish"}
+UPCOMING_SECTIONS: dict[str, str] = {}
 
 
 def _safe_next(next_url: str | None) -> str:

@@ -31,6 +31,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "handles" / "templates",
     PACKAGE_DIR / "maturity" / "templates",
     PACKAGE_DIR / "reports" / "templates",
+    PACKAGE_DIR / "publish" / "templates",
 ]
 
 environment = Environment(

@@ -1,0 +1,230 @@
+"""Taking variants to publish: atomic claims with a lease, and the sweep of lapsed leases.
+
+A dispatcher (``serve``'s embedded worker, ``townsquare worker``, ``publish due``) takes a
+variant by a conditional update that only one of them can win, whatever the number of
+processes and machines:
+
+- SQLite: the candidates are read, then ``UPDATE … WHERE id IN (…) AND status = 'scheduled'
+  AND … RETURNING id``: SQLite runs one writer at a time and the condition is checked again
+  under its lock, so a variant another dispatcher took in between is not returned;
+- PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` (rows another dispatcher is claiming are
+  passed over, not waited for), then the same conditional ``UPDATE … RETURNING``.
+
+Three kinds of work are claimed, oldest first: variants whose lease lapsed (the dispatcher
+died or hung: the *sweep*), uncertain variants whose next check has come, and scheduled
+variants that are due (``scheduled_at`` and ``next_attempt_at`` passed). Each moves to
+``publishing`` with ``lease_owner``/``lease_until``; the holder renews the lease before each
+write (:func:`hold`), a heartbeat renews the leases of everything under way
+(:func:`renew`), and every write a dispatcher makes after its claim is conditional on still
+holding it, so that one whose lease was taken back can never overwrite the new holder's
+work. Each claim writes its own lease token (:func:`lease_token`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from townsquare.db.base import UTCDateTime
+from townsquare.publish.models import PublishEvent, PublishVariant, VariantStatus
+
+V = PublishVariant
+SWEEP, RECHECK, DUE = "sweep", "recheck", "due"
+ROUNDS = 3  # reads of candidates when another dispatcher took all of them first
+
+
+def new_owner() -> str:
+    """A dispatcher's name in leases: host, process and a random part (a restarted process
+    with the same pid is another owner)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def lease_token(owner: str) -> str:
+    """What one claim writes in ``lease_owner``: the dispatcher and a part unique to this
+    claim, so that a variant the same dispatcher took back (its lease lapsed while a slow
+    call went on) is no longer held by the run that lost it."""
+    return f"{owner}#{secrets.token_hex(3)}"
+
+
+def renew(session: Session, leases: list[str], now: datetime, lease_seconds: float) -> int:
+    """Extend every lease in ``leases`` still held (the dispatcher's heartbeat); commits."""
+    if not leases:
+        return 0
+    result = session.execute(
+        update(V)
+        .where(V.lease_owner.in_(leases), V.status == VariantStatus.PUBLISHING.value)
+        .values(lease_until=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _condition(kind: str, now: datetime, due_before: datetime) -> ColumnElement[bool]:
+    if kind == SWEEP:
+        return and_(
+            V.status == VariantStatus.PUBLISHING.value,
+            or_(V.lease_until.is_(None), V.lease_until < now),
+        )
+    waited = or_(V.next_attempt_at.is_(None), V.next_attempt_at <= due_before)
+    if kind == RECHECK:
+        return and_(V.status == VariantStatus.UNCERTAIN.value, waited)
+    return and_(
+        V.status == VariantStatus.SCHEDULED.value,
+        V.scheduled_at.is_not(None),
+        V.scheduled_at <= due_before,
+        waited,
+    )
+
+
+def _claim_kind(
+    session: Session,
+    kind: str,
+    *,
+    owner: str,
+    now: datetime,
+    due_before: datetime,
+    limit: int,
+    lease_seconds: float,
+    retry_minutes: float,
+) -> list[tuple[int, int, int]]:
+    condition = _condition(kind, now, due_before)
+    candidates = select(V.id).where(condition).order_by(V.scheduled_at, V.id).limit(limit)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = list(session.scalars(candidates))
+    if not ids:
+        return []
+    return _take(session, kind, ids, condition, owner, now, lease_seconds, retry_minutes)
+
+
+def _take(
+    session: Session,
+    kind: str,
+    ids: list[int],
+    condition: ColumnElement[bool],
+    owner: str,
+    now: datetime,
+    lease_seconds: float,
+    retry_minutes: float,
+) -> list[tuple[int, int, int]]:
+    values: dict[str, Any] = {
+        "status": VariantStatus.PUBLISHING.value,
+        "lease_owner": owner,
+        "lease_until": now + timedelta(seconds=lease_seconds),
+    }
+    if kind == DUE:
+        values["attempts"] = V.attempts + 1
+        deadline = now + timedelta(minutes=retry_minutes)
+        values["retry_deadline"] = func.coalesce(V.retry_deadline, literal(deadline, UTCDateTime()))
+    claimed = session.execute(
+        update(V)
+        .where(V.id.in_(ids), condition)  # checked again: another may have taken it
+        .values(**values)
+        .returning(V.id, V.post_id, V.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return [(row[0], row[1], row[2]) for row in claimed]
+
+
+def claim(
+    session: Session,
+    *,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    retry_minutes: float,
+    due_before: datetime | None = None,
+) -> list[int]:
+    """Take up to ``limit`` variants for ``owner`` (lapsed leases, then uncertain variants
+    to check, then due ones), write their ``publishing`` events and commit; their ids.
+
+    ``due_before``: only what was due by then (``publish due`` stops at its start time);
+    leases are judged against ``now``.
+    """
+    due_before = due_before or now
+    taken: list[int] = []
+    events: list[PublishEvent] = []
+    for kind in (SWEEP, RECHECK, DUE):
+        if len(taken) >= limit:
+            break
+        rows: list[tuple[int, int, int]] = []
+        for _round in range(ROUNDS):
+            # On SQLite the candidates are read before the write lock: another dispatcher
+            # may take them all first, and then there may be others to read again.
+            won = _claim_kind(
+                session,
+                kind,
+                owner=owner,
+                now=now,
+                due_before=due_before,
+                limit=limit - len(taken) - len(rows),
+                lease_seconds=lease_seconds,
+                retry_minutes=retry_minutes,
+            )
+            rows.extend(won)
+            if won or len(taken) + len(rows) >= limit or not _any(session, kind, now, due_before):
+                break
+        for variant_id, post_id, attempts in rows:
+            taken.append(variant_id)
+            if kind == RECHECK:
+                continue  # a check that changes nothing writes nothing
+            detail: dict[str, Any] = {"by": owner, "attempt": attempts}
+            if kind == SWEEP:
+                detail["lease_expired"] = True
+            events.append(
+                PublishEvent(
+                    post_id=post_id,
+                    variant_id=variant_id,
+                    action=VariantStatus.PUBLISHING.value,
+                    detail=detail,
+                    at=now,
+                )
+            )
+    session.add_all(events)
+    session.commit()
+    return taken
+
+
+def _any(session: Session, kind: str, now: datetime, due_before: datetime) -> bool:
+    found = session.scalar(select(V.id).where(_condition(kind, now, due_before)).limit(1))
+    return found is not None
+
+
+def hold(
+    session: Session, variant_id: int, owner: str, now: datetime, lease_seconds: float
+) -> bool:
+    """Renew ``owner``'s lease on a variant it is publishing; False if it lost it (the
+    sweep gave it to another dispatcher). Opens the write that follows: on PostgreSQL the
+    row stays locked until the commit, on SQLite the database's write lock is taken."""
+    result = session.execute(
+        update(V)
+        .where(
+            V.id == variant_id,
+            V.lease_owner == owner,
+            V.status == VariantStatus.PUBLISHING.value,
+        )
+        .values(lease_until=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def due_count(session: Session, now: datetime) -> int:
+    """Variants that a dispatcher could take now (lapsed, to check, or due)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(V)
+            .where(or_(*(_condition(kind, now, now) for kind in (SWEEP, RECHECK, DUE))))
+        )
+        or 0
+    )

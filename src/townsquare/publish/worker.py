@@ -1,0 +1,223 @@
+"""The dispatch loop: claim due variants, publish them with bounded parallelism, sweep.
+
+Two ways to run it, on the same claims (any number of either, on any number of machines,
+against one database: the claim decides, never the queue):
+
+- :class:`PublishWorker`, a background thread in ``townsquare serve`` (embedded, unless
+  ``--no-worker``) and in each ``townsquare worker``: every pass it expires unapproved posts
+  whose time has passed, takes back lapsed leases, and claims as many due variants as it
+  has free slots (``TOWNSQUARE_PUBLISH_PARALLEL``); it wakes as soon as a slot frees up and
+  polls every second when idle.
+- :func:`dispatch_due` (``townsquare publish due``): the same, in the foreground, for what
+  is due when it starts, until nothing is left; it returns the counts per outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from townsquare.channels.crypto import CredentialsBox
+from townsquare.config import Settings
+from townsquare.db import Database
+from townsquare.db.base import utcnow
+from townsquare.publish import dispatch, service
+from townsquare.publish.claims import lease_token, new_owner, renew
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0  # idle wait between passes
+EXPIRE_EVERY_SECONDS = 5.0  # unapproved posts past their time, checked this often
+
+
+@dataclass
+class DispatchReport:
+    """What ``publish due`` did: variants published, failed, left uncertain (checked again
+    later) and skipped (put back for a retry later, or taken over by another dispatcher)."""
+
+    published: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    skipped: int = 0
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "published": self.published,
+            "failed": self.failed,
+            "uncertain": self.uncertain,
+            "skipped": self.skipped,
+        }
+
+
+def expire_unapproved(database: Database, settings: Settings, now: datetime) -> int:
+    """Posts still waiting for approval when their time came: expired, their author and
+    approvers told (the service's rule)."""
+    with database.session() as session:
+        return service.expire_unapproved(session, now, settings)
+
+
+class _Pool:
+    """Claimed variants being published, at most ``size`` at once, their leases renewed by
+    a heartbeat while they run (a killed process stops renewing: the sweep takes them)."""
+
+    def __init__(
+        self, database: Database, settings: Settings, owner: str, clock: Callable[[], datetime]
+    ) -> None:
+        self.database, self.settings, self.owner, self.clock = database, settings, owner, clock
+        self.size = settings.publish_parallel
+        self.box = CredentialsBox(settings.resolved_credentials_key())
+        self.executor = ThreadPoolExecutor(self.size, thread_name_prefix="publish")
+        self.running: dict[Future[str], str] = {}  # → its lease token
+        self._closing = threading.Event()
+        self._heartbeat = threading.Thread(target=self._beat, name="publish-lease", daemon=True)
+        self._heartbeat.start()
+
+    def fill(self, due_before: datetime | None = None) -> int:
+        free = self.size - len(self.running)
+        if free <= 0:
+            return 0
+        lease = lease_token(self.owner)
+        ids = dispatch.claim_for(
+            self.database,
+            self.settings,
+            owner=lease,
+            limit=free,
+            clock=self.clock,
+            due_before=due_before,
+        )
+        for variant_id in ids:
+            self.running[self.executor.submit(self._publish, variant_id, lease)] = lease
+        return len(ids)
+
+    def _publish(self, variant_id: int, lease: str) -> str:
+        return dispatch.publish_variant(
+            self.database,
+            self.settings,
+            variant_id,
+            owner=lease,
+            box=self.box,
+            clock=self.clock,
+        )
+
+    def _beat(self) -> None:
+        every = max(0.5, self.settings.publish_lease_seconds / 3)
+        while not self._closing.wait(every):
+            leases = sorted(set(self.running.values()))
+            if not leases:
+                continue
+            try:
+                with self.database.session() as session:
+                    renew(session, leases, self.clock(), self.settings.publish_lease_seconds)
+            except Exception:
+                logger.exception("renewing publishing leases failed; trying again")
+
+    def collect(self, timeout: float | None) -> list[str]:
+        if not self.running:
+            return []
+        done, _pending = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
+        outcomes = []
+        for future in done:
+            self.running.pop(future, None)
+            try:
+                outcomes.append(future.result())
+            except Exception:
+                # A database failure mid-run: the lease lapses and the sweep takes it back.
+                logger.exception("dispatching a variant failed; the sweep will take it back")
+                outcomes.append(dispatch.SKIPPED)
+        return outcomes
+
+    def close(self, wait_for_running: bool = True) -> None:
+        self.executor.shutdown(wait=wait_for_running, cancel_futures=True)
+        self._closing.set()
+
+
+def dispatch_due(
+    database: Database,
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    owner: str | None = None,
+) -> DispatchReport:
+    """Publish every variant due now (and take back lapsed leases), in the foreground."""
+    report = DispatchReport()
+    started = clock()
+    expire_unapproved(database, settings, started)
+    pool = _Pool(database, settings, owner or new_owner(), clock)
+    try:
+        while True:
+            pool.fill(due_before=started)
+            if not pool.running:
+                break
+            for outcome in pool.collect(timeout=None):
+                report.add(outcome)
+    finally:
+        pool.close()
+    return report
+
+
+class PublishWorker:
+    """The loop in a background thread (``serve`` and ``townsquare worker``)."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database, self.settings, self.clock = database, settings, clock
+        self.owner = owner or new_owner()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.outcomes: dict[str, int] = {}
+
+    def start(self) -> PublishWorker:
+        self._thread = threading.Thread(target=self._run, name="publish-loop", daemon=True)
+        self._thread.start()
+        logger.info(
+            "publishing with %d parallel dispatches as %s",
+            self.settings.publish_parallel,
+            self.owner,
+        )
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop claiming, let the calls under way finish (bounded by their timeouts)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+
+    def _run(self) -> None:
+        pool = _Pool(self.database, self.settings, self.owner, self.clock)
+        expired_at = 0.0
+        try:
+            while not self._stop.is_set():
+                try:
+                    now = self.clock()
+                    if now.timestamp() - expired_at >= EXPIRE_EVERY_SECONDS:
+                        expire_unapproved(self.database, self.settings, now)
+                        expired_at = now.timestamp()
+                    pool.fill()
+                except Exception:
+                    logger.exception("publish loop pass failed; trying again")
+                if pool.running:
+                    # Until a slot frees up, or a second passes: what fell due meanwhile.
+                    for outcome in pool.collect(timeout=POLL_SECONDS):
+                        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+                else:
+                    self._stop.wait(POLL_SECONDS)
+        finally:
+            pool.close()
+
+
+def start_publish_worker(database: Database, settings: Settings, **options: Any) -> PublishWorker:
+    return PublishWorker(database, settings, **options).start()

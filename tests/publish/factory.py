@@ -1,0 +1,156 @@
+"""Posts and channels for the dispatcher's tests: channels connected through channels/ (the
+account checked on the real server), posts composed through the publish service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from townsquare.channels import connect
+from townsquare.channels.crypto import CredentialsBox
+from townsquare.config import Settings
+from townsquare.db import Database
+from townsquare.db.base import utcnow
+from townsquare.publish import service
+from townsquare.publish.models import (
+    PublishEvent,
+    PublishPart,
+    PublishPost,
+    PublishVariant,
+    VariantStatus,
+)
+from townsquare.workspaces.access import WorkspaceAccess, get_workspace
+
+
+def connect_channel(
+    database: Database,
+    settings: Settings,
+    workspace: str,
+    *,
+    network: str,
+    handle: str,
+    credentials: dict[str, Any],
+) -> int:
+    box = CredentialsBox(settings.resolved_credentials_key())
+    with database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, workspace))
+        channel, _account = connect.connect_channel(
+            session,
+            access,
+            settings,
+            box,
+            network=network,
+            handle=handle,
+            credentials=credentials,
+        )
+        return channel.id
+
+
+def schedule_post(
+    database: Database,
+    settings: Settings,
+    workspace: str,
+    channel_ids: Sequence[int],
+    parts: Sequence[str],
+    *,
+    at: datetime | None = None,
+    content_warning: str | None = None,
+    language: str | None = None,
+) -> list[int]:
+    """A post composed through the service, to publish now (or ``at``), on each channel;
+    its variants' ids."""
+    when = service.When("at", at) if at is not None else service.NOW
+    with database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, workspace))
+        post = service.create_post(
+            session,
+            access,
+            settings,
+            channel_ids=list(channel_ids),
+            parts=[{"text": text, "media": []} for text in parts],
+            content_warning=content_warning,
+            language=language,
+            when=when,
+        )
+        return [variant.id for variant, _channel in service.variants_of(session, post)]
+
+
+def insert_post(
+    database: Database,
+    workspace: str,
+    channel_ids: Sequence[int],
+    parts: Sequence[str],
+    *,
+    at: datetime | None = None,
+) -> list[int]:
+    """A scheduled post written straight into the tables, for what the service would refuse
+    first (a text over the instance's limit, to see the instance's own refusal)."""
+    due = at or utcnow() - timedelta(seconds=1)
+    with database.session() as session:
+        workspace_id = get_workspace(session, workspace).id
+        post = PublishPost(
+            workspace_id=workspace_id,
+            parts=[{"text": text, "media": []} for text in parts],
+            schedule_kind="at",
+            status=VariantStatus.SCHEDULED.value,
+        )
+        session.add(post)
+        session.flush()
+        variants = [
+            PublishVariant(
+                post_id=post.id,
+                workspace_id=workspace_id,
+                channel_id=channel_id,
+                overrides={},
+                status=VariantStatus.SCHEDULED.value,
+                scheduled_at=due,
+            )
+            for channel_id in channel_ids
+        ]
+        session.add_all(variants)
+        session.commit()
+        return [variant.id for variant in variants]
+
+
+def variant(database: Database, variant_id: int) -> PublishVariant:
+    with database.session() as session:
+        found = session.get(PublishVariant, variant_id)
+        assert found is not None
+        return found
+
+
+def parts(database: Database, variant_id: int) -> list[PublishPart]:
+    with database.session() as session:
+        return list(
+            session.scalars(
+                sa.select(PublishPart)
+                .where(PublishPart.variant_id == variant_id)
+                .order_by(PublishPart.position)
+            )
+        )
+
+
+def actions(database: Database, variant_id: int) -> list[str]:
+    """The variant's history from its dispatch on (composing's events left out)."""
+    with database.session() as session:
+        return list(
+            session.scalars(
+                sa.select(PublishEvent.action)
+                .where(
+                    PublishEvent.variant_id == variant_id,
+                    PublishEvent.action.not_in(("created", "scheduled")),
+                )
+                .order_by(PublishEvent.id)
+            )
+        )
+
+
+def statuses(database: Database) -> dict[str, int]:
+    with database.session() as session:
+        rows = session.execute(
+            sa.select(PublishVariant.status, sa.func.count()).group_by(PublishVariant.status)
+        ).all()
+    return {str(status): int(count) for status, count in rows}
