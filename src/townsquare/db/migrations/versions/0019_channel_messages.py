@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_channel_messages"
-down_revision = "0016_publish_core"
+down_revision = "0018_publish_web"
 branch_labels = None
 depends_on = None
 
