@@ -177,6 +177,24 @@ def _drop_pg_template() -> Iterator[None]:
     assert not _pg_dropper.errors, _pg_dropper.errors
 
 
+# --- password hashing ----------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real Argon2id (the same functions, the same library) at its lowest cost, in every
+    test: at production cost a hash or a login takes 0.1-1.5 s of CPU on this machine, and
+    most tests seed a user. Hashes carry their parameters, so the two costs verify alike.
+    Processes started by tests (``townsquare serve`` ...) hash at production cost."""
+    from argon2 import PasswordHasher
+
+    from townsquare.workspaces import passwords
+
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+
+
 # --- settings and databases --------------------------------------------------------------
 
 
