@@ -38,7 +38,12 @@ pytest_plugins = ["tests.networks_servers"]
 POSTGRES_URL = os.environ.get(
     "TOWNSQUARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# ``make test`` runs two xdist workers (gw0, gw1): what two tests could share on a server is
+# made per worker. Databases, data directories and ports are per test already.
+XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_REDIS_BASE = os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Redis's numbered databases, counting down from the configured one: 15 for gw0, 14 for gw1.
+REDIS_URL = f"{_REDIS_BASE.rsplit('/', 1)[0]}/{int(_REDIS_BASE.rsplit('/', 1)[1]) - XDIST_WORKER}"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DATA = Path(__file__).resolve().parent / "data"
 
