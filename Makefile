@@ -35,8 +35,11 @@ format: $(VENV)/.test-installed
 typecheck: $(VENV)/.test-installed
 	$(BIN)/mypy
 
+# Two xdist workers (this machine and CI have two cores), each with its own Redis databases
+# (tests/conftest.py, XDIST_WORKER). PYTEST_WORKERS=0 runs the tests in one process.
+PYTEST_WORKERS ?= 2
 pytest: $(VENV)/.test-installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 ## bench: every benchmark at its small size (BENCH_ARGS=--full for the issue's sizes)
 bench: $(VENV)/.test-installed

@@ -14,6 +14,7 @@ must run, so a missing server fails the run instead of silently skipping.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import socket
 import threading
@@ -37,7 +38,12 @@ pytest_plugins = ["tests.networks_servers"]
 POSTGRES_URL = os.environ.get(
     "TOWNSQUARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# ``make test`` runs two xdist workers (gw0, gw1): what two tests could share on a server is
+# made per worker. Databases, data directories and ports are per test already.
+XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_REDIS_BASE = os.environ.get("TOWNSQUARE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Redis's numbered databases, counting down from the configured one: 15 for gw0, 14 for gw1.
+REDIS_URL = f"{_REDIS_BASE.rsplit('/', 1)[0]}/{int(_REDIS_BASE.rsplit('/', 1)[1]) - XDIST_WORKER}"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -72,6 +78,12 @@ shared_data_file = data_file  # the name before the data moved into the reposito
 
 
 # --- PostgreSQL: one migrated template per test session, one fresh copy per test ---------
+#
+# CREATE DATABASE ... TEMPLATE takes a fifth of a second; DROP DATABASE waits for a
+# checkpoint (seconds on a busy disk), so finished databases are dropped by a background
+# thread while the next tests run. Test databases commit without waiting for the WAL to
+# reach the disk (synchronous_commit=off): no test crashes the server, and what a commit
+# makes visible is the same; only the fsync is saved.
 
 _pg_lock = threading.Lock()
 _pg_template: str | None = None
@@ -117,6 +129,7 @@ def _pg_fresh_database() -> tuple[str, str]:
     admin = _pg_admin_engine()
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        connection.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     admin.dispose()
     return name, sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
@@ -128,11 +141,63 @@ def _pg_drop(name: str) -> None:
     admin.dispose()
 
 
+class _BackgroundDropper:
+    """Drops test databases one after the other in a thread; ``close`` waits for all."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.errors: list[str] = []
+
+    def drop(self, name: str) -> None:
+        with _pg_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="pg-dropper", daemon=True)
+                self._thread.start()
+        self._queue.put(name)
+
+    def _run(self) -> None:
+        while (name := self._queue.get()) is not None:
+            try:
+                _pg_drop(name)
+            except Exception as error:  # reported at the end of the session
+                self.errors.append(f"{name}: {error}")
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+
+_pg_dropper = _BackgroundDropper()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _drop_pg_template() -> Iterator[None]:
     yield
+    _pg_dropper.close()
     if _pg_template is not None:
         _pg_drop(_pg_template)
+    assert not _pg_dropper.errors, _pg_dropper.errors
+
+
+# --- password hashing ----------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real Argon2id (the same functions, the same library) at its lowest cost, in every
+    test: at production cost a hash or a login takes 0.1-1.5 s of CPU on this machine, and
+    most tests seed a user. Hashes carry their parameters, so the two costs verify alike.
+    Processes started by tests (``townsquare serve`` ...) hash at production cost."""
+    from argon2 import PasswordHasher
+
+    from townsquare.workspaces import passwords
+
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 # --- settings and databases --------------------------------------------------------------
@@ -192,7 +257,7 @@ def postgres_database() -> Iterator[Database]:
     database = Database(url)
     yield database
     database.dispose()
-    _pg_drop(name)
+    _pg_dropper.drop(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

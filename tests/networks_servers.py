@@ -330,7 +330,11 @@ def bluesky_network() -> Iterator[BlueskyNetwork]:
         "plcPort": _free_port(),
     }
     script = directory / "townsquare-network.mjs"
-    script.write_text(_DEV_ENV_SCRIPT)
+    # Written whole then renamed: another test session (an xdist worker, another checkout)
+    # may be starting node on it at this moment.
+    partial = directory / f".townsquare-network-{os.getpid()}.mjs"
+    partial.write_text(_DEV_ENV_SCRIPT)
+    partial.replace(script)
     env = {**os.environ, "REDIS_HOST": redis, "NODE_ENV": "development", "LOG_ENABLED": "false"}
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - open for the session
         "w", prefix="townsquare-dev-env-", suffix=".log", delete=False

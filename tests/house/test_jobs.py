@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from huey.storage import MemoryStorage
 
-from tests.conftest import free_port, make_settings
+from tests.conftest import XDIST_WORKER, free_port, make_settings
 from tests.house.test_cli_serve import healthy, running, townsquare_env, wait_for
 from townsquare.db import Database
 from townsquare.db.base import utcnow
@@ -28,7 +28,7 @@ from townsquare.workspaces import service, sessions
 from townsquare.workspaces.models import LoginAttempt, WebSession
 
 # A Redis database number of its own: the tests flush it, and only it.
-JOBS_REDIS_DB = 12
+JOBS_REDIS_DB = 12 - XDIST_WORKER  # 12 for xdist worker gw0, 11 for gw1 (REDIS_URL: 15, 14)
 
 
 def _seed_stale_rows(database: Database) -> str:
