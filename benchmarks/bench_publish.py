@@ -392,5 +392,9 @@ def _run_workers(
 
 
 if __name__ == "__main__":
+    import signal
+
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    # A stopped run still stops its workers and drops its database (the finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     main()
