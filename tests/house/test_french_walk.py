@@ -541,3 +541,33 @@ def test_converted_errors_are_french_on_french_pages(
     assert "the frequency is week or month, not 'daily'" in _said(response)
     response = client.get(f"{report}/render?format=html&period=last-mont")
     assert "unknown period 'last-mont': did you mean last-month? use last-7-days" in _said(response)
+
+
+def test_errors_of_objects_that_do_not_exist_are_french(client: TestClient) -> None:
+    """A watch or a saved handle check that does not exist, or an id that cannot be one: the
+    page says it in French (pydantic's English for bad values included) and names no
+    command; the API keeps pydantic's English."""
+    client.cookies.set("ts_lang", "fr")
+    said = _said(client.get("/w/acme/listen/watches/99999"))
+    assert "aucune veille « 99999 » dans l'espace « acme » : voyez la liste des veilles" in said
+    response = client.get("/w/acme/settings/handles/99999")
+    assert response.status_code == 404
+    said = _said(response)
+    assert "aucune vérification d'identifiant enregistrée 99999" in said
+    assert "townsquare handles" not in said
+    response = client.get("/w/acme/listen/watches/abc")
+    assert response.status_code == 422
+    said = _said(response)
+    assert "watch_id : la valeur doit être un nombre entier : ce texte n'en est pas un" in said
+    assert "Input should" not in said
+    said = _said(client.get("/w/acme/settings/handles/99999999999999999999"))
+    assert "la valeur doit être inférieure ou égale à 9223372036854775807" in said
+    assert "la valeur doit être supérieure ou égale à 1" in _said(
+        client.get("/w/acme/settings/handles/0")
+    )
+    client.cookies.set("ts_lang", "en")
+    said = _said(client.get("/w/acme/settings/handles/99999"))
+    assert "no saved handle check 99999 in this workspace: see the list of saved checks" in said
+    assert "Input should be greater than or equal to 1" in _said(
+        client.get("/w/acme/settings/handles/0")
+    )
