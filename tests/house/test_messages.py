@@ -27,6 +27,7 @@ ERROR_CLASSES = {
     "PermissionDenied",
     "RateLimited",
     "NetworkError",
+    "UnknownHost",
 }
 # Callable name -> position of its message argument.
 MESSAGE_ARGUMENT = {

@@ -14,11 +14,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townsquare import errors
 from townsquare.messages import Message
+from townsquare.web.json_body import LoneSurrogate
 
 logger = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[errors.TownsquareError], int] = {
     errors.TooLarge: 413,
+    errors.UnknownHost: 422,
     errors.ValidationError: 422,
     errors.NotFound: 404,
     errors.Conflict: 409,
@@ -30,6 +32,7 @@ STATUS_CODES: dict[type[errors.TownsquareError], int] = {
 
 ERROR_TYPES: dict[type[errors.TownsquareError], str] = {
     errors.TooLarge: "too_large",
+    errors.UnknownHost: "validation_error",
     errors.ValidationError: "validation_error",
     errors.NotFound: "not_found",
     errors.Conflict: "conflict",
@@ -234,6 +237,13 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
         from townsquare.analytics.uploads import too_large_message
 
         message = Message(too_large_message(request.app.state.settings))
+    if isinstance(exc, LoneSurrogate):
+        error = errors.ValidationError(
+            "the request body holds %(escape)s, half of a character (a lone surrogate): "
+            "JSON strings must be whole Unicode text",
+            params={"escape": exc.escape},
+        )
+        return await townsquare_error_handler(request, error)
     if exc.status_code == 400:
         # FastAPI answers 400 for a body it cannot decode (bytes that are not UTF-8), 422 for
         # JSON that does not parse: both are a malformed body, answered 422 like all bad input.
