@@ -586,7 +586,8 @@ def test_csv_exports_follow_the_readers_convention(client: TestClient) -> None:
     """A French page's CSV: ``;``, decimal commas and French headers; an English page's: ``,``
     and ``.`` with the API's column ids (issue 8)."""
     client.cookies.set("ts_lang", "fr")
-    french = client.get("/w/acme/measure", params={"format": "csv"})
+    november = {"channel": "brulerie", "from": "2026-11-01", "to": "2026-11-30", "format": "csv"}
+    french = client.get("/w/acme/measure", params=november)
     assert french.status_code == 200, french.text[:300]
     assert french.text.startswith("\ufeff")
     rows = _rows_of(french.text, ";")
@@ -596,7 +597,7 @@ def test_csv_exports_follow_the_readers_convention(client: TestClient) -> None:
     assert decimals, numbers  # rates written with a decimal comma
     assert not [value for value in numbers if re.fullmatch(r"-?\d+\.\d+", value)], numbers
     client.cookies.set("ts_lang", "en")
-    english = client.get("/w/acme/measure", params={"format": "csv"})
+    english = client.get("/w/acme/measure", params=november)
     rows = _rows_of(english.text, ",")
     numbers = [value for row in rows[1:] for value in row[1:] if value]
     assert [value for value in numbers if re.fullmatch(r"-?\d+\.\d+", value)], numbers
