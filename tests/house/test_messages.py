@@ -100,9 +100,7 @@ def test_messages_are_templates_not_formatted_strings() -> None:
 def test_every_message_has_a_french_translation() -> None:
     french = french_catalog()
     missing = sorted(
-        f"{where}: {t!r}"
-        for t, where in message_templates().items()
-        if t not in french
+        f"{where}: {t!r}" for t, where in message_templates().items() if t not in french
     )
     assert not missing, (
         f"{len(missing)} messages have no French translation; add them to "
