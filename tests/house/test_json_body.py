@@ -51,16 +51,18 @@ def _rows(database: Database) -> tuple[int, int]:
 @pytest.mark.parametrize(
     ("body", "found"),
     [
-        (b'{"a": "x\\ud800"}', "\\ud800"),
-        (b'{"a": ["ok", "\\uDC00"]}', "\\udc00"),
-        (b'{"\\ud83d": 1}', "\\ud83d"),  # in a key too
+        (b'{"a": "x\\ud800"}', ("\\ud800", "a")),
+        (b'{"a": ["ok", {"b": "\\uDC00"}]}', ("\\udc00", "a.1.b")),
+        (b'{"\\ud83d": 1}', ("\\ud83d", "")),  # in a key too
         (b'{"a": "\\ud83d\\ude00"}', None),  # a whole pair is one character (an emoji)
         (b'{"a": "\\\\ud800"}', None),  # an escaped backslash then text, not an escape
         (b'{"a": "\\ud800', None),  # not JSON at all: the route's parser says so
         (b'{"a": "plain"}', None),
     ],
 )
-def test_lone_surrogates_are_found_and_only_them(body: bytes, found: str | None) -> None:
+def test_lone_surrogates_are_found_and_only_them(
+    body: bytes, found: tuple[str, str] | None
+) -> None:
     assert lone_surrogate(body) == found
 
 
@@ -84,6 +86,7 @@ def test_a_lone_surrogate_in_any_json_body_is_a_422(
         error = response.json()["error"]
         assert error["type"] == "validation_error"
         assert "half of a character (a lone surrogate)" in error["message"]
+        assert error["field"]  # the value that holds it
     assert _rows(database) == (0, 0)
 
 

@@ -242,6 +242,7 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
             "the request body holds %(escape)s, half of a character (a lone surrogate): "
             "JSON strings must be whole Unicode text",
             params={"escape": exc.escape},
+            field=exc.field or None,
         )
         return await townsquare_error_handler(request, error)
     if exc.status_code == 400:

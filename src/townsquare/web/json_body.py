@@ -27,37 +27,39 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class LoneSurrogate(HTTPException):
     """Raised from ``receive``: the route's error handler answers 422 (page or JSON)."""
 
-    def __init__(self, escape: str) -> None:
+    def __init__(self, escape: str, field: str = "") -> None:
         super().__init__(status_code=400, detail="a lone surrogate in the JSON body")
         self.escape = escape
+        self.field = field  # where: "instance_url", "mastodon_instances.0" ("" at the top)
 
 
-def lone_surrogate(body: bytes) -> str | None:
-    """The first lone surrogate of a JSON document, as its ``\\uXXXX`` escape, or None
-    (also None when ``body`` is not JSON at all: the route's parser says what is wrong)."""
+def lone_surrogate(body: bytes) -> tuple[str, str] | None:
+    """``(escape, field)`` of the first lone surrogate of a JSON document — its ``\\uXXXX``
+    escape and the dotted path of the value holding it — or None (also None when ``body`` is
+    not JSON at all: the route's parser says what is wrong)."""
     if not _SURROGATE_ESCAPE.search(body):
         return None
     try:
         document = json.loads(body)
     except ValueError:
         return None
-    return _first_surrogate(document)
+    return _first_surrogate(document, ())
 
 
-def _first_surrogate(value: Any) -> str | None:
+def _first_surrogate(value: Any, path: tuple[str, ...]) -> tuple[str, str] | None:
     if isinstance(value, str):
         found = _SURROGATE.search(value)
-        return f"\\u{ord(found.group()):04x}" if found else None
+        return (f"\\u{ord(found.group()):04x}", ".".join(path)) if found else None
     if isinstance(value, dict):
-        items: list[Any] = [*value.keys(), *value.values()]
+        for key, item in value.items():
+            found_in = _first_surrogate(key, path) or _first_surrogate(item, (*path, key))
+            if found_in is not None:
+                return found_in
     elif isinstance(value, list):
-        items = value
-    else:
-        return None
-    for item in items:
-        found_in = _first_surrogate(item)
-        if found_in is not None:
-            return found_in
+        for index, item in enumerate(value):
+            found_in = _first_surrogate(item, (*path, str(index)))
+            if found_in is not None:
+                return found_in
     return None
 
 
@@ -78,10 +80,10 @@ class JsonTextMiddleware:
             if message["type"] == "http.request":
                 parts.append(message.get("body", b""))
                 if not message.get("more_body", False):
-                    escape = lone_surrogate(b"".join(parts))
+                    found = lone_surrogate(b"".join(parts))
                     parts.clear()
-                    if escape is not None:
-                        raise LoneSurrogate(escape)
+                    if found is not None:
+                        raise LoneSurrogate(*found)
             return message
 
         await self.app(scope, checked_receive, send)
