@@ -13,6 +13,7 @@ layer maps each kind to an HTTP status (``web/errors.py``) and the CLI to an exi
     ├── RateLimited          too many attempts; ``retry_after`` seconds (HTTP 429, exit 7)
     ├── TooLarge             an upload past TOWNSQUARE_MAX_UPLOAD_MB (HTTP 413, exit 2)
     └── NetworkError         a network (Mastodon, …) failed or refused (HTTP 502, exit 8)
+        └── UnknownHost      the host of an address does not exist (HTTP 422, exit 2)
 
 A message is declared once, as an English gettext template with named placeholders and its
 values, never as an f-string, so that the web can show it in the reader's language::
@@ -118,3 +119,9 @@ class TooLarge(ValidationError):
 
 class NetworkError(TownsquareError):
     """A social network or feed failed, timed out or refused the request."""
+
+
+class UnknownHost(NetworkError):
+    """The host name of an address does not exist (DNS says so, it is not a timeout): a
+    typo in what someone typed, so bad input (HTTP 422, exit 2), although it surfaces
+    while connecting; code that retries a network's failures still catches it as one."""

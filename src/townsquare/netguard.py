@@ -25,13 +25,19 @@ from requests.adapters import HTTPAdapter
 
 from townsquare import __version__
 from townsquare.config import Settings
-from townsquare.errors import NetworkError, ValidationError
+from townsquare.errors import NetworkError, UnknownHost, ValidationError
 
 USER_AGENT = f"townsquare/{__version__} (self-hosted community management)"
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# getaddrinfo's failures of the resolver itself (try again later), not of the name.
+_DNS_DOWN = frozenset(
+    code
+    for code in (getattr(socket, "EAI_AGAIN", None), getattr(socket, "EAI_FAIL", None))
+    if code is not None
+)
 
 
 def is_public_address(address: IPAddress) -> bool:
@@ -50,7 +56,10 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise NetworkError(
+        # "No such name" is the address's fault (a typo: bad input); a resolver that does not
+        # answer is the network's.
+        kind = NetworkError if getattr(error, "errno", None) in _DNS_DOWN else UnknownHost
+        raise kind(
             "cannot find the host %(host)r (%(error)s): check the address for a typo",
             params={"host": host, "error": str(error)},
         ) from None

@@ -12,6 +12,8 @@ here; a route this walk does not know how to fill in fails the test.
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -601,3 +603,107 @@ def test_converted_errors_are_french_on_french_pages(
     assert "the frequency is week or month, not 'daily'" in _said(response)
     response = client.get(f"{report}/render?format=html&period=last-mont")
     assert "unknown period 'last-mont': did you mean last-month? use last-7-days" in _said(response)
+
+
+def test_errors_of_objects_that_do_not_exist_are_french(client: TestClient) -> None:
+    """A watch or a saved handle check that does not exist, or an id that cannot be one: the
+    page says it in French (pydantic's English for bad values included) and names no
+    command; the API keeps pydantic's English."""
+    client.cookies.set("ts_lang", "fr")
+    said = _said(client.get("/w/acme/listen/watches/99999"))
+    assert "aucune veille « 99999 » dans l'espace « acme » : voyez la liste des veilles" in said
+    response = client.get("/w/acme/settings/handles/99999")
+    assert response.status_code == 404
+    said = _said(response)
+    assert "aucune vérification d'identifiant enregistrée 99999" in said
+    assert "townsquare handles" not in said
+    response = client.get("/w/acme/listen/watches/abc")
+    assert response.status_code == 422
+    said = _said(response)
+    assert "watch_id : la valeur doit être un nombre entier : ce texte n'en est pas un" in said
+    assert "Input should" not in said
+    said = _said(client.get("/w/acme/settings/handles/99999999999999999999"))
+    assert "la valeur doit être inférieure ou égale à 9223372036854775807" in said
+    assert "la valeur doit être supérieure ou égale à 1" in _said(
+        client.get("/w/acme/settings/handles/0")
+    )
+    client.cookies.set("ts_lang", "en")
+    said = _said(client.get("/w/acme/settings/handles/99999"))
+    assert "no saved handle check 99999 in this workspace: see the list of saved checks" in said
+    assert "Input should be greater than or equal to 1" in _said(
+        client.get("/w/acme/settings/handles/0")
+    )
+
+
+def _rows_of(text: str, separator: str) -> list[list[str]]:
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=separator))
+
+
+def test_csv_exports_follow_the_readers_convention(client: TestClient) -> None:
+    """A French page's CSV: ``;``, decimal commas and French headers; an English page's: ``,``
+    and ``.`` with the API's column ids (issue 8)."""
+    client.cookies.set("ts_lang", "fr")
+    november = {"channel": "brulerie", "from": "2026-11-01", "to": "2026-11-30", "format": "csv"}
+    french = client.get("/w/acme/measure", params=november)
+    assert french.status_code == 200, french.text[:300]
+    assert french.text.startswith("\ufeff")
+    rows = _rows_of(french.text, ";")
+    assert len(rows) > 1 and len(rows[0]) > 3
+    numbers = [value for row in rows[1:] for value in row[1:] if value]
+    decimals = [value for value in numbers if re.fullmatch(r"-?\d+,\d+", value)]
+    assert decimals, numbers  # rates written with a decimal comma
+    assert not [value for value in numbers if re.fullmatch(r"-?\d+\.\d+", value)], numbers
+    client.cookies.set("ts_lang", "en")
+    english = client.get("/w/acme/measure", params=november)
+    rows = _rows_of(english.text, ",")
+    numbers = [value for row in rows[1:] for value in row[1:] if value]
+    assert [value for value in numbers if re.fullmatch(r"-?\d+\.\d+", value)], numbers
+    assert not [value for value in numbers if re.fullmatch(r"-?\d+,\d+", value)], numbers
+
+
+def test_charts_of_every_page_get_the_readers_number_and_date_locale(
+    client: TestClient, seeded: dict[str, str]
+) -> None:
+    """The page carries its Vega-Lite locale once (base.html), which the chart scripts give
+    every spec: Listen's and the maturity radar's charts too, not only Measure's and Links'."""
+    client.cookies.set("ts_lang", "fr")
+    for path in (
+        "/w/acme/listen/mentions",
+        f"/w/acme/settings/maturity/{seeded['assessment_id']}",
+        "/w/acme/links/carte",
+    ):
+        page = client.get(path).text
+        found = re.search(
+            r'<script type="application/json" id="vega-locale">(.*?)</script>', page, re.S
+        )
+        assert found, path
+        locale = json.loads(html.unescape(found.group(1)))
+        assert locale["number"]["decimal"] == "," and locale["time"]["date"] == "%d/%m/%Y"
+        assert "déc." in locale["time"]["shortMonths"]
+    client.cookies.set("ts_lang", "en")
+    assert 'id="vega-locale"' not in client.get("/w/acme/listen/mentions").text
+    for script in ("/static/measure.js", "/static/links.js"):
+        assert "vega-locale" in client.get(script).text
+
+
+def test_the_activity_log_shows_the_workspaces_time_with_its_zone(
+    client: TestClient, sqlite_database: Database
+) -> None:
+    from townsquare.web.templating import local_time
+    from townsquare.workspaces import audit, service
+    from townsquare.workspaces.service import WorkspaceAccess, get_workspace
+
+    with sqlite_database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, "acme"))
+        service.update_workspace(session, access, name=None, timezone="America/Montreal")
+        event = audit.recent(session, access.workspace_id, limit=1)[0]
+        moment = event.at
+    client.cookies.set("ts_lang", "fr")
+    said = _said(client.get("/w/acme/"))
+    expected = local_time(moment, "America/Montreal", "fr")
+    assert expected.endswith("(America/Montreal)")
+    assert expected in said, said
+    assert local_time(moment, "UTC", "fr") not in said  # not UTC

@@ -25,14 +25,16 @@ from townsquare.db.base import utcnow
 from townsquare.jobs.queue import configure
 from townsquare.jobs.tasks import prune_expired_sessions_once
 from townsquare.workspaces import service, sessions
-from townsquare.workspaces.models import LoginAttempt, WebSession
+from townsquare.workspaces.models import RateLimit, WebSession
 
 # A Redis database number of its own: the tests flush it, and only it.
 JOBS_REDIS_DB = 12 - XDIST_WORKER  # 12 for xdist worker gw0, 11 for gw1 (REDIS_URL: 15, 14)
+# A failed-login counter whose window ended a day ago (the live ones of the login stay).
+STALE_KEY = "login:email:stale"
 
 
 def _seed_stale_rows(database: Database) -> str:
-    """An expired session, a stale failed login, and a live session that must survive."""
+    """An expired session, a stale attempt counter, and a live session that must survive."""
     with database.session() as session:
         user = service.create_user(session, email="jobs@acme.test", password="a long password")
         _user, live_key = sessions.login(
@@ -52,7 +54,7 @@ def _seed_stale_rows(database: Database) -> str:
             )
         )
         session.add(
-            LoginAttempt(email="x@acme.test", client_hash="h", attempted_at=now - timedelta(days=1))
+            RateLimit(key=STALE_KEY, hits=3, expires_at=(now - timedelta(days=1)).timestamp())
         )
         session.commit()
     return live_key
@@ -62,7 +64,14 @@ def _counts(database: Database) -> tuple[int, int]:
     with database.session() as session:
         return (
             int(session.scalar(sa.select(sa.func.count()).select_from(WebSession)) or 0),
-            int(session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) or 0),
+            int(
+                session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(RateLimit)
+                    .where(RateLimit.key == STALE_KEY)
+                )
+                or 0
+            ),
         )
 
 

@@ -6,6 +6,7 @@ from townsquare import errors
 
 EXIT_CODES: dict[type[errors.TownsquareError], int] = {
     errors.ValidationError: 2,
+    errors.UnknownHost: 2,
     errors.NotFound: 3,
     errors.Conflict: 4,
     errors.AuthenticationError: 5,

@@ -31,6 +31,7 @@ from townsquare.db.base import utcnow
 from townsquare.errors import Conflict, NotFound, ValidationError
 from townsquare.links import slugs, urls
 from townsquare.links.models import Link, LinkClick, LinkTag
+from townsquare.messages import Message
 from townsquare.workspaces import audit
 from townsquare.workspaces.passwords import hash_password
 from townsquare.workspaces.roles import Role
@@ -117,7 +118,7 @@ def clean_text(value: str | None, *, field: str, max_length: int = 200) -> str |
     if len(text) > max_length:
         raise ValidationError(
             "%(field)s is too long: at most %(max_length)s characters",
-            params={"field": field, "max_length": max_length},
+            params={"field": Message(field), "max_length": max_length},
             field=field,
         )
     return text or None
@@ -138,12 +139,14 @@ def parse_expiry(
         moment = _expiry_moment(value, ZoneInfo(timezone))
     except OverflowError:
         raise ValidationError(
-            f"the expiry date {value} is too far in the future: choose one before 9999-12-30",
+            "the expiry date %(value)s is too far in the future: choose one before 9999-12-30",
+            params={"value": str(value)},
             field="expires_at",
         ) from None
     if moment <= (now or utcnow()):
         raise ValidationError(
-            f"the expiry date {value} is already past: choose a date in the future",
+            "the expiry date %(value)s is already past: choose a date in the future",
+            params={"value": str(value)},
             field="expires_at",
         )
     return moment
@@ -403,10 +406,12 @@ def _slug_taken(session: Session, slug: str) -> bool:
     return session.scalar(select(Link.id).where(Link.slug == slug)) is not None
 
 
-def _taken_message(slug: str) -> str:
-    return (
-        f"the slug '{slug}' is already taken by another short link: choose another one, "
-        "or leave it empty to get a generated one"
+def _slug_taken_error(slug: str) -> Conflict:
+    return Conflict(
+        "the slug '%(slug)s' is already taken by another short link: choose another one, "
+        "or leave it empty to get a generated one",
+        params={"slug": slug},
+        field="slug",
     )
 
 
@@ -465,7 +470,7 @@ def create_link(
     }
     clean_tag_list = clean_tags(tags)
     if custom is not None and _slug_taken(session, custom):
-        raise Conflict(_taken_message(custom), field="slug")
+        raise _slug_taken_error(custom)
     for attempt in range(GENERATE_ATTEMPTS):
         chosen = custom or slugs.generate(generated_length + attempt // 3)
         link = Link(slug=chosen, **fields)
@@ -485,7 +490,7 @@ def create_link(
         except IntegrityError:
             session.rollback()
             if custom is not None:
-                raise Conflict(_taken_message(custom), field="slug") from None
+                raise _slug_taken_error(custom) from None
             if not _slug_taken(session, chosen):
                 raise  # not a slug collision: a real bug, let it surface
             continue

@@ -24,7 +24,13 @@ logger = logging.getLogger(LOGGER_NAME)
 
 
 class AccessLogMiddleware:
-    """Logs ``"METHOD /path?query HTTP/x" status`` at INFO once a response has started."""
+    """Logs ``"METHOD /path?query HTTP/x" status`` at INFO as a response ends.
+
+    The line is written before the last part of the body is sent, so lines come in the order
+    the responses reached the client: the app may still be running after that (a middleware
+    finishing, a background task), and a line written only once it returned could follow the
+    next request's.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -34,17 +40,23 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         status: list[int] = []
+        logged = False
 
         async def send_logged(message: Message) -> None:
+            nonlocal logged
             if message["type"] == "http.response.start":
                 status.append(int(message["status"]))
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                logged = True
+                _log(scope, status[0] if status else 500)
             await send(message)
 
         try:
             await self.app(scope, receive, send_logged)
         finally:
-            # A request that failed before answering is logged as the 500 it becomes.
-            _log(scope, status[0] if status else 500)
+            if not logged:
+                # A request that failed before answering is logged as the 500 it becomes.
+                _log(scope, status[0] if status else 500)
 
 
 def _log(scope: Scope, status: int) -> None:

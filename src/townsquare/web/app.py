@@ -24,6 +24,7 @@ from townsquare.ratelimit import counter_for
 from townsquare.web import errors as web_errors
 from townsquare.web.deps import LoginRequired, SetupRequired
 from townsquare.web.i18n import choose_language
+from townsquare.web.json_body import JsonTextMiddleware
 from townsquare.web.limits import BodyLimitMiddleware
 from townsquare.web.security import (
     CSRF_COOKIE,
@@ -100,6 +101,9 @@ def create_app(
     # Added first, so it is the innermost layer: the route that reads the body sees the
     # refusal itself (not wrapped by the middleware below), and its handler answers.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes + 64 * 1024)
+    # JSON bodies with half a character (a lone surrogate escape) are refused as they are
+    # read: a 422, never a 500 from deep inside (web/json_body.py).
+    app.add_middleware(JsonTextMiddleware)
 
     @app.middleware("http")
     async def language_and_csrf(request: Request, call_next: Any) -> Response:

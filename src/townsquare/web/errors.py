@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -13,11 +14,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from townsquare import errors
 from townsquare.messages import Message
+from townsquare.web.json_body import LoneSurrogate
 
 logger = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[errors.TownsquareError], int] = {
     errors.TooLarge: 413,
+    errors.UnknownHost: 422,
     errors.ValidationError: 422,
     errors.NotFound: 404,
     errors.Conflict: 409,
@@ -29,6 +32,7 @@ STATUS_CODES: dict[type[errors.TownsquareError], int] = {
 
 ERROR_TYPES: dict[type[errors.TownsquareError], str] = {
     errors.TooLarge: "too_large",
+    errors.UnknownHost: "validation_error",
     errors.ValidationError: "validation_error",
     errors.NotFound: "not_found",
     errors.Conflict: "conflict",
@@ -130,7 +134,7 @@ async def request_validation_handler(request: Request, exc: Exception) -> Respon
         location = [
             str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")
         ]
-        problems.append({"field": ".".join(location), "message": item.get("msg", "invalid")})
+        problems.append({"field": ".".join(location), "message": validation_message(item)})
     first = problems[0] if problems else {"field": "", "message": "invalid request"}
     field, text = str(first["field"]), first["message"]
     if field:
@@ -141,8 +145,58 @@ async def request_validation_handler(request: Request, exc: Exception) -> Respon
             problems=problems,
         )
     else:
-        error = errors.ValidationError(str(text), problems=problems)
+        error = errors.ValidationError(
+            text if isinstance(text, Message) else str(text), problems=problems
+        )
     return await townsquare_error_handler(request, error)
+
+
+# pydantic's words for the common kinds of bad value, as templates with pydantic's own
+# context names, so that the web can show them in French (pydantic writes English only)
+# and the API keeps exactly the English it always answered.
+VALIDATION_TEMPLATES = {
+    "missing": Message("Field required"),
+    "int_type": Message("Input should be a valid integer"),
+    "int_parsing": Message("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": Message(
+        "Input should be a valid integer, got a number with a fractional part"
+    ),
+    "float_type": Message("Input should be a valid number"),
+    "float_parsing": Message("Input should be a valid number, unable to parse string as a number"),
+    "bool_type": Message("Input should be a valid boolean"),
+    "bool_parsing": Message("Input should be a valid boolean, unable to interpret input"),
+    "string_type": Message("Input should be a valid string"),
+    "list_type": Message("Input should be a valid list"),
+    "dict_type": Message("Input should be a valid dictionary"),
+    "model_attributes_type": Message(
+        "Input should be a valid dictionary or object to extract fields from"
+    ),
+    "greater_than_equal": Message("Input should be greater than or equal to %(ge)s"),
+    "greater_than": Message("Input should be greater than %(gt)s"),
+    "less_than_equal": Message("Input should be less than or equal to %(le)s"),
+    "less_than": Message("Input should be less than %(lt)s"),
+    "string_too_long": Message("String should have at most %(max_length)s characters"),
+    "string_too_short": Message("String should have at least %(min_length)s characters"),
+    "literal_error": Message("Input should be %(expected)s"),
+    "enum": Message("Input should be %(expected)s"),
+}
+
+
+def validation_message(item: Mapping[str, Any]) -> Message:
+    """pydantic's complaint about one value as a translatable message: its template when the
+    kind is a common one (and fills to pydantic's very words), else the words as they are."""
+    text = str(item.get("msg") or "invalid value")
+    template = VALIDATION_TEMPLATES.get(str(item.get("type")))
+    if template is not None:
+        ctx = item.get("ctx") or {}
+        names = {part.split(")")[0] for part in template.id.split("%(")[1:]}
+        try:
+            message = Message(template.id, {name: ctx[name] for name in names})
+        except (KeyError, TypeError, ValueError):
+            return Message(text)
+        if message == text:
+            return message
+    return Message(text)
 
 
 async def database_data_error_handler(request: Request, exc: Exception) -> Response:
@@ -183,6 +237,14 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
         from townsquare.analytics.uploads import too_large_message
 
         message = Message(too_large_message(request.app.state.settings))
+    if isinstance(exc, LoneSurrogate):
+        error = errors.ValidationError(
+            "the request body holds %(escape)s, half of a character (a lone surrogate): "
+            "JSON strings must be whole Unicode text",
+            params={"escape": exc.escape},
+            field=exc.field or None,
+        )
+        return await townsquare_error_handler(request, error)
     if exc.status_code == 400:
         # FastAPI answers 400 for a body it cannot decode (bytes that are not UTF-8), 422 for
         # JSON that does not parse: both are a malformed body, answered 422 like all bad input.

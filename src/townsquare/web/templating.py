@@ -15,6 +15,7 @@ from townsquare import __version__
 from townsquare.channels.connect import needing_reconnection
 from townsquare.channels.service import channel_label
 from townsquare.web import flash
+from townsquare.web.chart_locale import vega_locale
 from townsquare.web.i18n import LANGUAGES, translator
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -99,6 +100,7 @@ def render(
         "ngettext": tr.ngettext,
         "local_time": lambda moment, zone: local_time(moment, zone, language),
         "weekday_name": lambda number: weekday_name(number, language),
+        "vega_locale": vega_locale(language),
     }
     # A success message left by the redirect that brought the reader here (web/flash.py),
     # shown once on the next whole page (not on an htmx fragment, which has no place for it).

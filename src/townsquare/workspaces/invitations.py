@@ -48,7 +48,7 @@ from townsquare.workspaces.models import Membership, User, Workspace
 from townsquare.workspaces.passwords import hash_password
 from townsquare.workspaces.roles import Role
 from townsquare.workspaces.service import Member, add_member, create_user, get_user_by_email
-from townsquare.workspaces.users import SUPPORTED_LANGUAGES, commit_or_conflict
+from townsquare.workspaces.users import SUPPORTED_LANGUAGES, commit_or_conflict, join_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -456,16 +456,13 @@ def _join(session: Session, invitation: Invitation, user: User, now: datetime) -
         )
     )
     if existing is None:
-        session.add(
-            Membership(workspace_id=invitation.workspace_id, user_id=user.id, role=invitation.role)
-        )
-        audit.record(
+        join_workspace(
             session,
-            "member.added",
-            workspace_id=invitation.workspace_id,
-            user_id=user.id,
-            target=user.email,
-            details={"role": invitation.role, "invitation_id": invitation.id},
+            invitation.workspace_id,
+            user,
+            Role.parse(invitation.role),
+            actor_id=user.id,
+            details={"invitation_id": invitation.id},
         )
     audit.record(
         session,

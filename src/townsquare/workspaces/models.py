@@ -93,19 +93,6 @@ class WebSession(TimestampMixin, Base):
     user: Mapped[User] = relationship()
 
 
-class LoginAttempt(Base):
-    """Failed logins, counted per e-mail and per client to slow down password guessing."""
-
-    __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_email_at", "email", "attempted_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320))
-    # A hash of the client address, never the address itself.
-    client_hash: Mapped[str] = mapped_column(String(64), index=True)
-    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-
-
 class RateLimit(Base):
     """One attempt counter of ``townsquare.ratelimit`` (a fixed window per key)."""
 

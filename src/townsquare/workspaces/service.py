@@ -25,6 +25,7 @@ from townsquare.workspaces.users import (
     create_user,
     get_user,
     get_user_by_email,
+    join_workspace,
     needs_setup,
     reset_password,
     set_active,
@@ -46,6 +47,7 @@ __all__ = [
     "get_user",
     "get_user_by_email",
     "get_workspace",
+    "join_workspace",
     "list_members",
     "list_workspaces",
     "needs_setup",
@@ -206,15 +208,7 @@ def add_member(
             params={"email": user.email, "role": existing.role},
             field="email",
         )
-    session.add(Membership(workspace_id=access.workspace_id, user_id=user.id, role=parsed.value))
-    audit.record(
-        session,
-        "member.added",
-        workspace_id=access.workspace_id,
-        user_id=access.user_id,
-        target=user.email,
-        details={"role": parsed.value},
-    )
+    join_workspace(session, access.workspace_id, user, parsed, actor_id=access.user_id)
     session.commit()
     return Member(user.id, user.email, user.display_name, parsed)
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from townsquare import ratelimit
 from townsquare.db.base import utcnow
 from townsquare.errors import AuthenticationError
-from townsquare.workspaces.models import LoginAttempt, User, WebSession
+from townsquare.workspaces.models import User, WebSession
 from townsquare.workspaces.passwords import hash_password, needs_rehash, verify_password
 
 
@@ -85,7 +85,6 @@ def login(
             last_seen_at=now,
         )
     )
-    session.execute(delete(LoginAttempt).where(LoginAttempt.email == address))
     session.commit()
     counted.succeeded(reset=[email_key])
     return user, key
@@ -141,16 +140,9 @@ def logout(session: Session, key: str) -> None:
 
 
 def prune(session: Session, *, policy: LoginPolicy, now: datetime | None = None) -> int:
-    """Delete expired sessions and login attempts older than the window; returns the count."""
+    """Delete expired sessions and attempt counters past their window; returns the count."""
     now = now or utcnow()
     sessions_deleted = session.execute(delete(WebSession).where(WebSession.expires_at <= now))
-    attempts_deleted = session.execute(
-        delete(LoginAttempt).where(LoginAttempt.attempted_at <= now - policy.window)
-    )
     session.commit()
     counters = ratelimit.DatabaseCounter(_engine(session)).prune(now.timestamp())
-    return (
-        int(sessions_deleted.rowcount or 0)  # type: ignore[attr-defined]
-        + int(attempts_deleted.rowcount or 0)  # type: ignore[attr-defined]
-        + counters
-    )
+    return int(sessions_deleted.rowcount or 0) + counters  # type: ignore[attr-defined]

@@ -82,17 +82,33 @@ def create_user(
     session.add(user)
     session.flush()
     if target is not None and parsed_role is not None:
-        session.add(Membership(workspace_id=target.id, user_id=user.id, role=parsed_role.value))
-        audit.record(
-            session,
-            "member.added",
-            workspace_id=target.id,
-            user_id=actor.id if actor else None,
-            target=address,
-            details={"role": parsed_role.value},
-        )
+        join_workspace(session, target.id, user, parsed_role, actor_id=actor.id if actor else None)
     commit_or_conflict(session, f"a user with e-mail {address} already exists", "email")
     return user
+
+
+def join_workspace(
+    session: Session,
+    workspace_id: int,
+    user: User,
+    role: Role,
+    *,
+    actor_id: int | None,
+    details: dict[str, object] | None = None,
+) -> None:
+    """Make ``user`` a member of the workspace with ``role`` and record ``member.added`` in
+    its audit log, uncommitted: the one place a membership is added (a new user with a
+    workspace, :func:`service.add_member`, an accepted invitation). The caller has checked
+    the roles and that ``user`` is not a member yet."""
+    session.add(Membership(workspace_id=workspace_id, user_id=user.id, role=role.value))
+    audit.record(
+        session,
+        "member.added",
+        workspace_id=workspace_id,
+        user_id=actor_id,
+        target=user.email,
+        details={"role": role.value, **(details or {})},
+    )
 
 
 def get_user(session: Session, user_id: int) -> User | None:

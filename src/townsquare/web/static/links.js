@@ -5,6 +5,16 @@
 (function () {
   "use strict";
 
+  // The page's number and date conventions (base.html's #vega-locale, on pages that are not
+  // in English) for a spec that brings none of its own.
+  function withPageLocale(spec) {
+    var source = document.getElementById("vega-locale");
+    if (!source || (spec.config && spec.config.locale)) { return spec; }
+    spec.config = spec.config || {};
+    spec.config.locale = JSON.parse(source.textContent);
+    return spec;
+  }
+
   function draw() {
     if (typeof window.vegaEmbed !== "function") { return; }
     var figures = document.querySelectorAll(".vega-chart:not([data-state])");
@@ -14,7 +24,7 @@
       figure.setAttribute("data-state", "drawing");
       var spec;
       try {
-        spec = JSON.parse(source.textContent);
+        spec = withPageLocale(JSON.parse(source.textContent));
       } catch (error) {
         figure.setAttribute("data-state", "error");
         return;

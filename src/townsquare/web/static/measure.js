@@ -11,6 +11,16 @@
     actions: { export: true, source: false, compiled: false, editor: false }
   };
 
+  // The page's number and date conventions (base.html's #vega-locale, on pages that are not
+  // in English) for a spec that brings none of its own.
+  function withPageLocale(spec) {
+    var source = document.getElementById("vega-locale");
+    if (!source || (spec.config && spec.config.locale)) { return spec; }
+    spec.config = spec.config || {};
+    spec.config.locale = JSON.parse(source.textContent);
+    return spec;
+  }
+
   function draw(root) {
     if (typeof window.vegaEmbed !== "function") { return; }
     var figures = root.querySelectorAll ? root.querySelectorAll(".vega-chart:not([data-state])") : [];
@@ -20,7 +30,7 @@
       figure.setAttribute("data-state", "drawing");
       var spec;
       try {
-        spec = JSON.parse(source.textContent);
+        spec = withPageLocale(JSON.parse(source.textContent));
       } catch (error) {
         figure.setAttribute("data-state", "error");
         return;
