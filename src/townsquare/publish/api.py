@@ -380,11 +380,9 @@ def api_submit(
     access: ApiAccess,
     settings: AppSettings,
 ) -> PostOut:
-    service.get_post(session, access, publish_post_id)  # another workspace's: 404 first
-    post = service.schedule_post(
-        session, access, settings, publish_post_id, _when(body), channel_ids=body.channel_ids
-    )
-    return _out(session, post)
+    # Submitting is scheduling: the service sends it for approval when the workspace or the
+    # author's role says so.
+    return api_schedule(publish_post_id, body, session, access, settings)
 
 
 @router.post(POST + "/schedule", response_model=PostOut, summary="Schedule or reschedule")
