@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -29,10 +28,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import sqlalchemy as sa
 
-from townsquare.channels import connect
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import bench_sync
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
 from townsquare.config import Settings
@@ -41,8 +41,6 @@ from townsquare.networks.base import OutgoingPost
 from townsquare.networks.connectors import connector_for
 from townsquare.publish.models import PublishEvent, PublishPost, PublishVariant, VariantStatus
 from townsquare.publish.worker import PublishWorker
-from townsquare.workspaces import service as workspaces
-from townsquare.workspaces.service import WorkspaceAccess
 
 GOAL_P99_SECONDS = 30.0
 SPREAD_SECONDS = 60.0  # every variant is due within the same minute
@@ -52,63 +50,20 @@ POSTGRES_URL = os.environ.get(
 REDIS_URL = os.environ.get("TOWNSQUARE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start_mock(root: Path, channels: int) -> tuple[subprocess.Popen[bytes], str, Path]:
     database = root / "mock.db"
-    lines = ["[database]", f'path = "{database}"', "", "[seed]"]
-    for n in range(channels):
-        lines += ["[[seed.accounts]]", f'username = "brand{n}"', f'access_token = "token{n}"']
     config = root / "mock.toml"
-    config.write_text("\n".join(lines) + "\n")
-    port = _free_port()
-    executable = Path(sys.executable).parent / "mastodon_mock"
-    command = [str(executable), "serve", "--port", str(port), "--config", str(config)]
-    process = subprocess.Popen(
-        [*command, "--log-level", "warning"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v1/instance", timeout=2).status_code == 200:
-                return process, url, database
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("mastodon_mock did not start")
+    bench_sync.write_config(config, database, channels, statuses=False)
+    process, url = bench_sync.start_mock(config)
+    return process, url, database
 
 
 def _prepare(database: Database, settings: Settings, url: str, channels: int) -> list[int]:
-    database.upgrade()
-    box = CredentialsBox(settings.resolved_credentials_key())
-    host = url.split("://", 1)[1]
+    ids = bench_sync.connect_channels(database, settings, url, channels)
     with database.session() as session:
-        owner = workspaces.create_user(session, email="b@bench.test", password="x" * 12)
-        workspace = workspaces.create_workspace(session, "bench", name="B", owner=owner)
-        access = WorkspaceAccess.operator(workspace)
-        ids = []
-        for n in range(channels):
-            channel, _ = connect.connect_channel(
-                session,
-                access,
-                settings,
-                box,
-                network="mastodon",
-                handle=f"@brand{n}@{host}",
-                credentials={"instance_url": url, "access_token": f"token{n}"},
-                check=False,
-            )
-            ids.append(channel.id)
         session.execute(sa.update(Channel).values(next_sync_at=None))  # no sync meanwhile
         session.commit()
-        return ids
+    return ids
 
 
 def _schedule(database: Database, channel_ids: list[int], variants: int, tag: str) -> datetime:

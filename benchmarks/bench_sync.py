@@ -46,8 +46,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _config(path: Path, database: Path, channels: int) -> None:
-    """Accounts and one status each: mastodon_mock seeds a status at a time (a query and a
+def write_config(path: Path, database: Path, channels: int, *, statuses: bool = True) -> None:
+    """mastodon_mock's configuration: accounts ``brand<n>`` (token ``token<n>``) and, with
+    ``statuses``, one status each: mastodon_mock seeds a status at a time (a query and a
     flush for each), which takes minutes for 80,000; :func:`_fill` copies the rest."""
     lines = ["[database]", f'path = "{database}"', "", "[seed]"]
     for n in range(channels):
@@ -56,8 +57,9 @@ def _config(path: Path, database: Path, channels: int) -> None:
             f'username = "brand{n}"',
             f'access_token = "token{n}"',
         ]
-    for n in range(channels):
-        lines += ["[[seed.statuses]]", f'account = "brand{n}"', 'text = "post 0"']
+    if statuses:
+        for n in range(channels):
+            lines += ["[[seed.statuses]]", f'account = "brand{n}"', 'text = "post 0"']
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -84,7 +86,8 @@ def _fill(database: Path, posts: int) -> None:
         db.executemany(f"INSERT INTO statuses ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
-def _start_mock(config: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_mock(config: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """mastodon_mock serving ``config`` on a free loopback port, once it answers."""
     port = _free_port()
     executable = Path(sys.executable).parent / "mastodon_mock"
     command = [str(executable), "serve", "--port", str(port), "--config", str(config)]
@@ -103,6 +106,32 @@ def _start_mock(config: Path) -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.2)
     process.kill()
     raise SystemExit("mastodon_mock did not start")
+
+
+def connect_channels(database: Database, settings: Settings, url: str, channels: int) -> list[int]:
+    """A migrated database with workspace ``bench`` and one Mastodon channel per mock account
+    (``@brand<n>@host``, not checked against the server); their ids."""
+    database.upgrade()
+    box = CredentialsBox(settings.resolved_credentials_key())
+    host = url.split("://", 1)[1]
+    with database.session() as session:
+        owner = workspaces.create_user(session, email="b@bench.test", password="x" * 12)
+        workspace = workspaces.create_workspace(session, "bench", name="B", owner=owner)
+        access = WorkspaceAccess.operator(workspace)
+        ids = []
+        for n in range(channels):
+            channel, _ = connect.connect_channel(
+                session,
+                access,
+                settings,
+                box,
+                network="mastodon",
+                handle=f"@brand{n}@{host}",
+                credentials={"instance_url": url, "access_token": f"token{n}"},
+                check=False,
+            )
+            ids.append(channel.id)
+    return ids
 
 
 class Waits:
@@ -180,13 +209,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         config = root / "mock.toml"
-        _config(config, root / "mock.db", channels)
+        write_config(config, root / "mock.db", channels)
         print(f"starting mastodon_mock with {channels} accounts × {posts} statuses …")
-        process, url = _start_mock(config)  # creates its tables and seeds the accounts
+        process, url = start_mock(config)  # creates its tables and seeds the accounts
         process.terminate()
         process.wait(timeout=20)
         _fill(root / "mock.db", posts)
-        process, url = _start_mock(config)
+        process, url = start_mock(config)
         try:
             settings = Settings(
                 data_dir=root / "data",
@@ -194,26 +223,7 @@ def main() -> None:
                 _env_file=None,
             )
             database = Database.from_settings(settings)
-            database.upgrade()
-            box = CredentialsBox(settings.resolved_credentials_key())
-            host = url.split("://", 1)[1]
-            with database.session() as session:
-                owner = workspaces.create_user(session, email="b@bench.test", password="x" * 12)
-                workspace = workspaces.create_workspace(session, "bench", name="B", owner=owner)
-                access = WorkspaceAccess.operator(workspace)
-                ids = []
-                for n in range(channels):
-                    channel, _ = connect.connect_channel(
-                        session,
-                        access,
-                        settings,
-                        box,
-                        network="mastodon",
-                        handle=f"@brand{n}@{host}",
-                        credentials={"instance_url": url, "access_token": f"token{n}"},
-                        check=False,
-                    )
-                    ids.append(channel.id)
+            ids = connect_channels(database, settings, url, channels)
 
             first, first_requests = _sync_all(database, settings, ids, full=False, threads=1)
             print(
