@@ -60,6 +60,30 @@ _EN_NEGATORS = frozenset(
 _FR_NEGATORS = frozenset(_words("pas jamais rien aucun aucune aucunement nullement sans ni guère"))
 _FR_NE = frozenset(("ne", "n'"))
 _FR_WITH_NE = frozenset(("plus", "personne", "point"))
+# "manque de rythme", "manquent d'humour": what is lacking counts against.
+_FR_LACKING = frozenset(("manque", "manquent", "manquait", "manquaient"))
+# "peu crédible", "peu d'intérêt" negate; "un peu long" only softens ("peu" stays a booster).
+_FR_LITTLE = "peu"
+# Words whose negation is no praise: "pas terrible", "pas fameux" are mediocre, not good.
+_FR_NEGATED_STAYS_LOW = {"terrible": -1.5, "terribles": -1.5, "fameux": -1.5, "folichon": -1.5}
+# Set phrases, valued as a whole (their words count for nothing on their own).
+_FR_PHRASES: dict[tuple[str, ...], float] = {
+    ("chef", "d'", "oeuvre"): 3.2,
+    ("chef", "d'", "œuvre"): 3.2,
+    ("à", "voir"): 1.5,
+    ("a", "voir"): 1.5,
+    ("à", "éviter"): -2.5,
+    ("a", "eviter"): -2.5,
+    ("à", "fuir"): -2.5,
+    ("laisse", "à", "désirer"): -2.0,
+    ("laissent", "à", "désirer"): -2.0,
+    ("n'", "importe", "quoi"): -2.0,
+    ("perte", "de", "temps"): -2.5,
+}
+_PHRASES = {"en": {}, "fr": _FR_PHRASES}
+# A rating written as a fraction ("1/5", "8,5/10", "18/20"): its place on the scale counts.
+_RATING = re.compile(r"^(\d{1,3}(?:[.,]\d)?)/(5|10|20)$")
+RATING_SPAN = 8.0  # 0/5 is −4, 5/5 is +4
 
 _EN_BOOSTERS = {
     **dict.fromkeys(
@@ -122,11 +146,18 @@ def _read_tsv(name: str) -> list[tuple[str, str]]:
     return rows
 
 
+# A later file wins: Pattern's rated French adjectives correct the translated lexicon.
+_LAYERS = {
+    "en": ("en.tsv", "en-extra.tsv"),
+    "fr": ("fr.tsv", "fr-pattern.tsv", "fr-extra.tsv"),
+}
+
+
 @cache
 def lexicon(language: str) -> dict[str, float]:
     """The language's words (lower case, and without accents too) and their valences."""
     words: dict[str, float] = {}
-    for name in (f"{language}.tsv", f"{language}-extra.tsv"):  # the additions win
+    for name in _LAYERS[language]:  # a later file wins
         for word, text in _read_tsv(name):
             words[word.lower()] = float(text)
     for word, valence in list(words.items()):
@@ -239,12 +270,44 @@ def _is_negator(word: str, language: str) -> bool:
     return lower in _FR_NEGATORS or lower in _FR_NE
 
 
+def _rating(word: str) -> float:
+    """The valence of a rating such as ``2/5`` (0 when the word is none)."""
+    found = _RATING.match(word)
+    if not found:
+        return 0.0
+    value, scale = float(found.group(1).replace(",", ".")), float(found.group(2))
+    return max(-4.0, min(4.0, (value / scale - 0.5) * RATING_SPAN))
+
+
+def _phrase_valences(words: list[str], language: str) -> dict[int, float]:
+    """The valence of each word that is part of a set phrase: the phrase's on its last word,
+    0 on the others."""
+    phrases = _PHRASES[language]
+    if not phrases:
+        return {}
+    lowered = [word.lower().replace("’", "'") for word in words]
+    found: dict[int, float] = {}
+    for index in range(len(words)):
+        for size in (3, 2):
+            valence = phrases.get(tuple(lowered[index : index + size]))
+            if valence is not None and index + size <= len(words):
+                found.update(dict.fromkeys(range(index, index + size - 1), 0.0))
+                found[index + size - 1] = valence
+                break
+    return found
+
+
 def _negated(before: list[str], language: str) -> bool:
     """Whether the (up to three) words before a word negate it."""
     lowered = [word.lower().replace("’", "'") for word in before]
     if any(_is_negator(word, language) for word in lowered):
         return True
     if language == "fr":
+        if any(word in _FR_LACKING for word in lowered):
+            return True
+        for position, word in enumerate(lowered):
+            if word == _FR_LITTLE and (position == 0 or lowered[position - 1] != "un"):
+                return True
         # "ne … plus", "ne … personne": the second word only negates with the first.
         return any(word in _FR_WITH_NE for word in lowered) and any(
             word in _FR_NE for word in lowered
@@ -270,16 +333,18 @@ def score_text(text: str, language: str) -> float:
     words = tokens(text, language)
     cased = [word for word in words if any(ch.isalpha() for ch in word)]
     shouting_differs = any(w.isupper() for w in cased) and not all(w.isupper() for w in cased)
+    phrases = _phrase_valences(words, language)
+    too = "too" if language == "en" else "trop"
     valences: list[float] = []
     for index, word in enumerate(words):
         lower = word.lower()
-        if lower in boosters and lower != "super":
+        if lower in boosters and lower != "super" and index not in phrases:
             valences.append(0.0)
             continue
-        value = _valence(word, language, emojis)
+        value = phrases.get(index, _valence(word, language, emojis) or _rating(word))
         if value == 0.0:
-            # "too slow", "too expensive", "too loud": excess, when the word itself is mute.
-            excess = language == "en" and index > 0 and words[index - 1].lower() == "too"
+            # "too slow", "trop bavard": excess, when the word itself is mute.
+            excess = index > 0 and index not in phrases and words[index - 1].lower() == too
             valences.append(TOO_MUCH if excess and word.isalpha() else 0.0)
             continue
         if shouting_differs and word.isupper() and len(word) > 1:
@@ -292,7 +357,8 @@ def score_text(text: str, language: str) -> float:
                 boost = boosters[previous] * (1.0, 0.95, 0.9)[distance - 1]
                 value += boost if value > 0 else -boost
         if _negated(words[max(0, index - 3) : index], language):
-            value *= N_SCALAR
+            low = _FR_NEGATED_STAYS_LOW.get(lower) if language == "fr" else None
+            value = low if low is not None else value * N_SCALAR
         valences.append(value)
     contrast = _CONTRAST[language]
     for index, word in enumerate(words):
