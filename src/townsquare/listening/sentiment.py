@@ -76,7 +76,6 @@ _FR_NE = frozenset(("ne", "n'"))
 _FR_WITH_NE = frozenset(("plus", "personne", "point"))
 # "manque de rythme", "manquent d'humour": what is lacking counts against.
 _FR_LACKING = frozenset(("manque", "manquent", "manquait", "manquaient"))
-_FR_NEGATING = _FR_NEGATORS | _FR_NE | _FR_LACKING
 # "peu crédible", "peu d'intérêt" negate; "un peu long" only softens ("peu" stays a booster).
 _FR_LITTLE = "peu"
 # Words whose negation is no praise: "pas terrible", "pas fameux" are mediocre, not good.
@@ -322,18 +321,21 @@ def _phrase_valences(words: list[str], language: str) -> tuple[dict[int, float],
 def _negated(before: list[str], language: str) -> bool:
     """Whether the (up to three) words before a word negate it."""
     lowered = [word.lower().replace("’", "'") for word in before]
-    if language != "fr":
-        return any(_is_negator(word, language) for word in lowered)
-    ne = with_ne = False
-    for position, word in enumerate(lowered):
-        if word in _FR_NEGATING:
+    if any(_is_negator(word, language) for word in lowered):
+        return True
+    if language == "fr":
+        if any(word in _FR_LACKING for word in lowered):
             return True
-        if word == _FR_LITTLE and (position == 0 or lowered[position - 1] != "un"):
+        if any(
+            word == _FR_LITTLE and (position == 0 or lowered[position - 1] != "un")
+            for position, word in enumerate(lowered)
+        ):
             return True
-        ne = ne or word in _FR_NE
-        with_ne = with_ne or word in _FR_WITH_NE
-    # "ne … plus", "ne … personne": the second word only negates with the first.
-    return ne and with_ne
+        # "ne … plus", "ne … personne": the second word only negates with the first.
+        return any(word in _FR_WITH_NE for word in lowered) and any(
+            word in _FR_NE for word in lowered
+        )
+    return False
 
 
 def _emphasis(text: str) -> float:
