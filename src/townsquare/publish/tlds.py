@@ -13,8 +13,7 @@ from __future__ import annotations
 # Country codes: a bare domain of one label and a country code (``acme.fr``) counts only
 # with a path (``acme.fr/page``) or with more labels (``www.acme.fr``), except ``co`` and
 # ``tv`` (twitter-text's invalidShortDomain and validSpecialShortDomain).
-COUNTRY_TLDS: frozenset[str] = frozenset(
-    """
+_COUNTRY = """
     ac ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm bn
     bo bq br bs bt bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj
     dk dm do dz ec ee eg er es et eu fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp
@@ -24,12 +23,11 @@ COUNTRY_TLDS: frozenset[str] = frozenset(
     pg ph pk pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sk sl sm sn
     so sr ss st su sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug uk us
     uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw
-    """.split()
-)
+"""
+COUNTRY_TLDS: frozenset[str] = frozenset(_COUNTRY.split())
 SHORT_DOMAIN_TLDS: frozenset[str] = frozenset(("co", "tv"))
 
-GENERIC_TLDS: frozenset[str] = frozenset(
-    """
+_GENERIC = """
     academy aero agency app art asia bio biz blog boutique build business bzh cab cafe camp
     capital care careers cat center chat city click cloud club codes coffee college com
     community company consulting cool coop corsica dance dating deals design dev digital
@@ -45,5 +43,5 @@ GENERIC_TLDS: frozenset[str] = frozenset(
     software solar solutions space store studio style support swiss systems team tech
     technology tel tips today tokyo tools top tours town toys trade training travel
     university vegas ventures vip vision wiki win wine work works world wtf xxx xyz zone
-    """.split()
-)
+"""
+GENERIC_TLDS: frozenset[str] = frozenset(_GENERIC.split())
