@@ -186,12 +186,15 @@ def create_post(
     when: When | None = None,
     draft: bool = False,
     now: datetime | None = None,
+    via: str | None = None,
 ) -> PublishPost:
     """Compose a post for one or more channels (contributor or higher).
 
     ``overrides`` maps a channel id to what its variant changes (``text`` or ``parts``,
     ``content_warning``). Without ``when`` (or with ``draft``) the variants stay drafts;
     otherwise the post is submitted for approval or scheduled (see the module's docstring).
+    ``via`` names where it was made when no user made it (``"cli"``: the command line),
+    kept in the history's ``created`` event.
     """
     access.require(Role.CONTRIBUTOR, "compose posts")
     channels = clean_channels(session, access, channel_ids)
@@ -247,7 +250,10 @@ def create_post(
         post,
         "created",
         user_id=access.user_id,
-        detail={"channels": [channel.handle for channel in channels]},
+        detail={
+            "channels": [channel.handle for channel in channels],
+            **({"via": via} if via and access.user_id is None else {}),
+        },
         at=now,
     )
     variants = variants_of(session, post)
