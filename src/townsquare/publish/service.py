@@ -170,6 +170,24 @@ QUEUE = When("queue")
 NOW = When("now")
 
 
+def _finish(
+    session: Session, access: WorkspaceAccess, post: PublishPost, *, audit_action: str = ""
+) -> PublishPost:
+    """The end of every transition: the post's status from its variants, the workspace's
+    audit row (``audit_action``, for the changes the audit log keeps), one commit."""
+    refresh_post_status(session, post)
+    if audit_action:
+        audit.record(
+            session,
+            audit_action,
+            workspace_id=access.workspace_id,
+            user_id=access.user_id,
+            target=str(post.id),
+        )
+    session.commit()
+    return post
+
+
 @transaction
 def create_post(
     session: Session,
@@ -261,16 +279,7 @@ def create_post(
         _advance(session, access, settings, post, variants, when, now=now or utcnow())
     else:
         post.schedule_kind = when.kind if when is not None else None
-    refresh_post_status(session, post)
-    audit.record(
-        session,
-        "publish.post_created",
-        workspace_id=access.workspace_id,
-        user_id=access.user_id,
-        target=str(post.id),
-    )
-    session.commit()
-    return post
+    return _finish(session, access, post, audit_action="publish.post_created")
 
 
 def _times(
@@ -492,9 +501,7 @@ def schedule_post(
         post.schedule_kind = when.kind
     if others:
         _advance(session, access, settings, post, others, when, now=moment)
-    refresh_post_status(session, post)
-    session.commit()
-    return post
+    return _finish(session, access, post)
 
 
 def publish_now(
@@ -560,16 +567,7 @@ def approve(
             variant.from_queue,
             now=moment,
         )
-    refresh_post_status(session, post)
-    audit.record(
-        session,
-        "publish.post_approved",
-        workspace_id=access.workspace_id,
-        user_id=access.user_id,
-        target=str(post.id),
-    )
-    session.commit()
-    return post
+    return _finish(session, access, post, audit_action="publish.post_approved")
 
 
 @transaction
@@ -605,9 +603,7 @@ def request_changes(
     for variant in waiting:
         variant.status = S.CHANGES_REQUESTED.value
     record(session, post, "changes_requested", user_id=access.user_id, comment=note, at=now)
-    refresh_post_status(session, post)
-    session.commit()
-    return post
+    return _finish(session, access, post)
 
 
 @transaction
@@ -668,9 +664,7 @@ def cancel(
             detail={"channel": channel.handle},
             at=now,
         )
-    refresh_post_status(session, post)
-    session.commit()
-    return post
+    return _finish(session, access, post)
 
 
 @transaction
@@ -768,6 +762,4 @@ def edit_post(
             shortening.shorten_variant(session, access, settings, post, variant, channel)
             session.flush()
             require_valid([check_variant(session, post, variant, channel)])
-    refresh_post_status(session, post)
-    session.commit()
-    return post
+    return _finish(session, access, post)
