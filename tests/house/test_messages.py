@@ -228,3 +228,28 @@ def test_an_e_mail_taken_by_a_racing_request_is_a_conflict_in_french(database: D
     assert error.params == {"address": "ann@example.org"}
     french = translator("fr")(error.message)
     assert french.startswith("un utilisateur avec l'adresse ann@example.org existe déjà"), french
+
+
+def test_a_stored_message_keeps_its_template_and_values_apart() -> None:
+    from townsquare.messages import StoredMessage
+
+    class Row:
+        reason = StoredMessage("reason_key", "reason_params")
+
+        def __init__(self) -> None:
+            self.reason_key: str | None = None
+            self.reason_params: dict[str, object] | None = None
+
+    row = Row()
+    row.reason = Message("no API token with id %(token_id)s", token_id=3)
+    assert (row.reason_key, row.reason_params) == (
+        "no API token with id %(token_id)s",
+        {"token_id": 3},
+    )
+    assert row.reason == "no API token with id 3" and row.reason is not None
+    assert row.reason.params == {"token_id": 3}
+    row.reason = "an old English sentence"  # stored before the messages: kept as it is
+    assert (row.reason_key, row.reason_params) == ("an old English sentence", None)
+    row.reason = None
+    assert row.reason is None and row.reason_key is None
+    assert isinstance(Row.reason, StoredMessage)

@@ -19,9 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from townsquare.channels.models import message_parts, stored_message
 from townsquare.db.base import Base, TimestampMixin, UTCDateTime, utcnow
-from townsquare.messages import Message
+from townsquare.messages import StoredMessage
 
 WATCH_KINDS = ("brand", "competitor", "topic")
 
@@ -183,11 +182,4 @@ class Alert(TimestampMixin, Base):
     last_error_key: Mapped[str | None] = mapped_column("last_error", String(1000))
     last_error_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    @property
-    def last_error(self) -> Message | None:
-        """Why the last send failed (a Message: English, and translatable); None once sent."""
-        return stored_message(self.last_error_key, self.last_error_params)
-
-    @last_error.setter
-    def last_error(self, value: str | None) -> None:
-        self.last_error_key, self.last_error_params = message_parts(value)
+    last_error = StoredMessage("last_error_key", "last_error_params")
