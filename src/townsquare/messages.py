@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, overload
 
 logger = logging.getLogger(__name__)
 
@@ -103,3 +103,47 @@ def _json_value(value: Any) -> JsonValue | list[JsonValue]:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
+
+
+def message_parts(value: str | None) -> tuple[str | None, dict[str, Any] | None]:
+    """A message as stored: its template and its values as JSON (a plain string: itself)."""
+    if value is None:
+        return None, None
+    if isinstance(value, Message):
+        return value.id, (value.json_params() or None)
+    return str(value), None
+
+
+def stored_message(key: str | None, params: dict[str, Any] | None) -> Message | None:
+    """The message a template and its stored values make (None for no key)."""
+    if key is None:
+        return None
+    if not params:
+        return Message(key)
+    try:
+        return Message(key, params)
+    except (KeyError, TypeError, ValueError):  # values that no longer fit the template
+        return Message(key)
+
+
+class StoredMessage:
+    """A row's message kept in two of its attributes: the template (``key``, a text column)
+    and its values (``params``, a JSON column). Reading gives a :class:`Message` (or None);
+    writing a Message stores its template and values, a plain string is stored as it is."""
+
+    def __init__(self, key: str, params: str) -> None:
+        self.key, self.params = key, params
+
+    @overload
+    def __get__(self, row: None, owner: type | None = None) -> StoredMessage: ...
+    @overload
+    def __get__(self, row: object, owner: type | None = None) -> Message | None: ...
+    def __get__(self, row: object | None, owner: type | None = None) -> Any:
+        if row is None:
+            return self
+        return stored_message(getattr(row, self.key), getattr(row, self.params))
+
+    def __set__(self, row: object, value: str | None) -> None:
+        key, params = message_parts(value)
+        setattr(row, self.key, key)
+        setattr(row, self.params, params)

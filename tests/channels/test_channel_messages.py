@@ -6,81 +6,65 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from fastapi.testclient import TestClient
 
-from tests.conftest import Seed, make_settings
-from tests.house.test_web_pages import log_in, post, set_up
+from tests.conftest import Seed
+from tests.connected import ConnectedWeb, mastodon_web  # noqa: F401
+from tests.house.test_web_pages import post
 from tests.networks_servers import MastodonServer
 from townsquare.channels import connect
-from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
 from townsquare.db import Database
 from townsquare.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from townsquare.errors import AuthenticationError
-from townsquare.web.app import create_app
-from townsquare.workspaces.access import WorkspaceAccess, get_workspace
 
 REFUSED = "%(instance)s refused the access token (401): it is wrong, expired or revoked; "
 REFUSED += "reconnect the channel with a new token"
 
 
 def test_a_refused_token_is_stored_as_a_message_and_shown_in_french(
-    sqlite_database: Database, data_dir: Path, mastodon_server: MastodonServer
+    mastodon_web: ConnectedWeb,  # noqa: F811
+    mastodon_server: MastodonServer,
 ) -> None:
-    settings = make_settings(data_dir, sqlite_database.url, allow_private_urls=True)
-    app = create_app(settings, database=sqlite_database)
-    with TestClient(app, follow_redirects=False) as web:
-        set_up(web)
-        log_in(web)
-        box = CredentialsBox(settings.resolved_credentials_key())
-        with sqlite_database.session() as session:
-            access = WorkspaceAccess.operator(get_workspace(session, "acme"))
-            channel, _ = connect.connect_channel(
-                session,
-                access,
-                settings,
-                box,
-                network="mastodon",
-                handle=mastodon_server.handle(),
-                credentials=mastodon_server.credentials(),
-            )
-            channel_id = channel.id
-        mastodon_server.revoke()
-        with sqlite_database.session() as session:
-            access = WorkspaceAccess.operator(get_workspace(session, "acme"))
-            with pytest.raises(AuthenticationError):
-                connect.sync_channel(session, access, channel_id, settings, box)
-        with sqlite_database.session() as session:
-            row = session.execute(
-                sa.text(
-                    "SELECT status_reason, status_reason_params, last_error, last_error_params "
-                    "FROM channels WHERE id = :id"
-                ),
-                {"id": channel_id},
-            ).one()
-            stored = session.get(Channel, channel_id)
-            assert stored is not None
-            english = str(stored.status_reason)
-        # The template and its values, not the sentence.
-        assert row[0] == REFUSED and row[2] == REFUSED
-        params = row[1] if isinstance(row[1], dict) else json.loads(row[1])
-        assert params == {"instance": mastodon_server.url}
-        assert english.startswith(f"{mastodon_server.url} refused the access token (401)")
+    web, database, channel_id = mastodon_web.web, mastodon_web.database, mastodon_web.channel_id
+    mastodon_server.revoke()
+    with database.session() as session, pytest.raises(AuthenticationError):
+        connect.sync_channel(
+            session,
+            mastodon_web.access(session),
+            channel_id,
+            mastodon_web.settings,
+            mastodon_web.box,
+        )
+    with database.session() as session:
+        row = session.execute(
+            sa.text(
+                "SELECT status_reason, status_reason_params, last_error, last_error_params "
+                "FROM channels WHERE id = :id"
+            ),
+            {"id": channel_id},
+        ).one()
+        stored = session.get(Channel, channel_id)
+        assert stored is not None
+        english = str(stored.status_reason)
+    # The template and its values, not the sentence.
+    assert row[0] == REFUSED and row[2] == REFUSED
+    params = row[1] if isinstance(row[1], dict) else json.loads(row[1])
+    assert params == {"instance": mastodon_server.url}
+    assert english.startswith(f"{mastodon_server.url} refused the access token (401)")
 
-        page = web.get(f"/w/acme/channels/{channel_id}")
-        assert "refused the access token" in page.text
-        assert post(web, "/language", {"language": "fr"}).status_code == 303
-        french = web.get(f"/w/acme/channels/{channel_id}")
-        assert french.status_code == 200
-        assert f"{mastodon_server.url} a refusé le jeton d’accès (401)" in french.text
-        assert "refused the access token" not in french.text
-        banner = web.get("/w/acme/channels")
-        assert "reconnect-banner" in banner.text and "a refusé le jeton" in banner.text
+    page = web.get(f"/w/acme/channels/{channel_id}")
+    assert "refused the access token" in page.text
+    assert post(web, "/language", {"language": "fr"}).status_code == 303
+    french = web.get(f"/w/acme/channels/{channel_id}")
+    assert french.status_code == 200
+    assert f"{mastodon_server.url} a refusé le jeton d’accès (401)" in french.text
+    assert "refused the access token" not in french.text
+    banner = web.get("/w/acme/channels")
+    assert "reconnect-banner" in banner.text and "a refusé le jeton" in banner.text
 
 
 def test_migration_0019_converts_the_stored_sentences(database: Database, seed: Seed) -> None:

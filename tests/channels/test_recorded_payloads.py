@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from tests.channels.replay import BlueskyReplay, MastodonReplay, serving
 from tests.conftest import Seed, make_settings
+from tests.connected import connect_channel
 from townsquare.analytics.models import Post, PostMetricSnapshot
 from townsquare.channels import connect
 from townsquare.channels.crypto import CredentialsBox
@@ -42,18 +43,9 @@ def _connect(
     handle: str,
     credentials: dict[str, str],
 ) -> int:
-    box = CredentialsBox(settings.resolved_credentials_key())
-    with database.session() as session:
-        channel, _account = connect.connect_channel(
-            session,
-            _access(session, seed),
-            settings,
-            box,
-            network=network,
-            handle=handle,
-            credentials=credentials,
-        )
-        return channel.id
+    return connect_channel(
+        database, settings, seed.workspace, network=network, handle=handle, credentials=credentials
+    )
 
 
 def _sync(

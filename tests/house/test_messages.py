@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from sqlalchemy.orm import Session
 
+from townsquare.db import Database
 from townsquare.errors import NotFound, ValidationError, problem
 from townsquare.messages import Message
 from townsquare.web.errors import error_body
@@ -36,6 +38,8 @@ MESSAGE_ARGUMENT = {
     "_fail": 0,
     "problem": 1,
     "require": 1,
+    "commit_or_conflict": 1,
+    "unique_or_conflict": 1,
 }
 
 
@@ -199,3 +203,53 @@ def test_the_web_english_of_command_line_hints() -> None:
     assert "townsquare workspace list" in str(error)  # the CLI and the API
     assert translator("en")(error.message) == "no workspace 'acme': see the list of your workspaces"
     assert "townsquare" not in translator("fr")(error.message)
+
+
+def test_an_e_mail_taken_by_a_racing_request_is_a_conflict_in_french(database: Database) -> None:
+    """Another request creates the same e-mail after this one's check, before its write:
+    the unique index refuses the write, and the Conflict is a template the web translates."""
+    from sqlalchemy import event, insert
+
+    from townsquare.errors import Conflict
+    from townsquare.workspaces.models import User
+    from townsquare.workspaces.service import create_user
+
+    def the_other_request(session: Session, *_: object) -> None:
+        with database.engine.begin() as connection:
+            connection.execute(insert(User).values(email="ann@example.org", password_hash="x"))
+
+    with database.session() as session:
+        event.listen(session, "before_flush", the_other_request, once=True)
+        with pytest.raises(Conflict) as caught:
+            create_user(session, email="Ann@Example.org", password="correct horse battery")
+    error = caught.value
+    assert error.field == "email"
+    assert error.message_id.startswith("a user with e-mail %(address)s already exists")
+    assert error.params == {"address": "ann@example.org"}
+    french = translator("fr")(error.message)
+    assert french.startswith("un utilisateur avec l'adresse ann@example.org existe déjà"), french
+
+
+def test_a_stored_message_keeps_its_template_and_values_apart() -> None:
+    from townsquare.messages import StoredMessage
+
+    class Row:
+        reason = StoredMessage("reason_key", "reason_params")
+
+        def __init__(self) -> None:
+            self.reason_key: str | None = None
+            self.reason_params: dict[str, object] | None = None
+
+    row = Row()
+    row.reason = Message("no API token with id %(token_id)s", token_id=3)
+    assert (row.reason_key, row.reason_params) == (
+        "no API token with id %(token_id)s",
+        {"token_id": 3},
+    )
+    assert row.reason == "no API token with id 3" and row.reason is not None
+    assert row.reason.params == {"token_id": 3}
+    row.reason = "an old English sentence"  # stored before the messages: kept as it is
+    assert (row.reason_key, row.reason_params) == ("an old English sentence", None)
+    row.reason = None
+    assert row.reason is None and row.reason_key is None
+    assert isinstance(Row.reason, StoredMessage)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
-from townsquare.channels import connect
-from townsquare.channels.crypto import CredentialsBox
+# Connecting is the channel tests' set-up too: one function for both (tests/connected.py).
+from tests.connected import connect_channel as connect_channel
 from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.db.base import utcnow
@@ -23,30 +22,6 @@ from townsquare.publish.models import (
     VariantStatus,
 )
 from townsquare.workspaces.access import WorkspaceAccess, get_workspace
-
-
-def connect_channel(
-    database: Database,
-    settings: Settings,
-    workspace: str,
-    *,
-    network: str,
-    handle: str,
-    credentials: dict[str, Any],
-) -> int:
-    box = CredentialsBox(settings.resolved_credentials_key())
-    with database.session() as session:
-        access = WorkspaceAccess.operator(get_workspace(session, workspace))
-        channel, _account = connect.connect_channel(
-            session,
-            access,
-            settings,
-            box,
-            network=network,
-            handle=handle,
-            credentials=credentials,
-        )
-        return channel.id
 
 
 def schedule_post(

@@ -16,6 +16,7 @@ from PIL import Image
 from tests.publish.service_env import BLUESKY, MASTODON, PublishEnv, make_env
 from townsquare.db import Database
 from townsquare.publish import service
+from townsquare.workspaces.service import create_user, get_user_by_email
 
 
 class Cli:
@@ -205,3 +206,38 @@ def test_queue_slots_and_queueing(cli: Cli) -> None:
     assert local.endswith(("T09:00+01:00", "T09:00+02:00", "T17:30+01:00", "T17:30+02:00"))
     recommended = cli.json("queue", "recommended", *W, "--channel", MASTODON)
     assert recommended["recommended"] == []
+
+
+def test_create_credits_the_author_or_the_command_line(cli: Cli) -> None:
+    at = ("--at", "2099-06-01T09:00")
+    by_editor = cli.json(
+        "post", "create", *W, "--channel", MASTODON, "--text", "By an editor", *at,
+        "--author", "Editor1@acme.test",
+    )  # fmt: skip
+    assert set(by_editor) == {"id", "status", "variants"}  # the same keys as without it
+    shown = cli.json("post", "show", str(by_editor["id"]), *W)
+    with cli.env.database.session() as session:
+        editor = get_user_by_email(session, "editor1@acme.test")
+        assert editor is not None
+        assert shown["author_id"] == editor.id
+    created = shown["history"][0]
+    assert created["action"] == "created" and created["user_id"] == editor.id
+    assert "via" not in created["detail"]
+
+    anonymous = cli.json("post", "create", *W, "--channel", MASTODON, "--text", "Hi", *at)
+    shown = cli.json("post", "show", str(anonymous["id"]), *W)
+    assert shown["author_id"] is None
+    created = shown["history"][0]
+    assert created["user_id"] is None and created["detail"]["via"] == "cli"
+
+    with cli.env.database.session() as session:  # a user, but of no workspace
+        create_user(session, email="outsider@acme.test", password="correct horse battery")
+    posts = len(cli.json("post", "list", *W))
+    for stranger in ("nobody@acme.test", "outsider@acme.test"):
+        code, out, err = cli.run(
+            "post", "create", *W, "--channel", MASTODON, "--text", "x", *at, "--author", stranger
+        )
+        assert code == 2 and out == ""
+        assert f"no member of workspace 'acme' has the e-mail '{stranger}'" in err
+        assert "--author" in err
+    assert len(cli.json("post", "list", *W)) == posts  # nothing written

@@ -5,6 +5,8 @@ limits; the instance's own limits."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 import regex
 from hypothesis import assume, given, settings
@@ -121,10 +123,13 @@ def test_x_weighted_counting(body: str, weighted: int) -> None:
 @settings(max_examples=200, deadline=None)
 @given(text)
 def test_x_weight_lies_between_graphemes_and_twice_the_code_points(body: str) -> None:
-    without_urls = body
-    for found in limits.find_urls(body):
-        without_urls = without_urls.replace(found, "", 1)
-    weight = count(X, body) - 23 * len(limits.find_urls(body))
+    normalized = unicodedata.normalize("NFC", body)
+    spans = limits.x_url_spans(normalized)
+    without_urls, last = "", 0
+    for start, end in spans:
+        without_urls, last = without_urls + normalized[last:start], end
+    without_urls += normalized[last:]
+    weight = count(X, body) - 23 * len(spans)
     assert limits.graphemes(without_urls) <= weight <= 2 * len(without_urls)
 
 
@@ -155,3 +160,65 @@ def test_find_urls_drops_the_sentences_punctuation() -> None:
         "https://en.wikipedia.org/wiki/Mercury_(planet)"
     ]
     assert limits.find_urls("nohttps://example.org and http://") == []
+
+
+# --- X: URLs without a protocol (twitter-text's extractUrlsWithoutProtocol) ---------------
+
+
+@pytest.mark.parametrize(
+    ("body", "urls"),
+    [
+        ("example.com", ["example.com"]),
+        ("see www.acme.fr/page.", ["www.acme.fr/page"]),
+        ("acme.fr/page and EXAMPLE.ORG", ["acme.fr/page", "EXAMPLE.ORG"]),
+        ("shop.acme.co.uk/x?y=1, then", ["shop.acme.co.uk/x?y=1"]),
+        ("example.com:8080/a (example.net)", ["example.com:8080/a", "example.net"]),
+        ("mastodon.social/@acme", ["mastodon.social/@acme"]),
+        ("t.co and x.tv", ["t.co", "x.tv"]),  # short domains twitter-text allows
+        ("https://example.com and example.org", ["https://example.com", "example.org"]),
+        ("acme.fr", []),  # one label and a country code, without a path
+        ("write to jane@example.com", []),  # an e-mail address
+        ("jane.doe.com@example.org", []),  # its left part either
+        ("@example.com", []),
+        ("foo.comx node.js index.html v1.2.3 -example.com", []),  # unknown TLDs, glued
+        ("café.com", []),  # without a protocol, only ASCII domains
+    ],
+)
+def test_x_finds_bare_domains_as_twitter_text_does(body: str, urls: list[str]) -> None:
+    assert [body[start:end] for start, end in limits.x_url_spans(body)] == urls
+
+
+def test_x_counts_a_bare_domain_as_23() -> None:
+    assert count(X, "example.com") == 23
+    assert count(X, "Go to www.acme.fr/a/very/long/page/name.") == 6 + 23 + 1
+    assert count(X, "acme.fr") == 7
+    assert count(X, "jane@example.com") == 16
+    # Mastodon counts only http(s) URLs: a bare domain is its characters.
+    assert count(MASTODON, "www.acme.fr/a/very/long/page/name") == 33
+
+
+# Generic TLDs, and the two country codes a single label may end with (``t.co``, ``x.tv``).
+bare = st.builds(
+    lambda sub, name, tld, p: f"{sub}{name}.{tld}{p}",
+    st.sampled_from(["", "www.", "shop.", "a-b."]),
+    st.from_regex(r"[a-z][a-z0-9-]{0,12}[a-z0-9]", fullmatch=True),
+    st.sampled_from(["com", "org", "net", "dev", "social", "shop", "co", "tv"]),
+    path,
+)
+plain_text = st.text(
+    alphabet=st.characters(codec="utf-8", categories=["L", "N", "P", "Zs"]), max_size=40
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(plain_text, bare, plain_text)
+def test_x_a_bare_domain_between_spaces_weighs_23(before: str, domain: str, after: str) -> None:
+    assert count(X, f"{before} {domain} {after}") == count(X, before) + 2 + 23 + count(X, after)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(r"[a-z0-9](?:[a-z0-9._+-]{0,15}[a-z0-9])?", fullmatch=True), bare)
+def test_x_an_e_mail_address_is_never_a_url(local: str, domain: str) -> None:
+    address = f"{local}@{domain.split('/')[0]}"
+    assert limits.x_url_spans(address) == []
+    assert count(X, address) == len(address)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tests.house.test_web_pages import client, log_in, owner_client, post  # noqa: F401
 from tests.publish import web_seed
+from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.publish.models import PublishVariant
 from townsquare.workspaces import service
@@ -339,3 +340,31 @@ def test_the_composer_proposes_recommended_slots_with_their_evidence(
     )
     assert picked.status_code == 200
     assert f'name="at" value="{picks[0]}"' in picked.text
+
+
+def test_the_history_says_a_post_came_from_the_command_line(
+    owner_client: TestClient,  # noqa: F811
+    database: Database,
+    db_settings: Settings,
+) -> None:
+    from townsquare.publish import service as publish
+
+    ids = web_seed.channels(database)
+    with database.session() as session:
+        access = WorkspaceAccess.operator(get_workspace(session, "acme"))
+        made = publish.create_post(
+            session,
+            access,
+            db_settings,
+            channel_ids=[ids["mastodon"]],
+            parts="Made in a terminal",
+            via="cli",
+        )
+        post_id = made.id
+    page = owner_client.get(f"/w/acme/publish/posts/{post_id}")
+    assert page.status_code == 200
+    history = page.text.split('id="history"')[1]
+    assert "from the command line" in history
+    assert post(owner_client, "/language", {"language": "fr", "next": "/"}).status_code == 303
+    french = owner_client.get(f"/w/acme/publish/posts/{post_id}").text.split('id="history"')[1]
+    assert "depuis la ligne de commande" in french

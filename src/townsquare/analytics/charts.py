@@ -12,11 +12,14 @@ can never disagree with the table next to it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import altair as alt
+from typing import TYPE_CHECKING, Any
 
 from townsquare.analytics.analyses import MIN_SLOT_POSTS
+
+if TYPE_CHECKING:
+    # Altair takes ~0.35 s to import: every CLI process would pay it (reports import this
+    # module); the functions that build a chart import it themselves.
+    import altair as alt
 
 # Wide enough for a desktop column, narrow enough not to scroll on a laptop; "container"
 # lets the chart follow the width of its card.
@@ -35,6 +38,8 @@ LABEL_LIMIT = 110
 
 def group_axis(keys: Sequence[str]) -> alt.Axis:
     """An axis whose labels never overlap, however many groups (12 months on a phone)."""
+    import altair as alt
+
     if len(keys) <= UPRIGHT_LABELS:
         return alt.Axis(labelAngle=0, labelLimit=LABEL_LIMIT)
     return alt.Axis(labelAngle=-45, labelAlign="right", labelLimit=LABEL_LIMIT)
@@ -73,6 +78,8 @@ def kpi_chart(
     ``ratio_of_sums`` bar, labelled, because they differ a lot and neither is "the" rate;
     a plain number has one bar. Unknown values leave the bar out.
     """
+    import altair as alt
+
     rows: list[dict[str, Any]] = []
     for group in groups:
         value = (group.get("kpis") or {}).get(kpi)
@@ -120,6 +127,8 @@ def formats_chart(
     ``result`` is ``measure_formats(...)``. Formats are sorted by median, highest first;
     small samples are drawn in a paler colour and say so in the legend and tooltip.
     """
+    import altair as alt
+
     rows: list[dict[str, Any]] = []
     for group in result.get("groups", []):
         median = _finite(group.get("median"))
@@ -189,6 +198,8 @@ def best_times_heatmap(
     that time. Empty cells stay blank (no post, no evidence); cells with fewer than
     ``min_posts`` posts (too few to be recommended) are faded. Recommended slots get a frame.
     """
+    import altair as alt
+
     picked = {(slot.get("weekday"), slot.get("hour")) for slot in recommended}
     rows: list[dict[str, Any]] = []
     for cell in cells:

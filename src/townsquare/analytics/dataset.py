@@ -20,12 +20,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-import polars as pl
 from sqlalchemy import BigInteger, Integer, Select, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -37,6 +36,11 @@ from townsquare.analytics.models import (
     Post,
     PostLatestMetrics,
 )
+
+if TYPE_CHECKING:
+    # Polars takes ~0.2 s to import; the CLI imports this module for every command, so the
+    # functions that read a frame import it themselves.
+    import polars as pl
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -182,6 +186,8 @@ def _fetch_frame(session: Session, statement: Select[Any]) -> pl.DataFrame:
 
 def _fetch_dbapi(connection: Any, sql: str, params: Any, names: list[str]) -> pl.DataFrame:
     """Any database: the DBAPI cursor's rows, transposed once into columns."""
+    import polars as pl
+
     result = connection.exec_driver_sql(sql, params)
     cursor = result.cursor
     assert cursor is not None
@@ -198,6 +204,8 @@ def _fetch_dbapi(connection: Any, sql: str, params: Any, names: list[str]) -> pl
 
 def _fetch_copy(connection: Any, sql: str, params: Any, names: list[str]) -> pl.DataFrame:
     """PostgreSQL: the query's rows as CSV through ``COPY (query) TO STDOUT``."""
+    import polars as pl
+
     raw = connection.connection.driver_connection
     buffer = io.BytesIO()
     with (
@@ -287,6 +295,8 @@ def _load_posts(
     date_from: date | None,
     date_to: date | None,
 ) -> PostFrame:
+    import polars as pl
+
     start, end = period_bounds(date_from, date_to, timezone)
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
@@ -338,6 +348,8 @@ def _format_codes(column: pl.Series) -> tuple[IntArray, list[str]]:
     The strings are dictionary-encoded once (an Enum of the distinct values) and only the
     few distinct names are lower-cased, not the million values.
     """
+    import polars as pl
+
     strings = column.cast(pl.String).fill_null("unknown")
     categories = strings.unique().sort().to_list()
     physical = strings.cast(pl.Enum(categories)).to_physical().cast(pl.Int64).to_numpy()
@@ -349,6 +361,8 @@ def _format_codes(column: pl.Series) -> tuple[IntArray, list[str]]:
 
 def _floats(column: pl.Series) -> FloatArray:
     """A numeric column as float64 with NaN for NULL (unknown stays unknown)."""
+    import polars as pl
+
     out: FloatArray = column.cast(pl.Float64).to_numpy()
     return out
 
@@ -361,6 +375,8 @@ def _sqlite_text(value: datetime | None) -> str | None:
 
 def _fill(given: pl.Series, computed: IntArray) -> IntArray:
     """The source's local value where it gave one, else the one computed from the instant."""
+    import polars as pl
+
     values = given.cast(pl.Float64).to_numpy()
     out: IntArray = np.where(np.isnan(values), computed, values).astype(np.int64)
     return out
@@ -371,6 +387,8 @@ QUARTER_HOUR = 900
 
 def _utc_offsets(instants: IntArray, timezone: str) -> IntArray:
     """UTC offset in seconds of ``timezone`` at each instant (epoch seconds)."""
+    import polars as pl
+
     utc = pl.from_epoch(pl.Series(instants), time_unit="s").dt.replace_time_zone("UTC")
     local = utc.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
     offsets: IntArray = local.dt.epoch("s").to_numpy() - instants

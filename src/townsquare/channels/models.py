@@ -9,7 +9,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, LargeBinary, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from townsquare.db.base import Base, TimestampMixin, UTCDateTime
-from townsquare.messages import Message
+from townsquare.messages import StoredMessage
 
 DEFAULT_SYNC_INTERVAL_MINUTES = 30
 
@@ -58,44 +58,10 @@ class Channel(TimestampMixin, Base):
     # A sealed {"state", "code_verifier", "instance_url"} while an OAuth connection runs.
     oauth_pending: Mapped[bytes | None] = mapped_column(LargeBinary)
 
-    @property
-    def status_reason(self) -> Message | None:
-        """Why the channel is in its status (a Message: English, and translatable)."""
-        return stored_message(self.status_reason_key, self.status_reason_params)
-
-    @status_reason.setter
-    def status_reason(self, value: str | None) -> None:
-        self.status_reason_key, self.status_reason_params = message_parts(value)
-
-    @property
-    def last_error(self) -> Message | None:
-        """The last sync's or check's error (a Message), None after a sync that worked."""
-        return stored_message(self.last_error_key, self.last_error_params)
-
-    @last_error.setter
-    def last_error(self, value: str | None) -> None:
-        self.last_error_key, self.last_error_params = message_parts(value)
-
-
-def message_parts(value: str | None) -> tuple[str | None, dict[str, Any] | None]:
-    """A message as stored: its template and its values as JSON (a plain string: itself)."""
-    if value is None:
-        return None, None
-    if isinstance(value, Message):
-        return value.id, (value.json_params() or None)
-    return str(value), None
-
-
-def stored_message(key: str | None, params: dict[str, Any] | None) -> Message | None:
-    """The message a template and its stored values make (None for no key)."""
-    if key is None:
-        return None
-    if not params:
-        return Message(key)
-    try:
-        return Message(key, params)
-    except (KeyError, TypeError, ValueError):  # values that no longer fit the template
-        return Message(key)
+    # Why the channel is in its status, and the last sync's or check's error (None after a
+    # sync that worked): Messages, English and translatable.
+    status_reason = StoredMessage("status_reason_key", "status_reason_params")
+    last_error = StoredMessage("last_error_key", "last_error_params")
 
 
 class OAuthApp(TimestampMixin, Base):

@@ -14,7 +14,6 @@ from rich.table import Table
 from townsquare.cli.common import console, open_session, operator_access, print_json
 from townsquare.errors import ValidationError
 from townsquare.listening import service
-from townsquare.listening import sources as sources_service
 from townsquare.listening.models import WATCH_KINDS, Watch
 
 watch_app = typer.Typer(help="Watches: saved queries that find mentions.", no_args_is_help=True)
@@ -205,7 +204,7 @@ def source_add(
             selector=selector,
             channel_id=channel_id,
         )
-        data = sources_service.sources_json(session, [source])[0]
+        data = sources.sources_json(session, [source])[0]
     if as_json:
         print_json(data)
     else:
@@ -220,7 +219,7 @@ def source_list(
     from townsquare.listening import sources
 
     with open_session() as session:
-        rows = sources_service.sources_json(
+        rows = sources.sources_json(
             session, sources.list_sources(session, operator_access(session, workspace))
         )
     if as_json:

@@ -371,7 +371,7 @@ def run_alerts(
             _send(settings, url, localized(title, language), body)
         except TownsquareError as error:
             alert.failures += 1
-            alert.last_error = str(error)[:1000]
+            alert.last_error = error.message
             delay = timedelta(minutes=2) * (2 ** min(alert.failures, 10))
             alert.next_attempt_at = moment + min(delay, MAX_BACKOFF)
             session.commit()

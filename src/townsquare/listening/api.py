@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from townsquare import validation
@@ -243,7 +243,9 @@ class AlertOut(BaseModel):
     group_minutes: int
     last_sent_at: datetime | None
     failures: int = Field(description="Failed sends in a row (the wait doubles with each)")
-    last_error: str | None
+    last_error: str | None = Field(description="In the reader's language (Accept-Language)")
+    last_error_id: str | None = Field(None, description="Its English template (msgid)")
+    last_error_params: dict[str, Any] | None = Field(None, description="The template's values")
     next_attempt_at: datetime | None
 
 
@@ -433,14 +435,21 @@ def api_delete_mute(mute_id: DbId, session: DbSession, access: ApiAccess) -> Res
     return Response(status_code=204)
 
 
-def _alert_out(alert: Any) -> AlertOut:
+def _alert_out(alert: Any, request: Request) -> AlertOut:
     from townsquare.listening.alerts import alert_json
+    from townsquare.web.i18n import translator
 
-    return AlertOut(**alert_json(alert))
+    data = alert_json(alert)
+    error = alert.last_error
+    if error is not None:
+        data["last_error"] = translator(request.state.language)(error)
+        data["last_error_id"], data["last_error_params"] = error.id, error.json_params()
+    return AlertOut(**data)
 
 
 @router.get(PREFIX + "/alerts", response_model=list[AlertOut])
 def api_alerts(
+    request: Request,
     session: DbSession,
     access: ApiAccess,
     watch: str | None = Query(default=None, description="Only this watch's (name or id)"),
@@ -449,12 +458,12 @@ def api_alerts(
     from townsquare.listening import alerts
 
     watch_id = service.get_watch(session, access, watch).id if watch else None
-    return [_alert_out(alert) for alert in alerts.list_alerts(session, access, watch_id)]
+    return [_alert_out(alert, request) for alert in alerts.list_alerts(session, access, watch_id)]
 
 
 @router.post(PREFIX + "/alerts", response_model=AlertOut, status_code=201)
 def api_add_alert(
-    body: AlertIn, session: DbSession, access: ApiAccess, settings: AppSettings
+    request: Request, body: AlertIn, session: DbSession, access: ApiAccess, settings: AppSettings
 ) -> AlertOut:
     """Send a watch's new mentions, digests, spikes or negative mentions to an apprise URL."""
     from townsquare.channels.crypto import CredentialsBox
@@ -471,14 +480,14 @@ def api_add_alert(
         at=body.at,
         group_minutes=body.group_minutes,
     )
-    return _alert_out(alert)
+    return _alert_out(alert, request)
 
 
 @router.get(PREFIX + "/alerts/{alert_id}", response_model=AlertOut)
-def api_alert(alert_id: DbId, session: DbSession, access: ApiAccess) -> AlertOut:
+def api_alert(request: Request, alert_id: DbId, session: DbSession, access: ApiAccess) -> AlertOut:
     from townsquare.listening import alerts
 
-    return _alert_out(alerts.get_alert(session, access, alert_id))
+    return _alert_out(alerts.get_alert(session, access, alert_id), request)
 
 
 @router.delete(PREFIX + "/alerts/{alert_id}", status_code=204)

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from townsquare.db.base import Base, TimestampMixin, UTCDateTime, utcnow
+from townsquare.messages import StoredMessage
 
 WATCH_KINDS = ("brand", "competitor", "topic")
 
@@ -176,4 +177,9 @@ class Alert(TimestampMixin, Base):
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failures: Mapped[int] = mapped_column(Integer, default=0)  # in a row
-    last_error: Mapped[str | None] = mapped_column(String(1000))
+    # The last failed send's error as a message: its template and values, like a channel's
+    # last_error (rows older than 0022_alert_messages hold the English sentence, no values).
+    last_error_key: Mapped[str | None] = mapped_column("last_error", String(1000))
+    last_error_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    last_error = StoredMessage("last_error_key", "last_error_params")

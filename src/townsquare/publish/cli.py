@@ -10,6 +10,7 @@ command takes ``--json`` for scripts; errors go to stderr with the exit code of 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from townsquare.channels.models import Channel
@@ -134,6 +135,9 @@ def create(
     queue: bool = QUEUE,
     now: bool = NOW,
     draft: bool = typer.Option(False, "--draft", help="Keep it as a draft."),
+    author: str | None = typer.Option(
+        None, "--author", help="E-mail of the member it is by (default: the command line)."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Compose a post for one or more channels; schedule it, queue it or publish it now."""
@@ -142,6 +146,8 @@ def create(
         raise ValidationError("each --alt describes the --image at the same rank", field="alt")
     with open_session() as session:
         access = operator_access(session, workspace)
+        if author is not None:
+            access = _as_author(session, access, author)
         channels = [_channel(session, access, handle) for handle in channel]
         overrides: dict[int, dict[str, Any]] = {}
         for value in text_for:
@@ -178,6 +184,7 @@ def create(
                 overrides=overrides,
                 when=when,
                 draft=draft,
+                via="cli",
             )
         except BaseException:
             if uploaded:  # nothing half-written: the post failed, its images go too
@@ -195,6 +202,29 @@ def create(
         print_json(summary)
     else:
         _print_variants(summary)
+
+
+def _as_author(session: Session, access: WorkspaceAccess, email: str) -> WorkspaceAccess:
+    """The operator's access, crediting the member with e-mail ``email`` as the author (the
+    command line keeps its rights: the author's role decides nothing here)."""
+    from townsquare.workspaces.models import Membership, User
+
+    user = session.scalar(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            func.lower(User.email) == email.strip().lower(),
+            Membership.workspace_id == access.workspace_id,
+        )
+    )
+    if user is None:
+        raise ValidationError(
+            "no member of workspace '%(workspace)s' has the e-mail %(email)r: give --author "
+            "the e-mail of a member (see `townsquare workspace members`)",
+            params={"workspace": access.workspace.slug, "email": email},
+            field="author",
+        )
+    return replace(access, user=user)
 
 
 def _read_image(path: Path) -> bytes:

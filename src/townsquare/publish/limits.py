@@ -19,10 +19,11 @@ Counting is in graphemes (``é🇫🇷👍🏽`` is 3), never ``len()``. Each ne
   ``configuration.statuses.max_characters`` (500 by default).
 - Bluesky (the ``app.bsky.feed.post`` lexicon): at most 300 graphemes **and** 3,000 bytes of
   UTF-8; URLs count in full.
-- X (twitter-text v3, ``weighted``): the text in NFC; each URL weighs 23; each emoji (one
-  grapheme with a pictographic character, a flag, a keycap) weighs 2; any other code point
-  weighs 1 in U+0000–U+10FF, U+2000–U+200D, U+2010–U+201F, U+2032–U+2037 and 2 elsewhere
-  (CJK, emoji…); limit 280.
+- X (twitter-text v3, ``weighted``): the text in NFC; each URL weighs 23, with or without
+  ``https://`` (``example.com``, ``www.acme.fr/page``: a known TLD, see ``x_url_spans``);
+  each emoji (one grapheme with a pictographic character, a flag, a keycap) weighs 2; any
+  other code point weighs 1 in U+0000–U+10FF, U+2000–U+200D, U+2010–U+201F, U+2032–U+2037
+  and 2 elsewhere (CJK, emoji…); limit 280.
 - LinkedIn 3,000, Instagram 2,200, Threads 500, Facebook 63,206 graphemes (shown for
   copy-and-paste: townsquare does not publish there itself).
 """
@@ -37,6 +38,7 @@ from typing import Any
 import regex
 
 from townsquare.messages import Message
+from townsquare.publish.tlds import COUNTRY_TLDS, GENERIC_TLDS, SHORT_DOMAIN_TLDS
 
 _GRAPHEME = regex.compile(r"\X")
 
@@ -99,20 +101,69 @@ X_URL_WEIGHT = 23
 X_LIMIT = 280
 
 
+def _trimmed_end(text: str, start: int, end: int) -> int:
+    """The end of a URL without the sentence's trailing punctuation (a closing parenthesis
+    is kept when the URL opened one)."""
+    while end > start and text[end - 1] in _URL_TRAILING:
+        url = text[start:end]
+        if url[-1] == ")" and url.count("(") >= url.count(")"):
+            break
+        end -= 1
+    return end
+
+
 def url_spans(text: str) -> list[tuple[int, int]]:
     """Where the http(s) URLs of ``text`` are (start, end), without the sentence's
     trailing punctuation (a closing parenthesis is kept when the URL opened one)."""
     spans: list[tuple[int, int]] = []
     for match in _URL.finditer(text):
-        start, end = match.span()
-        while end > start and text[end - 1] in _URL_TRAILING:
-            url = text[start:end]
-            if url[-1] == ")" and url.count("(") >= url.count(")"):
-                break
-            end -= 1
+        start = match.start()
+        end = _trimmed_end(text, start, match.end())
         if text[start:end].partition("://")[2]:
             spans.append((start, end))
     return spans
+
+
+def _tld_pattern(names: frozenset[str]) -> str:
+    return "|".join(sorted(names, key=lambda name: (-len(name), name)))
+
+
+# A URL without its protocol, as twitter-text extracts one (extractUrlsWithoutProtocol):
+# ASCII labels ending with a known TLD, not glued to a letter, a digit, @ $ # or - _ . /
+# before it (so never the domain of an e-mail address), nor to a letter, a digit, @ + or -
+# after its TLD; then an optional port, path or query.
+_BARE_URL = regex.compile(
+    r"(?<![A-Za-z0-9@＠$#＃\-_./\u202a-\u202e])"
+    r"(?P<labels>(?:[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?\.)+)"
+    rf"(?P<tld>{_tld_pattern(GENERIC_TLDS | COUNTRY_TLDS)})(?![a-z0-9@＠+-])"
+    r"(?P<port>:[0-9]+)?"
+    r"(?P<path>[/?][^\s<>\"]*)?",
+    regex.IGNORECASE,
+)
+
+
+_TOKEN_REST = regex.compile(r"\S*")
+
+
+def x_url_spans(text: str) -> list[tuple[int, int]]:
+    """Where X sees URLs in ``text``: the http(s) ones and the bare domains with a known TLD
+    (``example.com``, ``www.acme.fr/page``; ``acme.fr`` alone is not one: a single label and
+    a country code need a path, as in twitter-text, except ``.co`` and ``.tv``)."""
+    spans = url_spans(text)
+    taken = [range(start, end) for start, end in spans]
+    for match in _BARE_URL.finditer(text):
+        start, end = match.span()
+        if any(start in span or end - 1 in span for span in taken):
+            continue
+        tld = match["tld"].lower()
+        single_label = match["labels"].count(".") == 1
+        short = single_label and tld in COUNTRY_TLDS and tld not in SHORT_DOMAIN_TLDS
+        if short and not match["path"]:
+            continue
+        if not match["path"] and "@" in _TOKEN_REST.match(text, end)[0]:
+            continue  # the left part of an e-mail address (jane.doe.com@example.org)
+        spans.append((start, _trimmed_end(text, start, end)))
+    return sorted(spans)
 
 
 def find_urls(text: str) -> list[str]:
@@ -156,7 +207,7 @@ def x_weighted_length(text: str, *, url_weight: int = X_URL_WEIGHT) -> int:
                 weight += 1 if light else 2
         return weight
 
-    for start, end in url_spans(normalized):
+    for start, end in x_url_spans(normalized):
         total += plain(normalized[last:start]) + url_weight
         last = end
     return total + plain(normalized[last:])

@@ -170,6 +170,24 @@ QUEUE = When("queue")
 NOW = When("now")
 
 
+def _finish(
+    session: Session, access: WorkspaceAccess, post: PublishPost, *, audit_action: str = ""
+) -> PublishPost:
+    """The end of every transition: the post's status from its variants, the workspace's
+    audit row (``audit_action``, for the changes the audit log keeps), one commit."""
+    refresh_post_status(session, post)
+    if audit_action:
+        audit.record(
+            session,
+            audit_action,
+            workspace_id=access.workspace_id,
+            user_id=access.user_id,
+            target=str(post.id),
+        )
+    session.commit()
+    return post
+
+
 @transaction
 def create_post(
     session: Session,
@@ -186,12 +204,15 @@ def create_post(
     when: When | None = None,
     draft: bool = False,
     now: datetime | None = None,
+    via: str | None = None,
 ) -> PublishPost:
     """Compose a post for one or more channels (contributor or higher).
 
     ``overrides`` maps a channel id to what its variant changes (``text`` or ``parts``,
     ``content_warning``). Without ``when`` (or with ``draft``) the variants stay drafts;
     otherwise the post is submitted for approval or scheduled (see the module's docstring).
+    ``via`` names where it was made when no user made it (``"cli"``: the command line),
+    kept in the history's ``created`` event.
     """
     access.require(Role.CONTRIBUTOR, "compose posts")
     channels = clean_channels(session, access, channel_ids)
@@ -247,7 +268,10 @@ def create_post(
         post,
         "created",
         user_id=access.user_id,
-        detail={"channels": [channel.handle for channel in channels]},
+        detail={
+            "channels": [channel.handle for channel in channels],
+            **({"via": via} if via and access.user_id is None else {}),
+        },
         at=now,
     )
     variants = variants_of(session, post)
@@ -255,16 +279,7 @@ def create_post(
         _advance(session, access, settings, post, variants, when, now=now or utcnow())
     else:
         post.schedule_kind = when.kind if when is not None else None
-    refresh_post_status(session, post)
-    audit.record(
-        session,
-        "publish.post_created",
-        workspace_id=access.workspace_id,
-        user_id=access.user_id,
-        target=str(post.id),
-    )
-    session.commit()
-    return post
+    return _finish(session, access, post, audit_action="publish.post_created")
 
 
 def _times(
@@ -486,9 +501,7 @@ def schedule_post(
         post.schedule_kind = when.kind
     if others:
         _advance(session, access, settings, post, others, when, now=moment)
-    refresh_post_status(session, post)
-    session.commit()
-    return post
+    return _finish(session, access, post)
 
 
 def publish_now(
@@ -554,16 +567,7 @@ def approve(
             variant.from_queue,
             now=moment,
         )
-    refresh_post_status(session, post)
-    audit.record(
-        session,
-        "publish.post_approved",
-        workspace_id=access.workspace_id,
-        user_id=access.user_id,
-        target=str(post.id),
-    )
-    session.commit()
-    return post
+    return _finish(session, access, post, audit_action="publish.post_approved")
 
 
 @transaction
@@ -599,9 +603,7 @@ def request_changes(
     for variant in waiting:
         variant.status = S.CHANGES_REQUESTED.value
     record(session, post, "changes_requested", user_id=access.user_id, comment=note, at=now)
-    refresh_post_status(session, post)
-    session.commit()
-    return post
+    return _finish(session, access, post)
 
 
 @transaction
@@ -662,9 +664,7 @@ def cancel(
             detail={"channel": channel.handle},
             at=now,
         )
-    refresh_post_status(session, post)
-    session.commit()
-    return post
+    return _finish(session, access, post)
 
 
 @transaction
@@ -762,6 +762,4 @@ def edit_post(
             shortening.shorten_variant(session, access, settings, post, variant, channel)
             session.flush()
             require_valid([check_variant(session, post, variant, channel)])
-    refresh_post_status(session, post)
-    session.commit()
-    return post
+    return _finish(session, access, post)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import validation
 from townsquare.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from townsquare.messages import Message
 from townsquare.workspaces import audit
 from townsquare.workspaces.access import WorkspaceAccess, access_for, get_workspace
 from townsquare.workspaces.models import Membership, User, Workspace
@@ -85,12 +86,11 @@ def create_workspace(
         raise PermissionDenied(
             "only instance administrators create workspaces: ask one to create it for you"
         )
+    taken = Message(
+        "workspace slug '%(slug)s' is already taken: choose another slug", slug=clean_slug
+    )
     if session.scalar(select(Workspace.id).where(Workspace.slug == clean_slug)) is not None:
-        raise Conflict(
-            "workspace slug '%(slug)s' is already taken: choose another slug",
-            params={"slug": clean_slug},
-            field="slug",
-        )
+        raise Conflict(taken, field="slug")
     workspace = Workspace(slug=clean_slug, name=clean_name, timezone=clean_timezone, settings={})
     session.add(workspace)
     session.flush()
@@ -103,7 +103,7 @@ def create_workspace(
         user_id=owner.id if owner else None,
         target=clean_slug,
     )
-    commit_or_conflict(session, f"workspace slug '{clean_slug}' is already taken", "slug")
+    commit_or_conflict(session, taken, "slug")
     return workspace
 
 

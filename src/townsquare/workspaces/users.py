@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -9,6 +12,7 @@ from sqlalchemy.orm import Session
 from townsquare import validation
 from townsquare.db.base import utcnow
 from townsquare.errors import Conflict, NotFound, ValidationError
+from townsquare.messages import Message
 from townsquare.ratelimit import Counter
 from townsquare.workspaces import audit
 from townsquare.workspaces.access import access_for, get_workspace
@@ -65,12 +69,12 @@ def create_user(
         access.require(Role.ADMIN, "add members")
         if parsed_role is Role.OWNER:
             access.require(Role.OWNER, "add an owner")
+    taken = Message(
+        "a user with e-mail %(address)s already exists: add them to the workspace instead",
+        address=address,
+    )
     if session.scalar(select(User.id).where(User.email == address)) is not None:
-        raise Conflict(
-            "a user with e-mail %(address)s already exists: add them to the workspace instead",
-            params={"address": address},
-            field="email",
-        )
+        raise Conflict(taken, field="email")
     user = User(
         email=address,
         password_hash=hash_password(password),
@@ -80,10 +84,13 @@ def create_user(
         password_changed_at=utcnow(),
     )
     session.add(user)
-    session.flush()
-    if target is not None and parsed_role is not None:
-        join_workspace(session, target.id, user, parsed_role, actor_id=actor.id if actor else None)
-    commit_or_conflict(session, f"a user with e-mail {address} already exists", "email")
+    with unique_or_conflict(session, taken, "email"):
+        session.flush()  # where a request racing past the check meets the unique index
+        if target is not None and parsed_role is not None:
+            join_workspace(
+                session, target.id, user, parsed_role, actor_id=actor.id if actor else None
+            )
+        session.commit()
     return user
 
 
@@ -198,10 +205,19 @@ def set_language(session: Session, user: User, language: str) -> None:
     session.commit()
 
 
-def commit_or_conflict(session: Session, message: str, field: str) -> None:
+@contextmanager
+def unique_or_conflict(session: Session, message: Message, field: str) -> Iterator[None]:
+    """Run the block; when a unique index refuses its writes, roll back and raise Conflict
+    with ``message`` (a template with its values, so that the web translates it)."""
     # Two requests racing past the existence check both reach the unique index.
     try:
-        session.commit()
+        yield
     except IntegrityError:
         session.rollback()
         raise Conflict(message, field=field) from None
+
+
+def commit_or_conflict(session: Session, message: Message, field: str) -> None:
+    """Commit, or raise Conflict with ``message`` when a unique index refuses the change."""
+    with unique_or_conflict(session, message, field):
+        session.commit()
