@@ -177,3 +177,15 @@ class Alert(TimestampMixin, Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failures: Mapped[int] = mapped_column(Integer, default=0)  # in a row
     last_error: Mapped[str | None] = mapped_column(String(1000))
+
+
+class StreamLease(Base):
+    """Who streams one hashtag of one instance (listening/streaming.py): one process at a
+    time, for as long as it renews its lease; the sources of every workspace that follow
+    that hashtag there share the stream."""
+
+    __tablename__ = "listen_stream_leases"
+
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)  # instance URL + "#" + tag
+    owner: Mapped[str] = mapped_column(String(200))
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime())
