@@ -41,8 +41,10 @@ def test_brand_and_competitor_mentions_from_every_kind_of_source(
     box = CredentialsBox(settings.resolved_credentials_key())
     mastodon_server.post("Le manteau #acme est arrivé, très content", "fan1", language="fr")
     mastodon_server.post("#acme or rivalco for a winter coat?", "fan2", language="en")
-    for number in range(3):  # with the others, a burst in this hour: a spike of Acme
-        mastodon_server.post(f"#acme coat number {number}", "fan3", language="en")
+    # With the others, a burst in this hour (a spike of Acme), one of each feeling.
+    mastodon_server.post("J'adore le manteau #acme, il est génial", "fan3", language="fr")
+    mastodon_server.post("Je déteste le manteau #acme, quelle horreur", "fan3", language="fr")
+    mastodon_server.post("#acme coats are sold in Lyon", "fan3", language="en")
     author = bluesky_network.create_account()
     bluesky_network.process_all()  # its profile reaches the AppView before it logs in
     poster = bluesky_network.client(author)
@@ -103,7 +105,8 @@ def test_brand_and_competitor_mentions_from_every_kind_of_source(
         assert found[("web", "Rival")] == {"fr"}  # detected: the page gives no language
         assert all(None not in langs for langs in found.values())
         feelings = {m.text: m.sentiment for m, _w in service.list_mentions(session, access)}
-        assert feelings["Le manteau #acme est arrivé, très content"] == "positive"
+        assert feelings["J'adore le manteau #acme, il est génial"] == "positive"
+        assert feelings["Je déteste le manteau #acme, quelle horreur"] == "negative"
         assert set(feelings.values()) <= {"positive", "neutral", "negative", None}
 
         now = datetime.now(UTC)
