@@ -289,6 +289,29 @@ def test_an_instance_without_streaming_is_polled_and_says_so(
 # --- pure parts ----------------------------------------------------------------------------
 
 
+def test_a_stream_refused_with_404_is_polled_and_a_sick_health_check_retried(
+    world: tuple[Database, Settings], mastodon_server: MastodonServer
+) -> None:
+    database, settings = world
+    source_id = _tag_source(database, settings, mastodon_server.url, mastodon_server.token())
+    mastodon_server.fault("/api/v1/streaming/health", status=503, count=1)
+    mastodon_server.fault("/api/v1/streaming/hashtag", status=404)
+    # A second between the tries: time enough to see the first state.
+    listener = streaming.StreamListener(database, settings, **{**FAST, "retry_seconds": 1.5})
+    listener.start()
+    try:
+        # First the 503 of the health check: reconnecting (and polled meanwhile) …
+        _until(lambda: "reconnecting" in (_source(database, source_id)["notice"] or ""))
+        # … then the stream's 404: polling, for good, and nothing held.
+        _until(lambda: "switched off" in (_source(database, source_id)["notice"] or ""))
+        notice = _source(database, source_id)["notice"]
+        assert notice.startswith("polling every 15 minutes, not streaming: the instance has")
+        assert "désactivé son API de flux" in translator("fr")(notice)
+        _until(lambda: not listener.streams)
+    finally:
+        listener.stop()
+
+
 def test_server_sent_events_are_read_line_by_line() -> None:
     lines = [":connected", "", "event: update", 'data: {"id": "1"}', "", ":thump", "",
              "event: delete", "data: 1", "", "data: a", "data: b", ""]  # fmt: skip

@@ -268,10 +268,13 @@ class _Stream:
     def _mark(self, mode: str, reason: Message | None, *, poll_now: bool = False) -> None:
         self._marked = time.monotonic()
         listener = self.listener
+        valid = max(3 * MARK_SECONDS, 3 * listener.lease_seconds)
+        if mode == "polling":  # not asked again before the recheck
+            valid += listener.recheck_seconds
         with listener.database.session() as session:
             mark_sources(
-                session, self.spec.source_ids, mode, reason,
-                valid_seconds=max(3 * MARK_SECONDS, 3 * listener.lease_seconds), poll_now=poll_now,
+                session, self.spec.source_ids, mode, reason, valid_seconds=valid,
+                poll_now=poll_now,
             )  # fmt: skip
 
     def _opened(self) -> None:
@@ -355,8 +358,11 @@ class StreamListener:
         for stream in self.streams.values():
             stream.join(timeout)
         with self.database.session() as session:
-            for key in list(self.streams):
-                release_lease(session, key, self.owner)
+            for key, stream in self.streams.items():
+                # A stream still reading (a heartbeat not yet come) keeps its lease until it
+                # lapses, so that no other listener streams alongside it meanwhile.
+                if not stream.alive():
+                    release_lease(session, key, self.owner)
         self.streams.clear()
 
     def _loop(self) -> None:

@@ -118,6 +118,11 @@ def check_health(client: httpx.Client, base: str) -> None:
             "the streaming API %(url)s could not be reached: %(detail)s",
             params={"url": base, "detail": str(error) or type(error).__name__},
         ) from None
+    if response.status_code >= 500:  # down for now (a proxy before it): tried again
+        raise NetworkError(
+            "the streaming API's health check answered %(status)s: it is tried again shortly",
+            params={"status": response.status_code},
+        )
     if response.status_code != 200 or response.text.strip() != "OK":
         raise StreamingUnavailable(
             "the streaming API's health check answered %(status)s instead of OK",
