@@ -1,6 +1,7 @@
 """Listen's hashtag streaming: how soon a posted status is a stored mention.
 
     python benchmarks/bench_listen_stream.py                 # 100 statuses, SQLite
+    python benchmarks/bench_listen_stream.py --full          # 1,000
     python benchmarks/bench_listen_stream.py --statuses 300 --postgres
 
 1. Starts mastodon_mock in its own process (its SSE streaming on, a 1 s heartbeat).
@@ -66,9 +67,12 @@ def _cpu() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--statuses", type=int, default=100)
+    parser.add_argument("--full", action="store_true", help="1,000 statuses")
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between posts")
     options = parser.parse_args()
+    if options.full:
+        options.statuses = 1000
 
     queue: Any = multiprocessing.get_context("spawn").Queue()
     mock = multiprocessing.get_context("spawn").Process(target=_serve_mock, args=(queue,))
@@ -83,6 +87,31 @@ def main() -> None:
 
 
 def run(root: Path, instance: str, count: int, postgres: bool, pause: float) -> None:
+    url = None
+    admin = os.environ.get(
+        "TOWNSQUARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    name = f"bench_stream_{uuid.uuid4().hex[:8]}"
+    if postgres:
+        _admin_sql(admin, f'CREATE DATABASE "{name}"')
+        url = admin.rsplit("/", 1)[0] + "/" + name
+    try:
+        _measure(root, instance, count, pause, url)
+    finally:
+        if postgres:
+            _admin_sql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin_sql(admin_url: str, statement: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(statement))
+    engine.dispose()
+
+
+def _measure(root: Path, instance: str, count: int, pause: float, url: str | None) -> None:
     import httpx
     from sqlalchemy import select
 
@@ -95,19 +124,6 @@ def run(root: Path, instance: str, count: int, postgres: bool, pause: float) -> 
     from townsquare.workspaces import service as workspaces
     from townsquare.workspaces.access import WorkspaceAccess
 
-    url = None
-    if postgres:
-        from sqlalchemy import create_engine, text
-
-        admin = os.environ.get(
-            "TOWNSQUARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        )
-        name = f"bench_stream_{uuid.uuid4().hex[:8]}"
-        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        engine.dispose()
-        url = admin.rsplit("/", 1)[0] + "/" + name
     settings = Settings(
         data_dir=root / "data", allow_private_urls=True, database_url=url, _env_file=None
     )
@@ -168,7 +184,7 @@ def run(root: Path, instance: str, count: int, postgres: bool, pause: float) -> 
     slowest = sorted(range(count), key=lambda n: -latencies[n])[:5]
     ordered = sorted(latencies)
     load = os.getloadavg()
-    print(f"statuses streamed: {count} ({'PostgreSQL' if postgres else 'SQLite'})")
+    print(f"statuses streamed: {count} ({'PostgreSQL' if url else 'SQLite'})")
     print(
         f"latency post → mention: median {statistics.median(ordered) * 1000:.0f} ms, "
         f"p95 {ordered[int(len(ordered) * 0.95) - 1] * 1000:.0f} ms, "
