@@ -177,6 +177,31 @@ def test_a_status_is_a_mention_at_once_without_a_poll(
         listener.stop()
 
 
+def test_serve_streams_with_its_embedded_worker(
+    world: tuple[Database, Settings], mastodon_server: MastodonServer
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from townsquare.web.app import create_app
+
+    database, settings = world
+    _tag_source(database, settings, mastodon_server.url, mastodon_server.token())
+    app = create_app(settings, database=database, run_worker=True)
+    with TestClient(app):
+        listener = app.state.stream_listener
+        assert isinstance(listener, streaming.StreamListener)
+        _connected(listener)
+        mastodon_server.post("heard by serve #acme", "fan1")
+        _until(lambda: _texts(database) == ["heard by serve #acme"])
+    assert not listener.streams  # stopped with the server
+    without = create_app(
+        make_settings(settings.data_dir, database.url, listen_streaming=False),
+        database=database, run_worker=True,
+    )  # fmt: skip
+    with TestClient(without):
+        assert without.state.stream_listener is None
+
+
 def test_a_dropped_stream_catches_up_once_on_reconnection(
     world: tuple[Database, Settings], mastodon_server: MastodonServer
 ) -> None:

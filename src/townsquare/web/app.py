@@ -65,6 +65,7 @@ def create_app(
             from townsquare.listening.streaming import start_stream_listener
 
             listener = start_stream_listener(database, settings)
+        app.state.stream_listener = listener
         try:
             yield
         finally:
