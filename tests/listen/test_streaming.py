@@ -144,6 +144,21 @@ def _connected(listener: streaming.StreamListener) -> streaming._Stream:
     return _until(check)  # type: ignore[no-any-return]
 
 
+@pytest.fixture
+def watched_mock() -> Iterator[tuple[MastodonServer, Any]]:
+    """mastodon_mock, and its app's event bus: who is subscribed to which stream."""
+    from mastodon_mock.streaming import get_bus
+    from mastodon_mock.testing import MockServer
+
+    with MockServer(seed=mastodon_seed()) as mock:
+        server = MastodonServer(url=mock.base_url, tokens=dict(MASTODON_ACCOUNTS))
+        yield server, get_bus(mock._server.config.app)
+
+
+def _subscribers(bus: Any, channel: str = "hashtag:acme") -> int:
+    return sum(1 for subscriber in tuple(bus._subscribers) if subscriber.channel == channel)
+
+
 def test_a_status_is_a_mention_at_once_without_a_poll(
     world: tuple[Database, Settings], mastodon_server: MastodonServer
 ) -> None:
@@ -239,9 +254,10 @@ def test_a_dropped_stream_catches_up_once_on_reconnection(
 
 
 def test_two_listeners_never_hold_the_same_stream(
-    world: tuple[Database, Settings], mastodon_server: MastodonServer
+    world: tuple[Database, Settings], watched_mock: tuple[MastodonServer, Any]
 ) -> None:
     database, settings = world
+    mastodon_server, bus = watched_mock
     _tag_source(database, settings, mastodon_server.url, mastodon_server.token())
     other = Database(database.url)  # a second process's own engine and sessions
     one, two = _listener(database, settings), _listener(other, settings)
@@ -250,7 +266,7 @@ def test_two_listeners_never_hold_the_same_stream(
         _until(stream.connected.is_set)
         for _ in range(20):  # many scans of both: the lease never has two holders
             holders = [lst for lst in (one, two) if lst.streams]
-            assert len(holders) == 1
+            assert len(holders) == 1 and _subscribers(bus) == 1  # one stream open
             time.sleep(0.05)
         holder, waiting = (one, two) if one.streams else (two, one)
         with database.session() as session:
@@ -267,6 +283,47 @@ def test_two_listeners_never_hold_the_same_stream(
         one.stop()
         two.stop()
         other.dispose()
+
+
+def test_two_worker_processes_open_one_stream_and_hand_it_over(
+    world: tuple[Database, Settings], watched_mock: tuple[MastodonServer, Any], tmp_path: Path
+) -> None:
+    from tests.house.test_cli_serve import running, townsquare_env
+
+    database, settings = world
+    server, bus = watched_mock
+    _tag_source(database, settings, server.url, server.token())
+    env = townsquare_env(settings.data_dir, database.url, TOWNSQUARE_ALLOW_PRIVATE_URLS="true")
+    logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
+    with (
+        running(["worker", "--threads", "1"], env, logs[0]) as first,
+        running(["worker", "--threads", "1"], env, logs[1]) as second,
+    ):
+        key = f"{server.url}#acme"
+
+        def owner_pid() -> int | None:
+            with database.session() as session:
+                owner = streaming.lease_owner(session, key)
+            return int(owner.split(":")[1]) if owner else None
+
+        holder_pid = _until(owner_pid, 60)
+        _until(lambda: _subscribers(bus) == 1, 60)
+        server.post("streamed by one worker #acme", "fan1")
+        _until(lambda: "streamed by one worker #acme" in _texts(database), 60)
+        for _ in range(10):  # both workers scan meanwhile: still one stream, one holder
+            assert _subscribers(bus) == 1 and owner_pid() == holder_pid
+            time.sleep(0.3)
+        holder, other = (first, second) if holder_pid == first.pid else (second, first)
+        assert holder_pid == holder.pid
+        holder.terminate()  # SIGTERM: it gives its lease back, the other takes the stream
+        holder.wait(30)
+        _until(lambda: owner_pid() == other.pid, 60)
+        _until(lambda: _subscribers(bus) == 1, 60)
+        server.post("streamed by the other worker #acme", "fan2")
+        _until(lambda: "streamed by the other worker #acme" in _texts(database), 60)
+    assert _texts(database) == [
+        "streamed by one worker #acme", "streamed by the other worker #acme",
+    ]  # fmt: skip
 
 
 def test_an_instance_without_streaming_is_polled_and_says_so(
