@@ -39,6 +39,43 @@ def test_ne_plus_negates_but_plus_alone_does_not() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("peu crédible", "negative"),  # "peu" before a word negates it...
+        ("crédible", "positive"),
+        ("un peu long", "negative"),  # ...but "un peu" only softens
+        ("le film manque d'humour", "negative"),  # what is lacking counts against
+        ("pas terrible", "negative"),  # mediocre, not praise
+        ("pas fameux ce restaurant", "negative"),
+        ("trop bavard", "negative"),  # excess, when the word has no valence of its own
+        ("un vrai chef d'oeuvre", "positive"),  # set phrases, valued as a whole
+        ("à voir absolument", "positive"),
+        ("à éviter", "negative"),
+        ("le service laisse à désirer", "negative"),
+        ("c'est n'importe quoi", "negative"),
+        ("le colis est arrivé mardi", "neutral"),
+    ],
+)
+def test_french_phrases_and_little_lacking_excess(text: str, label: str) -> None:
+    assert classify(text, "fr").label == label
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "label"),
+    [
+        ("1/5", "fr", "negative"),
+        ("2,5/10 pour ce film", "fr", "negative"),
+        ("17/20", "fr", "positive"),
+        ("10/10 would buy again", "en", "positive"),
+        ("0/5", "en", "negative"),
+        ("le 12/05", "fr", "neutral"),  # a date is no rating
+    ],
+)
+def test_a_rating_counts_by_its_place_on_the_scale(text: str, language: str, label: str) -> None:
+    assert classify(text, language).label == label
+
+
+@pytest.mark.parametrize(
     ("plain", "strong", "language"),
     [("bien", "très bien", "fr"), ("nul", "vraiment nul", "fr"), ("good", "very good", "en")],
 )
