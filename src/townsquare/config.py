@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         default="https://public.api.bsky.app",
         description="Bluesky AppView for searches of sources without a connected channel.",
     )
+    listen_streaming: bool = Field(
+        default=True,
+        description="Listen: stream mastodon-tag sources where the instance offers streaming "
+        "(serve and worker hold one stream per instance and hashtag); false: poll them only.",
+    )
     handles_base_urls: dict[str, str] = Field(
         default_factory=dict,
         description="Handle checks: base URL of a platform instead of its public one, as JSON, "

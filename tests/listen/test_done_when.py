@@ -1,21 +1,26 @@
-"""Issue #11's "done when", for the sources: a brand watch and a competitor watch collect
-mentions, with their language, from RSS feeds, the Mastodon and Bluesky test servers, the
-Hacker News and Reddit payloads and a changing local page, all in one poll; the share of
-voice counts them."""
+"""Issue #11's "done when": a brand watch and a competitor watch collect mentions, with their
+language and sentiment, from RSS feeds, the Mastodon and Bluesky test servers, the Hacker
+News and Reddit payloads and a changing local page, all in one poll; the share-of-voice and
+spike charts of the mentions page show them; an alert arrives at the local SMTP server and
+the webhook."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.conftest import make_settings
+from fastapi.testclient import TestClient
+
+from tests.conftest import SmtpServer, make_settings
+from tests.house.test_web_pages import client, owner_client  # noqa: F401 - a logged-in owner
+from tests.listen.test_alerts import Receiver, receiver  # noqa: F401 - the webhook receiver
 from tests.listen.test_sources import Site, site  # noqa: F401 - the loopback site fixture
 from tests.networks_servers import BlueskyNetwork, MastodonServer
 from townsquare.channels import connect
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.db import Database
-from townsquare.listening import figures, service, sources
-from townsquare.workspaces.service import WorkspaceAccess, create_workspace, get_workspace
+from townsquare.listening import alerts, figures, service, sources
+from townsquare.workspaces.service import WorkspaceAccess, get_workspace
 
 
 def test_brand_and_competitor_mentions_from_every_kind_of_source(
@@ -24,6 +29,9 @@ def test_brand_and_competitor_mentions_from_every_kind_of_source(
     site: Site,  # noqa: F811
     mastodon_server: MastodonServer,
     bluesky_network: BlueskyNetwork,
+    owner_client: TestClient,  # noqa: F811 - its set-up creates the workspace acme
+    smtp_server: SmtpServer,
+    receiver: Receiver,  # noqa: F811
 ) -> None:
     settings = make_settings(
         data_dir, database.url, allow_private_urls=True,
@@ -33,6 +41,10 @@ def test_brand_and_competitor_mentions_from_every_kind_of_source(
     box = CredentialsBox(settings.resolved_credentials_key())
     mastodon_server.post("Le manteau #acme est arrivé, très content", "fan1", language="fr")
     mastodon_server.post("#acme or rivalco for a winter coat?", "fan2", language="en")
+    # With the others, a burst in this hour (a spike of Acme), one of each feeling.
+    mastodon_server.post("J'adore le manteau #acme, il est génial", "fan3", language="fr")
+    mastodon_server.post("Je déteste le manteau #acme, quelle horreur", "fan3", language="fr")
+    mastodon_server.post("#acme coats are sold in Lyon", "fan3", language="en")
     author = bluesky_network.create_account()
     bluesky_network.process_all()  # its profile reaches the AppView before it logs in
     poster = bluesky_network.client(author)
@@ -41,9 +53,13 @@ def test_brand_and_competitor_mentions_from_every_kind_of_source(
     poster.send_post("rivalco's new store is huge", langs=["en"])
     bluesky_network.process_all()
     with database.session() as session:
-        create_workspace(session, "acme", name="Acme")
         access = WorkspaceAccess.operator(get_workspace(session, "acme"))
-        service.create_watch(session, access, name="Acme", query="acme OR #acme", kind="brand")
+        acme = service.create_watch(
+            session, access, name="Acme", query="acme OR #acme", kind="brand"
+        )
+        mail = f"mailto://127.0.0.1:{smtp_server.port}?from=alerts@acme.test&to=cm@acme.test"
+        for url in (mail, f"json://127.0.0.1:{receiver.port}/hook"):
+            alerts.add_alert(session, access, settings, box, watch=acme, url=url)
         service.create_watch(session, access, name="Rival", query="rivalco", kind="competitor")
         channel, _ = connect.connect_channel(
             session, access, settings, box, network="mastodon",
@@ -64,6 +80,15 @@ def test_brand_and_competitor_mentions_from_every_kind_of_source(
             sources.add_source(session, access, settings, **options)  # type: ignore[arg-type]
         first = sources.poll(session, settings, access, box=box)
         assert first.errors == [] and first.sources_polled == len(adds)
+        assert first.alerts_sent == 2  # the instant alert, by e-mail and to the webhook
+        (message,) = smtp_server.wait_for(1)
+        told = len(service.list_mentions(session, access, watch="Acme"))
+        subject = str(message["Subject"])
+        assert subject == f"{told} new mention(s) for Acme", subject
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None and "acme" in body.get_content().lower()
+        (hook,) = receiver.bodies
+        assert hook["title"] == subject and "acme" in str(hook["message"]).lower()
         site.page_lines.append("Rivalco ouvre un magasin à Nantes")  # the page changes
         second = sources.poll(session, settings, access, box=box)
         assert second.errors == [] and second.mentions_new >= 1
@@ -79,6 +104,10 @@ def test_brand_and_competitor_mentions_from_every_kind_of_source(
         assert "fr" in found[("mastodon", "Acme")] and "fr" in found[("bluesky", "Acme")]
         assert found[("web", "Rival")] == {"fr"}  # detected: the page gives no language
         assert all(None not in langs for langs in found.values())
+        feelings = {m.text: m.sentiment for m, _w in service.list_mentions(session, access)}
+        assert feelings["J'adore le manteau #acme, il est génial"] == "positive"
+        assert feelings["Je déteste le manteau #acme, quelle horreur"] == "negative"
+        assert set(feelings.values()) <= {"positive", "neutral", "negative", None}
 
         now = datetime.now(UTC)
         voice = {
@@ -88,3 +117,18 @@ def test_brand_and_competitor_mentions_from_every_kind_of_source(
         assert voice["Acme"]["mentions"] > voice["Rival"]["mentions"] > 0
         total = voice["Acme"]["share_by_mentions"] + voice["Rival"]["share_by_mentions"]
         assert abs(total - 1) < 1e-9
+
+        # The charts of the mentions page, over its 90 days: share of voice and spikes.
+        since = now - timedelta(days=90)
+        shares = {
+            row["watch"]: row["share_by_mentions"]
+            for row in figures.share_of_voice(session, access, since, now + timedelta(hours=1))
+        }
+        spikes = figures.watch_spikes(session, access, acme.id, since, now + timedelta(hours=1))
+        assert spikes and spikes[-1].count >= 3
+    page = owner_client.get(f"/w/acme/listen/mentions?watch={acme.id}&days=90")
+    assert page.status_code == 200
+    assert 'id="share-of-voice"' in page.text
+    for watch in ("Acme", "Rival"):
+        assert f"{shares[watch] * 100:.1f}%" in page.text, (watch, shares)
+    assert 'id="spikes"' in page.text and f"{spikes[-1].count} mentions" in page.text

@@ -103,6 +103,7 @@ def worker(
     against Redis and one database; each scheduled post is taken by one of them only)."""
     from townsquare.db import Database
     from townsquare.jobs.queue import configure, run_worker
+    from townsquare.listening.streaming import start_stream_listener
     from townsquare.publish.webhook_worker import start_webhook_worker
     from townsquare.publish.worker import start_publish_worker
 
@@ -115,8 +116,11 @@ def worker(
     console.print(f"townsquare worker consuming {queue}")
     publisher = start_publish_worker(database, config)
     notifier = start_webhook_worker(database, config)
+    listener = start_stream_listener(database, config)  # hashtag sources, where streamed
     try:
         run_worker(threads or config.worker_threads)
     finally:
         publisher.stop()
         notifier.stop()
+        if listener is not None:
+            listener.stop()

@@ -153,7 +153,8 @@ class SourceOut(BaseModel):
     channel_id: int | None = None
     notice: str | None = Field(
         default=None,
-        description="What the source cannot do, e.g. an instance without full-text search",
+        description="What the source cannot do, e.g. an instance without full-text search; "
+        "for a hashtag source, whether it is streamed or polled and why",
     )
 
 

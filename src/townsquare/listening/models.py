@@ -183,3 +183,15 @@ class Alert(TimestampMixin, Base):
     last_error_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     last_error = StoredMessage("last_error_key", "last_error_params")
+
+
+class StreamLease(Base):
+    """Who streams one hashtag of one instance (listening/streaming.py): one process at a
+    time, for as long as it renews its lease; the sources of every workspace that follow
+    that hashtag there share the stream."""
+
+    __tablename__ = "listen_stream_leases"
+
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)  # instance URL + "#" + tag
+    owner: Mapped[str] = mapped_column(String(200))
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime())

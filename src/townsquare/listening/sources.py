@@ -32,6 +32,7 @@ from townsquare.listening.language import detect_many
 from townsquare.listening.marks import Mutes, load_mutes
 from townsquare.listening.models import SOURCE_TYPES, Mention, MentionWatch, Source
 from townsquare.listening.service import mention_sentiment, workspace_index
+from townsquare.listening.stream_state import carry_over, notice
 from townsquare.listening.text import Document
 from townsquare.netguard import check_url, safe_http_client
 from townsquare.networks import bluesky_listen, mastodon_listen, web
@@ -228,8 +229,15 @@ def source_json(source: Source, handles: dict[int, str]) -> dict[str, object]:
         "last_error": source.last_error,
         "channel_id": source.channel_id,
         "channel": handles.get(source.channel_id) if source.channel_id is not None else None,
-        "notice": (source.state or {}).get("notice"),
+        "notice": (source.state or {}).get("notice") or _stream_notice(source),
     }
+
+
+def _stream_notice(source: Source) -> str | None:
+    """A hashtag source's mode (streaming, or polling and why: listening/streaming.py)."""
+    if source.type != "mastodon-tag":
+        return None
+    return notice(source.state, source.target, source.every_minutes)
 
 
 # --- polling -------------------------------------------------------------------------------
@@ -555,7 +563,7 @@ def _record(
             index, _names = workspace_index(session, access)
         new = store_items(session, access, source, result.items, index, mutes)
     report.mentions_new += new
-    source.state = result.state
+    source.state = carry_over(source.state, result.state)  # keeps the stream's mode
     source.error_count = 0
     source.last_error = None
     source.items_last_poll = len(result.items)

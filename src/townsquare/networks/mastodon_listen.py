@@ -86,11 +86,15 @@ def status_item(status: Mapping[str, Any]) -> FoundItem | None:
     )
 
 
-def _id_number(value: Any) -> int:
+def id_number(value: Any) -> int:
+    """A status id as a number (ids grow with time on one instance); 0 when it is none."""
     try:
         return int(str(value))
     except ValueError:
         return 0
+
+
+_id_number = id_number
 
 
 def _statuses(answer: Any, where: str) -> list[Mapping[str, Any]]:

@@ -53,7 +53,7 @@ def create_app(
 
         configure(settings, database)
         consumer = start_embedded_consumer(settings.worker_threads) if run_worker else None
-        publisher = notifier = None
+        publisher = notifier = listener = None
         if run_worker:  # scheduled posts go out from here too (publish/worker.py)
             from townsquare.publish.webhook_worker import start_webhook_worker
             from townsquare.publish.worker import start_publish_worker
@@ -61,6 +61,11 @@ def create_app(
             publisher = start_publish_worker(database, settings)
             # Webhooks of published, failed and submitted posts (publish/webhooks.py).
             notifier = start_webhook_worker(database, settings)
+            # Hashtag sources streamed where the instance can (listening/streaming.py).
+            from townsquare.listening.streaming import start_stream_listener
+
+            listener = start_stream_listener(database, settings)
+        app.state.stream_listener = listener
         try:
             yield
         finally:
@@ -70,6 +75,8 @@ def create_app(
                 publisher.stop()
             if notifier is not None:
                 notifier.stop()
+            if listener is not None:
+                listener.stop()
             if consumer is not None:
                 consumer.stop(graceful=True)
 

@@ -7,7 +7,7 @@ API show it in the reader's language. Existing rows keep their text (no values):
 shown as they were, and the next failure or success replaces them.
 
 Revision ID: 0022_alert_messages
-Revises: 0020_drop_login_attempts
+Revises: 0021_listen_stream
 Create Date: 2026-12-03 11:40:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022_alert_messages"
-down_revision = "0020_drop_login_attempts"
+down_revision = "0021_listen_stream"
 branch_labels = None
 depends_on = None
 
