@@ -125,3 +125,29 @@ def _items() -> list[Any]:
         FoundItem(network="rss", external_id="b", url="https://a.example/2", title="Autre",
                   text="Rien à dire"),
     ]  # fmt: skip
+
+
+def test_a_chunk_whose_write_fails_goes_in_source_by_source(
+    world: tuple[object, Settings], site: Site
+) -> None:
+    session, settings = world
+    access = WorkspaceAccess.operator(get_workspace(session, "acme"))  # type: ignore[arg-type]
+    first, second = (
+        sources.add_source(session, access, settings, type="rss", target=f"{site.url}/{n}.xml")  # type: ignore[arg-type]
+        for n in (1, 2)
+    )
+    rows = prepare.mention_columns(list(prepare.by_key(_items()).items()))
+    watch = service.list_watches(session, access)[0].id  # type: ignore[arg-type]
+    done = [
+        (first, prepare.Prepared(first.id, 1, [(rows[0], frozenset({watch}), None, None)], {})),
+        # A link to a watch that does not exist: the one INSERT fails, then only this
+        # mention is left out (its link cannot be written, so neither is it).
+        (second, prepare.Prepared(second.id, 1, [(rows[1], frozenset({999_999}), None, None)], {})),
+    ]
+    mutes = marks.load_mutes(session, access)  # type: ignore[arg-type]
+    assert sources.store_prepared_many(session, access, done, mutes) == [1, 0]  # type: ignore[arg-type]
+    session.commit()  # type: ignore[attr-defined]
+    stored = session.execute(select(Mention.dedupe_key, Mention.source_id)).all()  # type: ignore[attr-defined]
+    assert [tuple(row) for row in stored] == [(rows[0]["dedupe_key"], first.id)]
+    links = session.scalars(select(MentionWatch.watch_id)).all()  # type: ignore[attr-defined]
+    assert links == [watch]
