@@ -16,7 +16,10 @@
    one ``rss`` source per feed.
 3. Times ``sources.poll`` over every source: the first pass (every item becomes a mention:
    language detected, matched against the watches, stored) and a second pass in which
-   nothing changed (every feed answers 304).
+   nothing changed (every feed answers 304). The poll's worker processes
+   (``listening/prepare.py``) are started before the clock starts, as a long-lived worker
+   has them; their CPU time is printed beside the poll's process's (``--in-process``:
+   ``poll(processes=False)``, no workers).
 4. Times the sequential loop the issue compares with: ``feedparser.parse(url)`` one feed
    after the other, then again with each feed's ETag and Last-Modified (feedparser fetches
    them itself; nothing is stored), on ``--baseline`` feeds (all of them by default with
