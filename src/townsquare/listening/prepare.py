@@ -147,7 +147,9 @@ def _worker_client(settings: Settings) -> httpx.Client:
     if _client is None or _client[0] != settings:
         if _client is not None:
             _client[1].close()
-        _client = (settings, safe_http_client(settings))
+        # Every thread keeps its connection alive between requests (httpx keeps 20).
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=WORKER_THREADS)
+        _client = (settings, safe_http_client(settings, limits=limits))
     return _client[1]
 
 
