@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import cache
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,8 @@ def _tables() -> tuple[Any, Any, Any, Any, Any]:
 
 
 def _readable(text: str) -> bool:
-    return sum(map(str.isalpha, text)) >= 3
+    """At least three letters (it stops at the third: texts are often long)."""
+    return len(list(islice(filter(str.isalpha, text), 3))) == 3
 
 
 def detect(text: str) -> str:

@@ -354,7 +354,8 @@ def score_text(text: str, language: str) -> float:
     emojis = emoji_valences()
     boosters = _EN_BOOSTERS if language == "en" else _FR_BOOSTERS
     words = tokens(text, language)
-    cased = [word for word in words if any(ch.isalpha() for ch in word)]
+    # A word with a letter (isalpha first: most words are all letters, and it is C).
+    cased = [word for word in words if word.isalpha() or any(ch.isalpha() for ch in word)]
     shouting_differs = any(w.isupper() for w in cased) and not all(w.isupper() for w in cased)
     phrases, phrase_starts = _phrase_valences(words, language)
     too = "too" if language == "en" else "trop"

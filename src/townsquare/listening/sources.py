@@ -10,8 +10,9 @@ day) and says why on its health line; the others go on.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,12 +29,20 @@ from townsquare.config import Settings
 from townsquare.errors import AuthenticationError, NotFound, TownsquareError, ValidationError
 from townsquare.listening.fetching import FetchJob, FetchOutcome, run_job
 from townsquare.listening.index import WatchIndex
-from townsquare.listening.language import detect_many
 from townsquare.listening.marks import Mutes, load_mutes
 from townsquare.listening.models import SOURCE_TYPES, Mention, MentionWatch, Source
-from townsquare.listening.service import mention_sentiment, workspace_index
+from townsquare.listening.prepare import (
+    POOL_KINDS,
+    Prepared,
+    by_key,
+    document,
+    mention_columns,
+    prepare_chunk,
+    process_pool,
+    worker_count,
+)
+from townsquare.listening.service import list_watches, workspace_index
 from townsquare.listening.stream_state import carry_over, notice
-from townsquare.listening.text import Document
 from townsquare.netguard import check_url, safe_http_client
 from townsquare.networks import bluesky_listen, mastodon_listen, web
 from townsquare.networks.items import FoundItem
@@ -51,6 +60,8 @@ CHANNEL_NETWORK = {
 MAX_BACKOFF = timedelta(days=1)
 FETCH_THREADS = 64  # network waits, not CPU: a poll of 1,000 feeds keeps 64 in flight
 COMMIT_SECONDS = 0.25  # while polling, stored sources are committed together at most this often
+POOL_MIN_SOURCES = 100  # fewer: fetched and prepared in this process (no workers to start)
+POOL_CHUNK = 50  # sources a worker process fetches and prepares at a time
 
 
 def _clean_target(kind: str, target: str, settings: Settings) -> str:
@@ -261,17 +272,6 @@ class PollReport:
         }
 
 
-def _strip_nul(text: str) -> str:
-    # A feed may hold NUL characters; PostgreSQL cannot store them and they mean nothing.
-    return text.replace("\x00", "")
-
-
-def _dedupe_key(item: FoundItem) -> str:
-    if item.external_id:
-        return f"{item.network}:{item.external_id}"[:600]
-    return f"url:{(item.url or '').strip()}"[:600]
-
-
 def _backoff(source: Source) -> timedelta:
     delay = timedelta(minutes=source.every_minutes) * (2 ** min(source.error_count, 10))
     return min(delay, MAX_BACKOFF)
@@ -303,53 +303,6 @@ def _claim(session: Session, sources: list[Source], now: datetime) -> list[Sourc
     return [source for source in sources if source.id in taken]
 
 
-def _new_rows(
-    access: WorkspaceAccess, source: Source, fresh: list[tuple[str, FoundItem]]
-) -> list[dict[str, Any]]:
-    """The columns of new mentions (plain dicts: thousands go in with one INSERT, and an
-    ORM object each was a good part of a poll's time); the languages the items do not give
-    are detected together."""
-    cleaned = [(key, item, _strip_nul(item.title), _strip_nul(item.text)) for key, item in fresh]
-    given = [(item.lang or "").split("-")[0].lower() for _key, item, _title, _text in cleaned]
-    unknown = [number for number, lang in enumerate(given) if not lang]
-    detected = detect_many([f"{cleaned[n][2]}\n{cleaned[n][3]}" for n in unknown])
-    for number, lang in zip(unknown, detected, strict=True):
-        given[number] = lang
-    return [
-        _new_row(access, source, key, item, title, text, lang)
-        for (key, item, title, text), lang in zip(cleaned, given, strict=True)
-    ]
-
-
-def _new_row(
-    access: WorkspaceAccess,
-    source: Source,
-    key: str,
-    item: FoundItem,
-    title: str,
-    text: str,
-    lang: str,
-) -> dict[str, Any]:
-    feeling = mention_sentiment(title, text, lang)
-    return {
-        "workspace_id": access.workspace_id,
-        "source_id": source.id,
-        "dedupe_key": key,
-        "network": item.network,
-        "external_id": (item.external_id or None) and item.external_id[:300],
-        "url": (item.url or None) and item.url[:4000],
-        "title": title[:1000] or None,
-        "text": text,
-        "author": (item.author or None) and _strip_nul(item.author)[:300],
-        "author_followers": item.author_followers,
-        "published_at": item.published_at,
-        "lang": lang[:16] or None,
-        "sentiment": feeling and feeling.label,
-        "sentiment_auto": feeling and feeling.label,
-        "sentiment_score": feeling and feeling.score,
-    }
-
-
 def store_items(
     session: Session,
     access: WorkspaceAccess,
@@ -365,14 +318,8 @@ def store_items(
     """
     if not items:
         return 0
-    keys = {_dedupe_key(item): item for item in items}
-    existing = set(
-        session.scalars(
-            select(Mention.dedupe_key).where(
-                Mention.workspace_id == access.workspace_id, Mention.dedupe_key.in_(list(keys))
-            )
-        )
-    )
+    keys = by_key(items)
+    existing = _existing(session, access, list(keys))
     if mutes is None:
         mutes = load_mutes(session, access)
     fresh = [
@@ -384,7 +331,89 @@ def store_items(
         return 0
     if index is None:
         index, _names = workspace_index(session, access)
-    rows = _new_rows(access, source, fresh)
+    rows = mention_columns(fresh)
+    found = index.match_many([document(row) for row in rows])
+    return _insert(session, access, source, list(zip(rows, found, strict=True)))
+
+
+def store_prepared(
+    session: Session, access: WorkspaceAccess, source: Source, prepared: Prepared, mutes: Mutes
+) -> int:
+    """:func:`store_items` for the rows a worker process prepared (the same mentions)."""
+    if not prepared.rows:
+        return 0
+    existing = _existing(session, access, [row["dedupe_key"] for row, *_rest in prepared.rows])
+    fresh = [
+        (row, matched)
+        for row, matched, author, url in prepared.rows
+        if row["dedupe_key"] not in existing and not mutes.blocks(author, url)
+    ]
+    return _insert(session, access, source, fresh) if fresh else 0
+
+
+def store_prepared_many(
+    session: Session,
+    access: WorkspaceAccess,
+    done: Sequence[tuple[Source, Prepared]],
+    mutes: Mutes,
+) -> list[int]:
+    """:func:`store_prepared` for several sources with one SELECT and one INSERT (how many
+    new mentions each): a key already taken by a source before it in ``done`` counts as
+    stored, as when they go in one after the other. On a conflict (another poller stored
+    one of them a moment ago), nothing of this write stays and the sources go in one by one.
+    """
+    keys = [row["dedupe_key"] for _source, prepared in done for row, *_rest in prepared.rows]
+    taken = _existing(session, access, keys) if keys else set()
+    fresh: list[tuple[dict[str, Any], AbstractSet[int]]] = []
+    counts = []
+    for source, prepared in done:
+        new = 0
+        for row, matched, author, url in prepared.rows:
+            key = row["dedupe_key"]
+            if key in taken or mutes.blocks(author, url):
+                continue
+            taken.add(key)
+            new += 1
+            fresh.append(
+                ({"workspace_id": access.workspace_id, "source_id": source.id, **row}, matched)
+            )
+        counts.append(new)
+    if not fresh:
+        return counts
+    try:
+        with session.begin_nested():
+            rows = [row for row, _matched in fresh]
+            ids = session.scalars(
+                insert(Mention).returning(Mention.id, sort_by_parameter_order=True), rows
+            ).all()
+            _link_watches(session, [(i, m) for i, (_r, m) in zip(ids, fresh, strict=True)])
+        return counts
+    except IntegrityError:
+        pass
+    return [store_prepared(session, access, source, prepared, mutes) for source, prepared in done]
+
+
+def _existing(session: Session, access: WorkspaceAccess, keys: list[str]) -> set[str]:
+    return set(
+        session.scalars(
+            select(Mention.dedupe_key).where(
+                Mention.workspace_id == access.workspace_id, Mention.dedupe_key.in_(keys)
+            )
+        )
+    )
+
+
+def _insert(
+    session: Session,
+    access: WorkspaceAccess,
+    source: Source,
+    fresh: Sequence[tuple[dict[str, Any], AbstractSet[int]]],
+) -> int:
+    """The new mentions (their columns and the watches each matches) stored; how many."""
+    rows = [
+        {"workspace_id": access.workspace_id, "source_id": source.id, **row} for row, _m in fresh
+    ]
+    found = [matched for _row, matched in fresh]
     try:
         with session.begin_nested():
             # Core INSERT … RETURNING (one statement, no unit of work): a poll stores
@@ -392,39 +421,29 @@ def store_items(
             ids = session.scalars(
                 insert(Mention).returning(Mention.id, sort_by_parameter_order=True), rows
             ).all()
-            _link_watches(session, index, list(zip(ids, rows, strict=True)))
+            _link_watches(session, list(zip(ids, found, strict=True)))
         return len(rows)
     except IntegrityError:
         pass  # another poller stored some of them: one by one, skipping those
     new = 0
-    for row in rows:
+    for row, matched in zip(rows, found, strict=True):
         mention = Mention(**row)
         try:
             with session.begin_nested():
                 session.add(mention)
                 session.flush()
-                _link_watches(session, index, [(mention.id, row)])
+                _link_watches(session, [(mention.id, matched)])
         except IntegrityError:
             continue
         new += 1
     return new
 
 
-def _document(row: dict[str, Any]) -> Document:
-    return Document(
-        row["text"], title=row["title"] or "", url=row["url"] or "",
-        author=row["author"] or "", lang=row["lang"] or "", network=row["network"],
-    )  # fmt: skip
-
-
-def _link_watches(
-    session: Session, index: WatchIndex, mentions: list[tuple[int, dict[str, Any]]]
-) -> None:
-    """The watches each new mention (its id and columns) matches, stored."""
-    found = index.match_many([_document(row) for _id, row in mentions])
+def _link_watches(session: Session, mentions: list[tuple[int, AbstractSet[int]]]) -> None:
+    """The watches each new mention (its id) matches, stored."""
     links = [
         {"mention_id": mention_id, "watch_id": watch_id}
-        for (mention_id, _row), matched in zip(mentions, found, strict=True)
+        for mention_id, matched in mentions
         for watch_id in matched
     ]
     if links:
@@ -487,8 +506,13 @@ def poll(
     due_only: bool = False,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     box: CredentialsBox | None = None,
+    processes: bool | None = None,
 ) -> PollReport:
     """Poll the workspace's sources (one, or those due), fetching them concurrently.
+
+    ``processes``: whether feeds, pages, Hacker News and Reddit are fetched and prepared
+    in worker processes (:mod:`listening.prepare`); by default when at least
+    ``POOL_MIN_SOURCES`` of them are polled on a machine with more than one core.
 
     ``box`` opens the credentials of connected channels (Mastodon and Bluesky sources; by
     default the settings' key); when given, the instant alerts of the workspace are also
@@ -506,19 +530,42 @@ def poll(
     jobs = _jobs(session, claimed, box, settings)
     session.commit()  # no transaction stays open while the network is asked
     report = PollReport()
-    threads = min(FETCH_THREADS, max(len(jobs), 1))
     by_id = {source.id: source for source in claimed}
     index: WatchIndex | None = None
     mutes = load_mutes(session, access)  # once a poll, not once a source
+    pooled = [job for job in jobs if job.kind in POOL_KINDS and job.problem is None]
+    if processes is None:
+        processes = len(pooled) >= POOL_MIN_SOURCES and worker_count() > 1
+    if not processes:
+        pooled = []
+    pooled_ids = {job.source_id for job in pooled}
+    threaded = [job for job in jobs if job.source_id not in pooled_ids]
+    queries = tuple((watch.id, watch.query) for watch in list_watches(session, access))
+    session.commit()
+    threads = min(FETCH_THREADS, max(len(threaded), 1))
     with safe_http_client(settings) as client, ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = {pool.submit(run_job, client, settings, job): job.source_id for job in jobs}
+        futures: dict[Future[Any], int | None] = {
+            pool.submit(run_job, client, settings, job): job.source_id for job in threaded
+        }
+        if pooled:
+            # The CPU part (fetch, parse, language, sentiment, matching) in worker
+            # processes, a chunk of sources at a time; this process only writes.
+            workers = process_pool()
+            size = max(4, min(POOL_CHUNK, -(-len(pooled) // (worker_count() * 4))))
+            for first in range(0, len(pooled), size):
+                chunk = pooled[first : first + size]
+                futures[workers.submit(prepare_chunk, settings, chunk, queries)] = None
         # Each source is stored as soon as its answer is in, while the others still fetch.
         committed = time.monotonic()
         for future in as_completed(futures):
-            source, outcome = by_id[futures[future]], future.result()
-            index = _record(
-                session, access, report, source, outcome, index, mutes, box, settings, now
-            )
+            source_id = futures[future]
+            if source_id is None:
+                _record_chunk(session, access, report, by_id, future.result(), mutes, now)
+            else:
+                source, outcome = by_id[source_id], future.result()
+                index = _record(
+                    session, access, report, source, outcome, index, mutes, box, settings, now
+                )
             # A source's mentions and its state go in together, in one transaction with
             # those stored just before it: a commit (an fsync) at most every quarter second.
             if time.monotonic() - committed >= COMMIT_SECONDS:
@@ -547,31 +594,73 @@ def _record(
     """What one source's fetch brought: its mentions stored, its health line updated."""
     report.sources_polled += 1
     finished = now()
-    source.last_polled_at = finished
     if outcome.error is not None or outcome.result is None:
-        error = str(outcome.error)
-        source.error_count += 1
-        source.last_error = error[:1000]
-        source.next_poll_at = finished + _backoff(source)
-        report.errors.append({"source": source.id, "error": error})
+        _failed(report, source, str(outcome.error), finished)
         return index
     result = outcome.result
-    report.items_fetched += len(result.items)
     new = 0
     if result.items:
         if index is None:
             index, _names = workspace_index(session, access)
         new = store_items(session, access, source, result.items, index, mutes)
-    report.mentions_new += new
-    source.state = carry_over(source.state, result.state)  # keeps the stream's mode
-    source.error_count = 0
-    source.last_error = None
-    source.items_last_poll = len(result.items)
-    source.mentions_total += new
-    source.next_poll_at = finished + timedelta(minutes=source.every_minutes)
+    _succeeded(report, source, result.state, len(result.items), new, finished)
     if outcome.credentials is not None and source.channel_id is not None:
         _store_credentials(session, source.channel_id, outcome.credentials, box, settings)
     return index
+
+
+def _record_chunk(
+    session: Session,
+    access: WorkspaceAccess,
+    report: PollReport,
+    by_id: dict[int, Source],
+    chunk: list[Prepared],
+    mutes: Mutes,
+    now: Callable[[], datetime],
+) -> None:
+    """:func:`_record` for the sources a worker process fetched and prepared together:
+    their mentions go in with one INSERT (each source's mentions and state in the same
+    transaction)."""
+    fetched = []
+    for prepared in chunk:
+        source = by_id[prepared.source_id]
+        report.sources_polled += 1
+        if prepared.error is not None or prepared.state is None:
+            _failed(report, source, str(prepared.error), now())
+        else:
+            fetched.append((source, prepared))
+    counts = store_prepared_many(session, access, fetched, mutes)
+    finished = now()
+    for (source, prepared), new in zip(fetched, counts, strict=True):
+        assert prepared.state is not None
+        _succeeded(report, source, prepared.state, prepared.items, new, finished)
+
+
+def _failed(report: PollReport, source: Source, error: str, finished: datetime) -> None:
+    source.last_polled_at = finished
+    source.error_count += 1
+    source.last_error = error[:1000]
+    source.next_poll_at = finished + _backoff(source)
+    report.errors.append({"source": source.id, "error": error})
+
+
+def _succeeded(
+    report: PollReport,
+    source: Source,
+    state: dict[str, Any],
+    items: int,
+    new: int,
+    finished: datetime,
+) -> None:
+    source.last_polled_at = finished
+    report.items_fetched += items
+    report.mentions_new += new
+    source.state = carry_over(source.state, state)  # keeps the stream's mode
+    source.error_count = 0
+    source.last_error = None
+    source.items_last_poll = items
+    source.mentions_total += new
+    source.next_poll_at = finished + timedelta(minutes=source.every_minutes)
 
 
 def _store_credentials(
