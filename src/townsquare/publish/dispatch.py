@@ -16,7 +16,11 @@ A variant taken by :func:`townsquare.publish.claims.claim` is published part by 
    ``RETRY`` (429, 503, nothing sent) → back to ``scheduled`` after ``retry_after`` or a
    backoff, until the variant's ``retry_deadline``, then ``failed``; ``REJECTED`` →
    ``failed`` with the network's reason (``error`` the English template, ``error_params``
-   its values: ``Message(error, error_params)`` in the reader's language).
+   its values: ``Message(error, error_params)`` in the reader's language). A ``REJECTED``
+   with ``reconnect`` (the network refused the credentials, a 401) also marks the channel
+   ``needs_reconnection`` and tells its owners and admins; the channel's other variants
+   then fail without a call ("reconnect it, then schedule the post again") until it is
+   reconnected.
 
 Every write after the claim first renews the lease (:func:`claims.hold`); a dispatcher that
 lost it stops and leaves the variant to the new holder. Every transition writes a
@@ -35,6 +39,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from townsquare.channels.connect import mark_needs_reconnection
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
 from townsquare.channels.service import channel_credentials
@@ -452,7 +457,21 @@ class VariantRun:
             return self._uncertain(error.message, part)
         if error.outcome is PublishOutcome.RETRY:
             return self._retry_later(error, part)
-        return self._fail(error.message, part)
+        outcome = self._fail(error.message, part)
+        if error.reconnect:
+            self._needs_reconnection(error.message)
+        return outcome
+
+    def _needs_reconnection(self, reason: Message) -> None:
+        """The network refused the channel's credentials: the channel is marked as needing
+        reconnection and its owners and admins are told, as a sync does; its other variants
+        are then failed without a call (``make_publisher``) until it is reconnected."""
+        try:
+            self.session.refresh(self.channel)
+            mark_needs_reconnection(self.session, self.channel, str(reason), self.settings)
+        except Exception:  # never let bookkeeping hide the outcome
+            self.session.rollback()
+            logger.exception("marking channel %s as needing reconnection", self.channel.id)
 
     def _retry_later(self, error: PublishError, part: PublishPart) -> str:
         now = self.clock()
