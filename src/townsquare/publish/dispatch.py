@@ -187,20 +187,25 @@ class VariantRun:
         self.box = box
         self.clock = clock
         self.lease = float(settings.publish_lease_seconds)
+        self._held = False  # renewed by ``_parts`` in the transaction still open
 
     # --- the run -------------------------------------------------------------------------
 
     def run(self) -> str:
-        variant = self.session.get(PublishVariant, self.variant_id)
-        if variant is None or variant.lease_owner != self.owner:
+        row = self.session.execute(  # one query for the three (cascades keep them whole)
+            select(PublishVariant, PublishPost, Channel)
+            .join(PublishPost, PublishPost.id == PublishVariant.post_id)
+            .join(Channel, Channel.id == PublishVariant.channel_id)
+            .where(PublishVariant.id == self.variant_id)
+        ).first()
+        if row is None:
+            return SKIPPED
+        variant, post, channel = row
+        if variant.lease_owner != self.owner:
             return SKIPPED
         if variant.status != VariantStatus.PUBLISHING.value:
             return SKIPPED
-        self.variant = variant
-        post = self.session.get(PublishPost, variant.post_id)
-        channel = self.session.get(Channel, variant.channel_id)
-        assert post is not None and channel is not None  # cascades delete the variant
-        self.post, self.channel = post, channel
+        self.variant, self.post, self.channel = variant, post, channel
         try:
             contents = self._contents()
             parts = self._parts(contents)
@@ -302,6 +307,7 @@ class VariantRun:
         ]
         self.session.add_all(parts)
         self.session.flush()  # committed with the first part's "sending", before any call
+        self._held = True  # the lease was renewed in this transaction, not committed yet
         return parts
 
     def _outgoing(
@@ -415,7 +421,8 @@ class VariantRun:
         self.variant.lease_until = None
 
     def _mark_sending(self, part: PublishPart) -> bool:
-        if not self._hold():
+        held, self._held = self._held, False
+        if not held and not self._hold():
             self._lost()
             return False
         part.status = PartStatus.SENDING.value
@@ -577,6 +584,10 @@ def publish_variant(
     ``FAILED``, ``UNCERTAIN`` or ``SKIPPED``: left for later or to another holder)."""
     box = box or CredentialsBox(settings.resolved_credentials_key())
     with database.session() as session:
+        # What this run wrote stays as written after each commit instead of being read
+        # back: every write is made under the lease (``claims.hold``, checked in SQL), so
+        # nobody else changed these rows meanwhile; one read less per commit.
+        session.expire_on_commit = False
         return VariantRun(
             session, variant_id, owner=owner, settings=settings, box=box, clock=clock
         ).run()

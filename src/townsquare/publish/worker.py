@@ -65,14 +65,19 @@ def expire_unapproved(database: Database, settings: Settings, now: datetime) -> 
 
 
 class _Pool:
-    """Claimed variants being published, at most ``size`` at once, their leases renewed by
-    a heartbeat while they run (a killed process stops renewing: the sweep takes them)."""
+    """Claimed variants being published, at most ``size`` at once (and as many waiting for
+    a thread), their leases renewed by a heartbeat while they are held (a killed process
+    stops renewing: the sweep takes them)."""
 
     def __init__(
         self, database: Database, settings: Settings, owner: str, clock: Callable[[], datetime]
     ) -> None:
         self.database, self.settings, self.owner, self.clock = database, settings, owner, clock
         self.size = settings.publish_parallel
+        # Claimed variants: those running and a backlog as large, which the threads take as
+        # they free up. Claims come in batches (when the backlog is empty) rather than one
+        # per finished variant: a claim's queries are shared by ``size`` variants.
+        self.capacity = 2 * self.size
         self.box = CredentialsBox(settings.resolved_credentials_key())
         self.executor = ThreadPoolExecutor(self.size, thread_name_prefix="publish")
         self.running: dict[Future[str], str] = {}  # → its lease token
@@ -81,9 +86,9 @@ class _Pool:
         self._heartbeat.start()
 
     def fill(self, due_before: datetime | None = None) -> int:
-        free = self.size - len(self.running)
-        if free <= 0:
+        if len(self.running) > self.size:  # the backlog is not empty yet
             return 0
+        free = self.capacity - len(self.running)
         lease = lease_token(self.owner)
         ids = dispatch.claim_for(
             self.database,
