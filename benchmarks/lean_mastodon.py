@@ -80,7 +80,7 @@ class Store:
         status_id = self.next_id
         self.next_id += 1
         name = f"brand{account_id - 1}"
-        status = {
+        status: dict[str, Any] = {
             "id": str(status_id),
             "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "url": f"{self.base_url}/@{name}/{status_id}",
@@ -103,9 +103,9 @@ class Store:
     def page(self, account_id: int, query: dict[str, list[str]]) -> list[dict[str, Any]]:
         limit = min(40, int((query.get("limit") or ["20"])[0]))
         newest_first = list(reversed(self.statuses.get(account_id, [])))
-        max_id = (query.get("max_id") or [None])[0]
-        if max_id is not None:
-            newest_first = [s for s in newest_first if int(s["id"]) < int(max_id)]
+        if query.get("max_id"):
+            max_id = int(query["max_id"][0])
+            newest_first = [s for s in newest_first if int(s["id"]) < max_id]
         return newest_first[:limit]
 
     def counts(self, prefix: str) -> dict[str, int]:
