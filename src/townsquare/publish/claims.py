@@ -66,6 +66,27 @@ def renew(session: Session, leases: list[str], now: datetime, lease_seconds: flo
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def let_go(session: Session, held: list[tuple[int, str]], now: datetime) -> int:
+    """End the leases of claimed variants that were never started, ``(id, lease)`` each
+    (a dispatcher stopping with a backlog): the sweep takes them back at its next pass,
+    as it would after a crash, only sooner. Commits."""
+    count = 0
+    for variant_id, lease in held:
+        result = session.execute(
+            update(V)
+            .where(
+                V.id == variant_id,
+                V.lease_owner == lease,
+                V.status == VariantStatus.PUBLISHING.value,
+            )
+            .values(lease_until=now)
+            .execution_options(synchronize_session=False)
+        )
+        count += int(result.rowcount)  # type: ignore[attr-defined]
+    session.commit()
+    return count
+
+
 def _condition(kind: str, now: datetime, due_before: datetime) -> ColumnElement[bool]:
     if kind == SWEEP:
         return and_(
