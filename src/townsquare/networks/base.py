@@ -206,7 +206,9 @@ class PublishError(Exception):
 
     ``reason`` is the network's answer in words (shown to the user, English template plus
     ``params`` like every townsquare message); ``retry_after`` is in seconds when the network
-    said so (429's ``Retry-After``).
+    said so (429's ``Retry-After``); ``reconnect`` says that the network refused the
+    channel's credentials (a 401): the channel needs reconnection before anything else can
+    be sent to it.
     """
 
     def __init__(
@@ -216,12 +218,14 @@ class PublishError(Exception):
         *,
         params: dict[str, Any] | None = None,
         retry_after: float | None = None,
+        reconnect: bool = False,
     ) -> None:
         super().__init__(reason % params if params else reason)
         self.outcome = outcome
         self.reason = reason
         self.params = params or {}
         self.retry_after = retry_after
+        self.reconnect = reconnect
 
     @property
     def message(self) -> Message:

@@ -16,8 +16,11 @@
 Failures, from what is certain (a 5xx or a 400 is first checked with getRecord: an attempt
 whose record exists is a success):
 
-- 400 (invalid record, blob too large), 401/403 (session refused), 413: ``REJECTED`` with
-  the PDS's own words;
+- townsquare's own refusals first (:mod:`~townsquare.networks.publish_errors`): the rate
+  policy's budget spent is ``RETRY`` after its reset, the SSRF rule ``REJECTED``;
+- 401 or a refused login (session refused): ``REJECTED`` with ``reconnect`` (the channel
+  needs reconnection);
+- 400 (invalid record, blob too large), 403, 413: ``REJECTED`` with the PDS's own words;
 - 429: ``RETRY`` after the ``Retry-After``/``RateLimit-Reset`` the PDS sent;
 - 500/503 and the record absent: ``RETRY`` (the PDS answered: its write did not happen);
   502/504 (a gateway gave up, the PDS may still write): ``UNKNOWN``;
@@ -44,6 +47,12 @@ from atproto_client.models import ids
 
 from townsquare.errors import AuthenticationError, RateLimited, TownsquareError, ValidationError
 from townsquare.networks.base import OutgoingPost, PublishedRef, PublishError, PublishOutcome
+from townsquare.networks.publish_errors import (
+    chain,
+    credentials_refused,
+    own_refusal,
+    too_many_requests,
+)
 
 if TYPE_CHECKING:
     from atproto import Client
@@ -143,15 +152,6 @@ def facet_spans(text: str) -> list[FacetSpan]:
 # --- errors --------------------------------------------------------------------------------
 
 
-def _chain(error: BaseException) -> list[BaseException]:
-    found: list[BaseException] = []
-    cause: BaseException | None = error
-    while cause is not None and cause not in found:
-        found.append(cause)
-        cause = cause.__cause__ or cause.__context__
-    return found
-
-
 def _status(error: BaseException) -> int | None:
     response = getattr(error, "response", None)
     code = getattr(response, "status_code", None)
@@ -165,12 +165,12 @@ def _words(error: BaseException) -> str:
     message = str(getattr(content, "message", "") or "")
     if name or message:
         return f"{name}: {message}" if name and message else name or message
-    chain = _chain(error)
-    return (str(chain[-1]) or type(chain[-1]).__name__).replace("\n", " ")[:200]
+    causes = chain(error)
+    return (str(causes[-1]) or type(causes[-1]).__name__).replace("\n", " ")[:200]
 
 
 def _never_sent(error: BaseException) -> bool:
-    for cause in _chain(error):
+    for cause in chain(error):
         if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
             return True
     return False
@@ -242,11 +242,7 @@ class BlueskyPublishing:
         try:
             return self._login()
         except (AuthenticationError, ValidationError) as error:
-            raise PublishError(
-                PublishOutcome.REJECTED,
-                "Bluesky refused the channel's session: %(reason)s",
-                params={"reason": str(error)},
-            ) from None
+            raise credentials_refused(self.service_url, str(error)) from None
         except RateLimited as error:
             raise PublishError(
                 PublishOutcome.RETRY,
@@ -266,6 +262,9 @@ class BlueskyPublishing:
             blob = client.upload_blob(item.data).blob
         except (at_errors.AtProtocolError, httpx.HTTPError, TownsquareError, ValueError) as error:
             code = _status(error)
+            refusal = own_refusal(error, self.service_url)
+            if refusal is not None:
+                raise refusal from None
             if isinstance(error, at_errors.RateLimitExceededError):
                 wait = _retry_after(error)
                 raise PublishError(
@@ -275,6 +274,8 @@ class BlueskyPublishing:
                     params={"server": self.service_url, "index": index, "seconds": int(wait)},
                     retry_after=wait,
                 ) from None
+            if isinstance(error, at_errors.UnauthorizedError):
+                raise credentials_refused(self.service_url, _words(error)) from None
             if (code is not None and 400 <= code < 500) or isinstance(
                 error, ValidationError | AuthenticationError
             ):
@@ -341,34 +342,13 @@ class BlueskyPublishing:
         self, client: Client, did: str, rkey: str, error: BaseException
     ) -> PublishError | PublishedRef:
         server = self.service_url
-        for cause in _chain(error):
-            if isinstance(cause, RateLimited):
-                return PublishError(
-                    PublishOutcome.RETRY,
-                    "%(server)s rate limit reached: townsquare tries again in %(seconds)s s",
-                    params={"server": server, "seconds": int(cause.retry_after or 60)},
-                    retry_after=float(cause.retry_after or 60),
-                )
-            if isinstance(cause, TownsquareError):
-                return PublishError(
-                    PublishOutcome.REJECTED,
-                    "townsquare refused to contact %(server)s: %(reason)s",
-                    params={"server": server, "reason": str(cause)},
-                )
+        refusal = own_refusal(error, server)  # the rate policy's budget, the SSRF rule
+        if refusal is not None:
+            return refusal
         if isinstance(error, at_errors.RateLimitExceededError):
-            wait = _retry_after(error)
-            return PublishError(
-                PublishOutcome.RETRY,
-                "%(server)s rate limit reached (429): townsquare tries again in %(seconds)s s",
-                params={"server": server, "seconds": int(wait)},
-                retry_after=wait,
-            )
+            return too_many_requests(server, _retry_after(error))
         if isinstance(error, at_errors.UnauthorizedError):
-            return PublishError(
-                PublishOutcome.REJECTED,
-                "%(server)s refused the session (%(reason)s): reconnect the channel",
-                params={"server": server, "reason": _words(error)},
-            )
+            return credentials_refused(server, _words(error))
         code = _status(error)
         if code is not None:
             # The PDS answered: if the record is there (an earlier attempt, or this one

@@ -26,9 +26,9 @@ import os
 import secrets
 import socket
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from townsquare.db.base import UTCDateTime
@@ -64,6 +64,27 @@ def renew(session: Session, leases: list[str], now: datetime, lease_seconds: flo
     )
     session.commit()
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def let_go(session: Session, held: list[tuple[int, str]], now: datetime) -> int:
+    """End the leases of claimed variants that were never started, ``(id, lease)`` each
+    (a dispatcher stopping with a backlog): the sweep takes them back at its next pass,
+    as it would after a crash, only sooner. Commits."""
+    count = 0
+    for variant_id, lease in held:
+        result = session.execute(
+            update(V)
+            .where(
+                V.id == variant_id,
+                V.lease_owner == lease,
+                V.status == VariantStatus.PUBLISHING.value,
+            )
+            .values(lease_until=now)
+            .execution_options(synchronize_session=False)
+        )
+        count += int(result.rowcount)  # type: ignore[attr-defined]
+    session.commit()
+    return count
 
 
 def _condition(kind: str, now: datetime, due_before: datetime) -> ColumnElement[bool]:
@@ -205,17 +226,19 @@ def hold(
     """Renew ``owner``'s lease on a variant it is publishing; False if it lost it (the
     sweep gave it to another dispatcher). Opens the write that follows: on PostgreSQL the
     row stays locked until the commit, on SQLite the database's write lock is taken."""
-    result = session.execute(
-        update(V)
+    # On the session's connection, as a Core statement: the same SQL without the ORM's
+    # bulk-update machinery, a tenth of a dispatch's CPU when it ran twice per variant.
+    table = cast(Table, V.__table__)
+    result = session.connection().execute(
+        update(table)
         .where(
-            V.id == variant_id,
-            V.lease_owner == owner,
-            V.status == VariantStatus.PUBLISHING.value,
+            table.c.id == variant_id,
+            table.c.lease_owner == owner,
+            table.c.status == VariantStatus.PUBLISHING.value,
         )
         .values(lease_until=now + timedelta(seconds=lease_seconds))
-        .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return bool(result.rowcount == 1)
 
 
 def due_count(session: Session, now: datetime) -> int:

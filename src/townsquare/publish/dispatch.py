@@ -16,7 +16,11 @@ A variant taken by :func:`townsquare.publish.claims.claim` is published part by 
    ``RETRY`` (429, 503, nothing sent) → back to ``scheduled`` after ``retry_after`` or a
    backoff, until the variant's ``retry_deadline``, then ``failed``; ``REJECTED`` →
    ``failed`` with the network's reason (``error`` the English template, ``error_params``
-   its values: ``Message(error, error_params)`` in the reader's language).
+   its values: ``Message(error, error_params)`` in the reader's language). A ``REJECTED``
+   with ``reconnect`` (the network refused the credentials, a 401) also marks the channel
+   ``needs_reconnection`` and tells its owners and admins; the channel's other variants
+   then fail without a call ("reconnect it, then schedule the post again") until it is
+   reconnected.
 
 Every write after the claim first renews the lease (:func:`claims.hold`); a dispatcher that
 lost it stops and leaves the variant to the new holder. Every transition writes a
@@ -35,6 +39,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from townsquare.channels.connect import mark_needs_reconnection
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
 from townsquare.channels.service import channel_credentials
@@ -182,20 +187,25 @@ class VariantRun:
         self.box = box
         self.clock = clock
         self.lease = float(settings.publish_lease_seconds)
+        self._held = False  # renewed by ``_parts`` in the transaction still open
 
     # --- the run -------------------------------------------------------------------------
 
     def run(self) -> str:
-        variant = self.session.get(PublishVariant, self.variant_id)
-        if variant is None or variant.lease_owner != self.owner:
+        row = self.session.execute(  # one query for the three (cascades keep them whole)
+            select(PublishVariant, PublishPost, Channel)
+            .join(PublishPost, PublishPost.id == PublishVariant.post_id)
+            .join(Channel, Channel.id == PublishVariant.channel_id)
+            .where(PublishVariant.id == self.variant_id)
+        ).first()
+        if row is None:
+            return SKIPPED
+        variant, post, channel = row
+        if variant.lease_owner != self.owner:
             return SKIPPED
         if variant.status != VariantStatus.PUBLISHING.value:
             return SKIPPED
-        self.variant = variant
-        post = self.session.get(PublishPost, variant.post_id)
-        channel = self.session.get(Channel, variant.channel_id)
-        assert post is not None and channel is not None  # cascades delete the variant
-        self.post, self.channel = post, channel
+        self.variant, self.post, self.channel = variant, post, channel
         try:
             contents = self._contents()
             parts = self._parts(contents)
@@ -297,6 +307,7 @@ class VariantRun:
         ]
         self.session.add_all(parts)
         self.session.flush()  # committed with the first part's "sending", before any call
+        self._held = True  # the lease was renewed in this transaction, not committed yet
         return parts
 
     def _outgoing(
@@ -410,7 +421,8 @@ class VariantRun:
         self.variant.lease_until = None
 
     def _mark_sending(self, part: PublishPart) -> bool:
-        if not self._hold():
+        held, self._held = self._held, False
+        if not held and not self._hold():
             self._lost()
             return False
         part.status = PartStatus.SENDING.value
@@ -452,7 +464,21 @@ class VariantRun:
             return self._uncertain(error.message, part)
         if error.outcome is PublishOutcome.RETRY:
             return self._retry_later(error, part)
-        return self._fail(error.message, part)
+        outcome = self._fail(error.message, part)
+        if error.reconnect:
+            self._needs_reconnection(error.message)
+        return outcome
+
+    def _needs_reconnection(self, reason: Message) -> None:
+        """The network refused the channel's credentials: the channel is marked as needing
+        reconnection and its owners and admins are told, as a sync does; its other variants
+        are then failed without a call (``make_publisher``) until it is reconnected."""
+        try:
+            self.session.refresh(self.channel)
+            mark_needs_reconnection(self.session, self.channel, str(reason), self.settings)
+        except Exception:  # never let bookkeeping hide the outcome
+            self.session.rollback()
+            logger.exception("marking channel %s as needing reconnection", self.channel.id)
 
     def _retry_later(self, error: PublishError, part: PublishPart) -> str:
         now = self.clock()
@@ -558,6 +584,10 @@ def publish_variant(
     ``FAILED``, ``UNCERTAIN`` or ``SKIPPED``: left for later or to another holder)."""
     box = box or CredentialsBox(settings.resolved_credentials_key())
     with database.session() as session:
+        # What this run wrote stays as written after each commit instead of being read
+        # back: every write is made under the lease (``claims.hold``, checked in SQL), so
+        # nobody else changed these rows meanwhile; one read less per commit.
+        session.expire_on_commit = False
         return VariantRun(
             session, variant_id, owner=owner, settings=settings, box=box, clock=clock
         ).run()

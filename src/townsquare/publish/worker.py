@@ -27,7 +27,7 @@ from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.db.base import utcnow
 from townsquare.publish import dispatch, service
-from townsquare.publish.claims import lease_token, new_owner, renew
+from townsquare.publish.claims import lease_token, let_go, new_owner, renew
 
 logger = logging.getLogger(__name__)
 
@@ -65,25 +65,31 @@ def expire_unapproved(database: Database, settings: Settings, now: datetime) -> 
 
 
 class _Pool:
-    """Claimed variants being published, at most ``size`` at once, their leases renewed by
-    a heartbeat while they run (a killed process stops renewing: the sweep takes them)."""
+    """Claimed variants being published, at most ``size`` at once (and as many waiting for
+    a thread), their leases renewed by a heartbeat while they are held (a killed process
+    stops renewing: the sweep takes them)."""
 
     def __init__(
         self, database: Database, settings: Settings, owner: str, clock: Callable[[], datetime]
     ) -> None:
         self.database, self.settings, self.owner, self.clock = database, settings, owner, clock
         self.size = settings.publish_parallel
+        # Claimed variants: those running and a backlog as large, which the threads take as
+        # they free up. Claims come in batches (when the backlog is empty) rather than one
+        # per finished variant: a claim's queries are shared by ``size`` variants.
+        self.capacity = 2 * self.size
         self.box = CredentialsBox(settings.resolved_credentials_key())
         self.executor = ThreadPoolExecutor(self.size, thread_name_prefix="publish")
         self.running: dict[Future[str], str] = {}  # → its lease token
+        self.variant_of: dict[Future[str], int] = {}
         self._closing = threading.Event()
         self._heartbeat = threading.Thread(target=self._beat, name="publish-lease", daemon=True)
         self._heartbeat.start()
 
     def fill(self, due_before: datetime | None = None) -> int:
-        free = self.size - len(self.running)
-        if free <= 0:
+        if len(self.running) > self.size:  # the backlog is not empty yet
             return 0
+        free = self.capacity - len(self.running)
         lease = lease_token(self.owner)
         ids = dispatch.claim_for(
             self.database,
@@ -94,7 +100,9 @@ class _Pool:
             due_before=due_before,
         )
         for variant_id in ids:
-            self.running[self.executor.submit(self._publish, variant_id, lease)] = lease
+            future = self.executor.submit(self._publish, variant_id, lease)
+            self.running[future] = lease
+            self.variant_of[future] = variant_id
         return len(ids)
 
     def _publish(self, variant_id: int, lease: str) -> str:
@@ -126,6 +134,7 @@ class _Pool:
         outcomes = []
         for future in done:
             self.running.pop(future, None)
+            self.variant_of.pop(future, None)
             try:
                 outcomes.append(future.result())
             except Exception:
@@ -137,6 +146,18 @@ class _Pool:
     def close(self, wait_for_running: bool = True) -> None:
         self.executor.shutdown(wait=wait_for_running, cancel_futures=True)
         self._closing.set()
+        # The backlog never started: its leases end now, so that the next pass (of any
+        # dispatcher) sweeps those variants at once instead of after the lease's length.
+        waiting = [
+            (self.variant_of[f], lease) for f, lease in self.running.items() if f.cancelled()
+        ]
+        if not waiting:
+            return
+        try:
+            with self.database.session() as session:
+                let_go(session, waiting, self.clock())
+        except Exception:
+            logger.exception("ending the leases of %d unstarted variants failed", len(waiting))
 
 
 def dispatch_due(
