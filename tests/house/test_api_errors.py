@@ -118,7 +118,7 @@ def test_authentication_errors(live_server: ServerThread, seed: Seed, database: 
             .values(expires_at=utcnow() - timedelta(minutes=5), last_used_at=None)
         )
         session.commit()
-    with httpx.Client(base_url=live_server.url) as client:
+    with httpx.Client(base_url=live_server.url, timeout=60) as client:
         cases = {
             "none": ({}, "authentication required"),
             "scheme": ({"Authorization": "Basic dXNlcjpwYXNz"}, "Bearer"),
@@ -247,7 +247,8 @@ def test_every_error_class_has_its_status_and_shape(
 
 
 def test_openapi_lists_every_api_route(live_server: ServerThread) -> None:
-    with httpx.Client(base_url=live_server.url) as client:
+    # The first request builds the OpenAPI document of every route: seconds on a loaded machine.
+    with httpx.Client(base_url=live_server.url, timeout=60) as client:
         spec = client.get("/api/openapi.json")
         docs = client.get("/api/docs")
     assert spec.status_code == 200

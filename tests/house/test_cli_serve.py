@@ -90,7 +90,7 @@ def test_serve_on_a_fresh_data_dir(tmp_path: Path) -> None:
         # Migrated on start: the set-up page is there for the first user.
         first = httpx.get(f"{url}/", follow_redirects=False)
         assert first.status_code == 303 and first.headers["location"] == "/setup"
-        assert httpx.get(f"{url}/api/openapi.json").status_code == 200
+        assert httpx.get(f"{url}/api/openapi.json", timeout=60).status_code == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) in STOPPED, log.read_text()
 

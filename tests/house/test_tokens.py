@@ -150,7 +150,7 @@ def test_restricted_token_sees_and_revokes_only_its_workspace_tokens(
         assert names == ["only acme", "only acme"]
         assert client.delete(f"/api/v1/tokens/{unrestricted_id}").status_code == 404
         assert client.delete(f"/api/v1/tokens/{ids['only globex']}").status_code == 404
-    with httpx.Client(base_url=live_server.url) as client:
+    with httpx.Client(base_url=live_server.url, timeout=60) as client:
         # Both survived: the unrestricted one and the other workspace's still work.
         assert client.get("/api/v1/me", headers=seed.headers).status_code == 200
         globex_headers = {"Authorization": f"Bearer {globex}"}
