@@ -378,18 +378,8 @@ def store_prepared_many(
                 ({"workspace_id": access.workspace_id, "source_id": source.id, **row}, matched)
             )
         counts.append(new)
-    if not fresh:
+    if not fresh or _insert_together(session, fresh):
         return counts
-    try:
-        with session.begin_nested():
-            rows = [row for row, _matched in fresh]
-            ids = session.scalars(
-                insert(Mention).returning(Mention.id, sort_by_parameter_order=True), rows
-            ).all()
-            _link_watches(session, [(i, m) for i, (_r, m) in zip(ids, fresh, strict=True)])
-        return counts
-    except IntegrityError:
-        pass
     return [store_prepared(session, access, source, prepared, mutes) for source, prepared in done]
 
 
@@ -411,22 +401,14 @@ def _insert(
 ) -> int:
     """The new mentions (their columns and the watches each matches) stored; how many."""
     rows = [
-        {"workspace_id": access.workspace_id, "source_id": source.id, **row} for row, _m in fresh
+        ({"workspace_id": access.workspace_id, "source_id": source.id, **row}, matched)
+        for row, matched in fresh
     ]
-    found = [matched for _row, matched in fresh]
-    try:
-        with session.begin_nested():
-            # Core INSERT … RETURNING (one statement, no unit of work): a poll stores
-            # thousands of mentions and the ORM's bookkeeping was most of that time.
-            ids = session.scalars(
-                insert(Mention).returning(Mention.id, sort_by_parameter_order=True), rows
-            ).all()
-            _link_watches(session, list(zip(ids, found, strict=True)))
+    if _insert_together(session, rows):
         return len(rows)
-    except IntegrityError:
-        pass  # another poller stored some of them: one by one, skipping those
+    # Another poller stored some of them: one by one, skipping those.
     new = 0
-    for row, matched in zip(rows, found, strict=True):
+    for row, matched in rows:
         mention = Mention(**row)
         try:
             with session.begin_nested():
@@ -437,6 +419,27 @@ def _insert(
             continue
         new += 1
     return new
+
+
+def _insert_together(
+    session: Session, rows: Sequence[tuple[dict[str, Any], AbstractSet[int]]]
+) -> bool:
+    """Whole mention rows (with the watches each matches) stored in one statement; False,
+    with nothing of it kept, when one of them is already stored (another poller)."""
+    try:
+        with session.begin_nested():
+            # Core INSERT … RETURNING (one statement, no unit of work): a poll stores
+            # thousands of mentions and the ORM's bookkeeping was most of that time.
+            ids = session.scalars(
+                insert(Mention).returning(Mention.id, sort_by_parameter_order=True),
+                [row for row, _matched in rows],
+            ).all()
+            _link_watches(
+                session, [(i, matched) for i, (_row, matched) in zip(ids, rows, strict=True)]
+            )
+        return True
+    except IntegrityError:
+        return False
 
 
 def _link_watches(session: Session, mentions: list[tuple[int, AbstractSet[int]]]) -> None:
