@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
 # Connecting is the channel tests' set-up too: one function for both (tests/connected.py).
+from tests.conftest import make_settings
 from tests.connected import connect_channel as connect_channel
 from townsquare.config import Settings
 from townsquare.db import Database
@@ -22,6 +25,22 @@ from townsquare.publish.models import (
     VariantStatus,
 )
 from townsquare.workspaces.access import WorkspaceAccess, get_workspace
+
+
+def dispatch_settings(
+    database: Database, data_dir: Path, *, retry_minutes: int = 10, **extra: Any
+) -> Settings:
+    """Settings for dispatching against a server on loopback: no settling wait, a 30 s
+    lease, retries for ``retry_minutes``."""
+    return make_settings(
+        data_dir,
+        database.url,
+        allow_private_urls=True,
+        publish_settle_seconds=0.0,
+        publish_lease_seconds=30,
+        publish_retry_minutes=retry_minutes,
+        **extra,
+    )
 
 
 def schedule_post(

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Seed, SmtpServer, make_settings
+from tests.conftest import Seed, SmtpServer
 from tests.networks_servers import MASTODON_ACCOUNTS, MastodonServer, mastodon_seed
 from tests.publish import factory
 from townsquare.channels.models import Channel
@@ -44,18 +44,6 @@ def limited_server() -> Iterator[MastodonServer]:
         yield MastodonServer(url=mock.base_url, tokens=dict(MASTODON_ACCOUNTS))
 
 
-def _settings(database: Database, data_dir: Path, **extra: Any) -> Settings:
-    return make_settings(
-        data_dir,
-        database.url,
-        allow_private_urls=True,
-        publish_settle_seconds=0.0,
-        publish_lease_seconds=30,
-        publish_retry_minutes=30,
-        **extra,
-    )
-
-
 def _channel(database: Database, settings: Settings, seed: Seed, server: MastodonServer) -> int:
     return factory.connect_channel(
         database,
@@ -85,7 +73,7 @@ def _own_statuses(server: MastodonServer) -> list[dict[str, Any]]:
 def test_the_rate_budget_spent_mid_thread_is_retried_after_its_reset(
     database: Database, seed: Seed, data_dir: Path, limited_server: MastodonServer
 ) -> None:
-    settings = _settings(database, data_dir)
+    settings = factory.dispatch_settings(database, data_dir, retry_minutes=30)
     channel = _channel(database, settings, seed, limited_server)
     [variant_id] = factory.schedule_post(
         database, settings, seed.workspace, [channel], ["1/2", "2/2"]
@@ -131,7 +119,9 @@ def test_a_401_fails_the_variant_marks_the_channel_and_tells_the_managers(
     mastodon_server: MastodonServer,
     smtp_server: SmtpServer,
 ) -> None:
-    settings = _settings(database, data_dir, smtp_url=smtp_server.url)
+    settings = factory.dispatch_settings(
+        database, data_dir, retry_minutes=30, smtp_url=smtp_server.url
+    )
     channel_id = _channel(database, settings, seed, mastodon_server)
     [first] = factory.schedule_post(database, settings, seed.workspace, [channel_id], ["one"])
     mastodon_server.fault(
