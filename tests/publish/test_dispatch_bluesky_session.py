@@ -1,0 +1,101 @@
+"""A Bluesky channel whose session the PDS refuses, against the reference PDS
+(@atproto/dev-env): the channel is connected with an app password, the password is revoked
+on the PDS (``com.atproto.server.revokeAppPassword``), and once the stored access token has
+expired the PDS refuses to refresh the session (400 ``ExpiredToken``, not a 401). The variant
+fails with "reconnect the channel", the channel needs reconnection, its owners and admins
+get an e-mail, and its next variant is not sent."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import Seed, SmtpServer
+from tests.networks_servers import BlueskyNetwork
+from tests.publish import factory
+from townsquare.channels.crypto import CredentialsBox
+from townsquare.channels.models import Channel
+from townsquare.config import Settings
+from townsquare.db import Database
+from townsquare.publish.models import VariantStatus
+from townsquare.publish.worker import dispatch_due
+
+
+def _expired(jwt: str) -> str:
+    """``jwt`` as it reads two hours later: its ``exp`` passed. The atproto client refreshes
+    the session before sending a token it reads as expired, so the signature this breaks is
+    never checked; the refresh token is the PDS's real one."""
+    header, payload, signature = jwt.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["exp"] = int(time.time()) - 60
+    aged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"{header}.{aged}.{signature}"
+
+
+def _age_the_session(database: Database, settings: Settings, channel_id: int) -> None:
+    box = CredentialsBox(settings.resolved_credentials_key())
+    with database.session() as session:
+        channel = session.get(Channel, channel_id)
+        assert channel is not None and channel.credentials_encrypted is not None
+        credentials = box.open(channel.credentials_encrypted)
+        assert credentials["refresh_jwt"] and "app_password" not in credentials
+        credentials["access_jwt"] = _expired(str(credentials["access_jwt"]))
+        channel.credentials_encrypted = box.seal(credentials)
+        session.commit()
+
+
+def test_a_revoked_app_password_fails_the_variant_and_asks_to_reconnect(
+    database: Database,
+    seed: Seed,
+    data_dir: Path,
+    bluesky_network: BlueskyNetwork,
+    smtp_server: SmtpServer,
+) -> None:
+    settings = factory.dispatch_settings(database, data_dir, smtp_url=smtp_server.url)
+    account = bluesky_network.create_account()
+    owner = bluesky_network.client(account)  # the account's own password, in the test's hands
+    app = owner.com.atproto.server.create_app_password({"name": "townsquare"})
+    channel_id = factory.connect_channel(
+        database,
+        settings,
+        seed.workspace,
+        network="bluesky",
+        handle=account.handle,
+        credentials={
+            "identifier": account.handle,
+            "app_password": app.password,
+            "service_url": bluesky_network.pds_url,
+        },
+    )
+    owner.com.atproto.server.revoke_app_password({"name": "townsquare"})
+    _age_the_session(database, settings, channel_id)
+    [first] = factory.schedule_post(database, settings, seed.workspace, [channel_id], ["one"])
+
+    assert dispatch_due(database, settings).failed == 1
+    variant = factory.variant(database, first)
+    assert variant.status == VariantStatus.FAILED.value
+    assert variant.error and variant.error.endswith("reconnect the channel")
+    assert variant.error_params and "ExpiredToken" in variant.error_params["reason"]
+    with database.session() as session:
+        channel = session.get(Channel, channel_id)
+        assert channel is not None and channel.status == "needs_reconnection"
+        assert "reconnect the channel" in (channel.status_reason or "")
+    [mail] = smtp_server.wait_for(1)
+    assert seed.owner_email in mail["To"] and "needs reconnection" in mail["Subject"]
+
+    # The channel's next variant is not sent while it needs reconnection.
+    [second] = factory.schedule_post(database, settings, seed.workspace, [channel_id], ["two"])
+    assert dispatch_due(database, settings).failed == 1
+    variant = factory.variant(database, second)
+    assert variant.error and variant.error.startswith("channel %(handle)s needs reconnection")
+    assert all(part.attempts == 0 for part in factory.parts(database, second))
+    records = httpx.get(
+        f"{bluesky_network.pds_url}/xrpc/com.atproto.repo.listRecords",
+        params={"repo": account.did, "collection": "app.bsky.feed.post"},
+    )
+    assert records.status_code == 200 and records.json()["records"] == []
+    assert len(smtp_server.messages) == 1  # told once
