@@ -21,7 +21,6 @@ from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
 from townsquare.config import Settings
 from townsquare.db import Database
-from townsquare.publish.models import VariantStatus
 from townsquare.publish.worker import dispatch_due
 
 
@@ -59,43 +58,25 @@ def test_a_revoked_app_password_fails_the_variant_and_asks_to_reconnect(
     account = bluesky_network.create_account()
     owner = bluesky_network.client(account)  # the account's own password, in the test's hands
     app = owner.com.atproto.server.create_app_password({"name": "townsquare"})
-    channel_id = factory.connect_channel(
-        database,
-        settings,
-        seed.workspace,
-        network="bluesky",
-        handle=account.handle,
-        credentials={
-            "identifier": account.handle,
-            "app_password": app.password,
-            "service_url": bluesky_network.pds_url,
-        },
+    channel_id = factory.connect_bluesky(
+        database, settings, seed.workspace, account.handle, app.password, bluesky_network.pds_url
     )
     owner.com.atproto.server.revoke_app_password({"name": "townsquare"})
     _age_the_session(database, settings, channel_id)
     [first] = factory.schedule_post(database, settings, seed.workspace, [channel_id], ["one"])
 
     assert dispatch_due(database, settings).failed == 1
-    variant = factory.variant(database, first)
-    assert variant.status == VariantStatus.FAILED.value
-    assert variant.error and variant.error.endswith("reconnect the channel")
-    assert variant.error_params and "ExpiredToken" in variant.error_params["reason"]
-    with database.session() as session:
-        channel = session.get(Channel, channel_id)
-        assert channel is not None and channel.status == "needs_reconnection"
-        assert "reconnect the channel" in (channel.status_reason or "")
-    [mail] = smtp_server.wait_for(1)
-    assert seed.owner_email in mail["To"] and "needs reconnection" in mail["Subject"]
-
-    # The channel's next variant is not sent while it needs reconnection.
-    [second] = factory.schedule_post(database, settings, seed.workspace, [channel_id], ["two"])
-    assert dispatch_due(database, settings).failed == 1
-    variant = factory.variant(database, second)
-    assert variant.error and variant.error.startswith("channel %(handle)s needs reconnection")
-    assert all(part.attempts == 0 for part in factory.parts(database, second))
+    factory.check_reconnection_asked(
+        database,
+        settings,
+        seed,
+        smtp_server,
+        channel_id=channel_id,
+        variant_id=first,
+        reason="ExpiredToken",
+    )
     records = httpx.get(
         f"{bluesky_network.pds_url}/xrpc/com.atproto.repo.listRecords",
         params={"repo": account.did, "collection": "app.bsky.feed.post"},
     )
-    assert records.status_code == 200 and records.json()["records"] == []
-    assert len(smtp_server.messages) == 1  # told once
+    assert records.status_code == 200 and records.json()["records"] == []  # neither was sent
