@@ -13,12 +13,14 @@ import subprocess
 import sys
 import textwrap
 
-# Libraries no command's help needs (the network clients, charts, frames, migrations, PDF).
+# Libraries no command's help needs (the network clients, charts, frames, arrays, migrations,
+# PDF).
 HEAVY = (
     "atproto",
     "atproto_client",
     "altair",
     "polars",
+    "numpy",
     "pandas",
     "mastodon",
     "alembic",

@@ -215,17 +215,8 @@ def test_every_post_goes_out_exactly_once_while_dispatchers_are_killed(
             for username, token in mastodon_many.tokens.items()
         ]
         channel_ids += [
-            factory.connect_channel(
-                database,
-                settings,
-                seed.workspace,
-                network="bluesky",
-                handle=account.handle,
-                credentials={
-                    "identifier": account.handle,
-                    "app_password": account.password,
-                    "service_url": b_proxy.url,
-                },
+            factory.connect_bluesky(
+                database, settings, seed.workspace, account.handle, account.password, b_proxy.url
             )
             for account in bluesky_accounts
         ]

@@ -241,3 +241,37 @@ def test_create_credits_the_author_or_the_command_line(cli: Cli) -> None:
         assert f"no member of workspace 'acme' has the e-mail '{stranger}'" in err
         assert "--author" in err
     assert len(cli.json("post", "list", *W)) == posts  # nothing written
+
+
+def test_the_authors_role_decides_as_on_the_web(cli: Cli, tmp_path: Path) -> None:
+    from townsquare.publish import approval
+    from townsquare.publish.models import PublishMedia
+    from townsquare.workspaces.access import WorkspaceAccess, get_workspace
+
+    at = ("--at", "2099-06-01T09:00")
+    create = ("post", "create", *W, "--channel", MASTODON, "--text", "Hello", *at)
+    # Posts need no approval: a contributor's still waits for one, an editor's is scheduled.
+    by_contributor = cli.json(*create, "--author", "contributor1@acme.test")
+    assert by_contributor["status"] == "pending_approval"
+    assert by_contributor["variants"][0]["status"] == "pending_approval"
+    assert cli.json(*create, "--author", "editor1@acme.test")["status"] == "scheduled"
+
+    with cli.env.database.session() as session:
+        operator = WorkspaceAccess.operator(get_workspace(session, "acme"))
+        approval.update_settings(session, operator, needs_approval=True, forbid_self_approval=False)
+    # Posts need approval and an approver may approve their own: a contributor may not.
+    assert cli.json(*create, "--author", "contributor1@acme.test")["status"] == "pending_approval"
+    assert cli.json(*create, "--author", "editor1@acme.test")["status"] == "scheduled"
+    assert cli.json(*create)["status"] == "scheduled"  # the command line: the operator
+
+    picture = tmp_path / "box.png"
+    Image.new("RGB", (4, 4), (0, 90, 200)).save(picture)
+    posts = len(cli.json("post", "list", *W))
+    code, out, err = cli.run(
+        *create, "--image", str(picture), "--alt", "a box", "--author", "Viewer1@acme.test"
+    )
+    assert code == 6 and out == ""
+    assert "your role in workspace 'acme' is viewer; to compose posts you need contributor" in err
+    assert len(cli.json("post", "list", *W)) == posts  # nothing written, not even the image
+    with cli.env.database.session() as session:
+        assert session.query(PublishMedia).count() == 0

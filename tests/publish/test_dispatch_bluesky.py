@@ -45,17 +45,8 @@ def account(bluesky_network: BlueskyNetwork) -> BlueskyAccount:
 def _channel(
     database: Database, settings: Settings, seed: Seed, account: BlueskyAccount, url: str
 ) -> int:
-    return factory.connect_channel(
-        database,
-        settings,
-        seed.workspace,
-        network="bluesky",
-        handle=account.handle,
-        credentials={
-            "identifier": account.handle,
-            "app_password": account.password,
-            "service_url": url,
-        },
+    return factory.connect_bluesky(
+        database, settings, seed.workspace, account.handle, account.password, url
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Seed, make_settings
+from tests.conftest import Seed
 from tests.networks_servers import MastodonServer
 from tests.publish import factory
 from tests.publish.lossy_proxy import lossy_proxy
@@ -34,14 +34,7 @@ STATUSES = "/api/v1/statuses"
 
 @pytest.fixture
 def net_settings(database: Database, data_dir: Path) -> Settings:
-    return make_settings(
-        data_dir,
-        database.url,
-        allow_private_urls=True,
-        publish_settle_seconds=0.0,
-        publish_lease_seconds=30,
-        publish_retry_minutes=10,
-    )
+    return factory.dispatch_settings(database, data_dir)
 
 
 def _channel(

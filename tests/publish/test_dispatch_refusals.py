@@ -12,10 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Seed, SmtpServer, make_settings
+from tests.conftest import Seed, SmtpServer
 from tests.networks_servers import MASTODON_ACCOUNTS, MastodonServer, mastodon_seed
 from tests.publish import factory
-from townsquare.channels.models import Channel
 from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.db.base import utcnow
@@ -42,18 +41,6 @@ def limited_server() -> Iterator[MastodonServer]:
     )
     with MockServer(config=config) as mock:
         yield MastodonServer(url=mock.base_url, tokens=dict(MASTODON_ACCOUNTS))
-
-
-def _settings(database: Database, data_dir: Path, **extra: Any) -> Settings:
-    return make_settings(
-        data_dir,
-        database.url,
-        allow_private_urls=True,
-        publish_settle_seconds=0.0,
-        publish_lease_seconds=30,
-        publish_retry_minutes=30,
-        **extra,
-    )
 
 
 def _channel(database: Database, settings: Settings, seed: Seed, server: MastodonServer) -> int:
@@ -85,7 +72,7 @@ def _own_statuses(server: MastodonServer) -> list[dict[str, Any]]:
 def test_the_rate_budget_spent_mid_thread_is_retried_after_its_reset(
     database: Database, seed: Seed, data_dir: Path, limited_server: MastodonServer
 ) -> None:
-    settings = _settings(database, data_dir)
+    settings = factory.dispatch_settings(database, data_dir, retry_minutes=30)
     channel = _channel(database, settings, seed, limited_server)
     [variant_id] = factory.schedule_post(
         database, settings, seed.workspace, [channel], ["1/2", "2/2"]
@@ -131,7 +118,9 @@ def test_a_401_fails_the_variant_marks_the_channel_and_tells_the_managers(
     mastodon_server: MastodonServer,
     smtp_server: SmtpServer,
 ) -> None:
-    settings = _settings(database, data_dir, smtp_url=smtp_server.url)
+    settings = factory.dispatch_settings(
+        database, data_dir, retry_minutes=30, smtp_url=smtp_server.url
+    )
     channel_id = _channel(database, settings, seed, mastodon_server)
     [first] = factory.schedule_post(database, settings, seed.workspace, [channel_id], ["one"])
     mastodon_server.fault(
@@ -142,25 +131,8 @@ def test_a_401_fails_the_variant_marks_the_channel_and_tells_the_managers(
         count=1,
     )
     assert dispatch_due(database, settings).failed == 1
-    variant = factory.variant(database, first)
-    assert variant.status == VariantStatus.FAILED.value
-    assert variant.error and variant.error.endswith("reconnect the channel")
-    assert variant.error_params and "401" in variant.error_params["reason"]
-    with database.session() as session:
-        channel = session.get(Channel, channel_id)
-        assert channel is not None and channel.status == "needs_reconnection"
-        assert "reconnect the channel" in (channel.status_reason or "")
-    [mail] = smtp_server.wait_for(1)
-    assert seed.owner_email in mail["To"] and "needs reconnection" in mail["Subject"]
-    # The fault is spent: the instance would now accept, but the channel's next variant is
-    # not sent while the channel needs reconnection; it fails with what to do.
-    [second] = factory.schedule_post(database, settings, seed.workspace, [channel_id], ["two"])
-    assert dispatch_due(database, settings).failed == 1
-    variant = factory.variant(database, second)
-    assert variant.error and variant.error.startswith("channel %(handle)s needs reconnection")
-    assert all(part.attempts == 0 for part in factory.parts(database, second))  # never sent
-    assert (
-        mastodon_server.client().account_statuses(mastodon_server.client().me()["id"], limit=40)
-        == []
+    factory.check_reconnection_asked(
+        database, settings, seed, smtp_server, channel_id=channel_id, variant_id=first, reason="401"
     )
-    assert len(smtp_server.messages) == 1  # told once
+    client = mastodon_server.client()
+    assert client.account_statuses(client.me()["id"], limit=40) == []  # neither was sent

@@ -79,17 +79,13 @@ def test_composed_approved_scheduled_published_once_on_both_and_on_the_calendar(
         credentials={"instance_url": mastodon_server.url, "access_token": mastodon_server.token()},
     )
     account = bluesky_network.create_account()
-    bluesky = factory.connect_channel(
+    bluesky = factory.connect_bluesky(
         database,
         net_settings,
         seed.workspace,
-        network="bluesky",
-        handle=account.handle,
-        credentials={
-            "identifier": account.handle,
-            "app_password": account.password,
-            "service_url": bluesky_network.pds_url,
-        },
+        account.handle,
+        account.password,
+        bluesky_network.pds_url,
     )
     with database.session() as session:
         access = WorkspaceAccess.operator(get_workspace(session, seed.workspace))

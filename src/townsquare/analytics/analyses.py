@@ -19,9 +19,9 @@ import numpy as np
 from townsquare.analytics import formulas, kpis, stats
 from townsquare.analytics.dataset import FloatArray, IntArray, PostFrame
 from townsquare.analytics.kpis import INTERACTION_BASE, Kpi
+from townsquare.analytics.kpis import MIN_SLOT_POSTS as MIN_SLOT_POSTS  # defined with the KPIs
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MIN_SLOT_POSTS = 10  # a weekday × hour cell needs this many posts to be recommended
 
 
 def _codes(frame: PostFrame, by: str | None) -> tuple[IntArray, list[Any]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from townsquare.analytics.analyses import MIN_SLOT_POSTS
+from townsquare.analytics.kpis import MIN_SLOT_POSTS
 
 if TYPE_CHECKING:
     # Altair takes ~0.35 s to import: every CLI process would pay it (reports import this

@@ -40,6 +40,10 @@ INTERACTION_BASE = ("reactions", "comments", "shares")
 INTERACTION_OPTIONAL = ("saves", "clicks")
 INTERACTIONS_SETTING = "interactions_include"
 
+# Best times: a weekday × hour cell needs this many posts to be recommended (here, without
+# numpy, so that the command line's --min-posts default needs no numeric module).
+MIN_SLOT_POSTS = 10
+
 # Publication precisions that know the calendar day (needed by the daily engagement rate).
 DAY_PRECISIONS = frozenset({"second", "minute", "hour", "day"})
 

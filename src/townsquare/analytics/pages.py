@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import exports
 from townsquare.analytics import charts, kpis, service, tables
-from townsquare.analytics.analyses import MIN_SLOT_POSTS
+from townsquare.analytics.kpis import MIN_SLOT_POSTS
 from townsquare.analytics.narrative import explain_formats, helpers, kpi_label, weekday_names
 from townsquare.analytics.tables import NO_GROUPING
 from townsquare.channels import service as channels

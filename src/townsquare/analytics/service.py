@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import difflib
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from townsquare.analytics import analyses, dataset, formulas, kpis
+from townsquare.analytics import kpis
 from townsquare.channels.models import Channel
 from townsquare.channels.service import get_channel_by_handle
 from townsquare.errors import ValidationError
 from townsquare.messages import Message
 from townsquare.workspaces.roles import Role
 from townsquare.workspaces.service import WorkspaceAccess
+
+if TYPE_CHECKING:
+    from townsquare.analytics.dataset import PostFrame
+
+# The numeric modules (analyses, dataset, formulas: numpy) are imported by the functions that
+# compute, so that the command line starts without numpy.
 
 GROUPINGS = ("format", "weekday", "hour", "month", "paid")
 PAID_FILTERS = ("all", "organic", "paid")
@@ -118,7 +124,9 @@ class _Scope:
         self.components = kpis.interaction_components(access.workspace.settings)
         self.session = session
 
-    def load(self, metric_names: tuple[str, ...], fields: set[str]) -> dataset.PostFrame:
+    def load(self, metric_names: tuple[str, ...], fields: set[str]) -> PostFrame:
+        from townsquare.analytics import dataset
+
         if self.paid != "all":
             fields = fields | {"paid"}
         frame = dataset.load_posts(
@@ -141,6 +149,8 @@ class _Scope:
         )
         if not inside_month:
             return []
+        from townsquare.analytics import dataset
+
         vague = dataset.count_posts_without_day(
             self.session,
             self.channel.id,
@@ -207,6 +217,8 @@ def measure_kpis(
     ``None`` with the reason in the group's ``missing``. ``extra_kpis`` adds KPIs of the
     registry to :data:`kpis.SUMMARY_KPIS` (reports add the reach and impressions counts).
     """
+    from townsquare.analytics import analyses, dataset, formulas
+
     names = kpis.SUMMARY_KPIS + tuple(n for n in extra_kpis if n not in kpis.SUMMARY_KPIS)
     by = _check_choice(by, GROUPINGS, "by")
     scope = _Scope(session, access, channel_handle, date_from, date_to, paid)
@@ -262,6 +274,8 @@ def measure_formats(
     resamples: int = DEFAULT_RESAMPLES,
 ) -> dict[str, Any]:
     """``{"metric", "groups": [...], "test": {...}, "pairwise": [...]}``."""
+    from townsquare.analytics import analyses
+
     check_seed(seed)
     kpi = kpis.get_kpi(metric, per_post=True)
     scope = _Scope(session, access, channel_handle, date_from, date_to, paid)
@@ -283,9 +297,11 @@ def measure_best_times(
     paid: str = "all",
     seed: int = DEFAULT_SEED,
     resamples: int = DEFAULT_RESAMPLES,
-    min_posts: int = analyses.MIN_SLOT_POSTS,
+    min_posts: int = kpis.MIN_SLOT_POSTS,
 ) -> dict[str, Any]:
     """``{"metric", "timezone", "cells": [...], "recommended": [...], ...}``."""
+    from townsquare.analytics import analyses
+
     check_seed(seed)
     kpi = kpis.get_kpi(metric, per_post=True)
     if min_posts < 1:

@@ -213,11 +213,20 @@ def source_add(
 
 @source_app.command("list")
 def source_list(
-    workspace: str = typer.Option(..., "--workspace"), as_json: bool = typer.Option(False, "--json")
+    workspace: str = typer.Option(..., "--workspace"),
+    language: str = typer.Option("en", "--language", help="en or fr: the notices' language."),
+    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """List a workspace's sources and their health."""
+    """List a workspace's sources and their health (the last error, and the notice: what a
+    source cannot do, whether a hashtag is streamed or polled and why)."""
     from townsquare.listening import sources
 
+    if language not in NOTICE_LANGUAGES:
+        raise ValidationError(
+            "unsupported language %(language)r: choose en or fr",
+            params={"language": language},
+            field="language",
+        )
     with open_session() as session:
         rows = sources.sources_json(
             session, sources.list_sources(session, operator_access(session, workspace))
@@ -225,7 +234,7 @@ def source_list(
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "type", "target", "every", "last poll", "mentions", "last error")
+    table = Table("id", "type", "target", "every", "last poll", "mentions", "last error", "notice")
     for row in rows:
         table.add_row(
             *(
@@ -233,8 +242,24 @@ def source_list(
                 for key in ("id", "type", "target", "every", "last_polled_at", "mentions_total")
             ),
             str(row["last_error"] or ""),
+            _in_language(row["notice"], language),
         )
     console.print(table)
+
+
+NOTICE_LANGUAGES = ("en", "fr")
+
+
+def _in_language(text: object, language: str) -> str:
+    """A notice (a Message, or a stored sentence that is a msgid) in ``language``."""
+    if not isinstance(text, str) or not text:
+        return ""
+    if language == "en":
+        return str(text)
+    from townsquare.i18n import catalogs
+    from townsquare.messages import translate
+
+    return translate(text, catalogs(language).gettext)
 
 
 @source_app.command("remove")

@@ -11,8 +11,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from townsquare.analytics import analyses, service
-from townsquare.analytics.kpis import REGISTRY, SUMMARY_KPIS
+from townsquare.analytics import service
+from townsquare.analytics.kpis import MIN_SLOT_POSTS, REGISTRY, SUMMARY_KPIS
 from townsquare.cli.common import console, open_session, operator_access, print_json
 
 app = typer.Typer(
@@ -181,7 +181,7 @@ def best_times_command(
     paid: str = PAID,
     seed: int = SEED,
     min_posts: int = typer.Option(
-        analyses.MIN_SLOT_POSTS, "--min-posts", help="Posts a slot needs to be recommended."
+        MIN_SLOT_POSTS, "--min-posts", help="Posts a slot needs to be recommended."
     ),
     as_json: bool = JSON,
 ) -> None:
@@ -208,7 +208,9 @@ def best_times_command(
         title=f"Median {result['label']} per post, {result['timezone']} (posts in brackets)"
     )
     table.add_column("hour")
-    for day in analyses.WEEKDAY_NAMES:
+    from townsquare.analytics.analyses import WEEKDAY_NAMES
+
+    for day in WEEKDAY_NAMES:
         table.add_column(day[:3], justify="right")
     for hour in hours:
         row = [f"{hour:02d}:00"]

@@ -13,8 +13,6 @@ from functools import cache
 from itertools import islice
 from typing import Any
 
-import numpy as np
-
 # The languages townsquare's users mostly meet; fewer choices make short texts more reliable.
 LANGUAGES = ("fr", "en", "de", "es", "it", "pt", "nl", "ca", "br", "oc", "ar", "ja", "zh", "ru")
 MIN_CONFIDENCE = 0.5
@@ -33,6 +31,8 @@ def _identifier() -> Any:
 @cache
 def _tables() -> tuple[Any, Any, Any, Any, Any]:
     """The identifier's automaton and weights as numpy arrays."""
+    import numpy as np  # here, not at import: the CLI starts without it
+
     identifier = _identifier()
     assert not identifier._alias_pairs  # none among LANGUAGES: no columns to fold
     return (
@@ -78,6 +78,8 @@ def detect_many(texts: Sequence[str]) -> list[str]:
 
 def _classify(texts: list[bytes]) -> list[str]:
     """py3langid's naive Bayes over the automaton's features, for texts of similar length."""
+    import numpy as np
+
     next_move, row_base, output, weights, priors = _tables()
     identifier = _identifier()
     count, longest = len(texts), max(len(text) for text in texts)

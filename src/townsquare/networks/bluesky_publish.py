@@ -18,8 +18,9 @@ whose record exists is a success):
 
 - townsquare's own refusals first (:mod:`~townsquare.networks.publish_errors`): the rate
   policy's budget spent is ``RETRY`` after its reset, the SSRF rule ``REJECTED``;
-- 401 or a refused login (session refused): ``REJECTED`` with ``reconnect`` (the channel
-  needs reconnection);
+- 401, a refused login, or a session the PDS no longer honours (400 ``ExpiredToken`` or
+  ``InvalidToken``: a revoked app password's refresh token, an unverifiable access token):
+  ``REJECTED`` with ``reconnect`` (the channel needs reconnection);
 - 400 (invalid record, blob too large), 403, 413: ``REJECTED`` with the PDS's own words;
 - 429: ``RETRY`` after the ``Retry-After``/``RateLimit-Reset`` the PDS sent;
 - 500/503 and the record absent: ``RETRY`` (the PDS answered: its write did not happen);
@@ -169,6 +170,20 @@ def _words(error: BaseException) -> str:
     return (str(causes[-1]) or type(causes[-1]).__name__).replace("\n", " ")[:200]
 
 
+# What a PDS answers (400, not 401) to a session it no longer honours: an expired or revoked
+# token (a refresh after the app password was revoked says "Token has been revoked"), or one
+# it cannot verify.
+SESSION_REFUSED = frozenset({"ExpiredToken", "InvalidToken"})
+
+
+def _session_refused(error: BaseException) -> bool:
+    """Whether the PDS refused the channel's credentials: a 401, or a 400 naming the token."""
+    if isinstance(error, at_errors.UnauthorizedError):
+        return True
+    content = getattr(getattr(error, "response", None), "content", None)
+    return _status(error) == 400 and str(getattr(content, "error", "") or "") in SESSION_REFUSED
+
+
 def _never_sent(error: BaseException) -> bool:
     for cause in chain(error):
         if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
@@ -274,7 +289,7 @@ class BlueskyPublishing:
                     params={"server": self.service_url, "index": index, "seconds": int(wait)},
                     retry_after=wait,
                 ) from None
-            if isinstance(error, at_errors.UnauthorizedError):
+            if _session_refused(error):
                 raise credentials_refused(self.service_url, _words(error)) from None
             if (code is not None and 400 <= code < 500) or isinstance(
                 error, ValidationError | AuthenticationError
@@ -347,7 +362,7 @@ class BlueskyPublishing:
             return refusal
         if isinstance(error, at_errors.RateLimitExceededError):
             return too_many_requests(server, _retry_after(error))
-        if isinstance(error, at_errors.UnauthorizedError):
+        if _session_refused(error):
             return credentials_refused(server, _words(error))
         code = _status(error)
         if code is not None:

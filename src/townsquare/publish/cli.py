@@ -10,7 +10,6 @@ command takes ``--json`` for scripts; errors go to stderr with the exit code of 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from townsquare.messages import Message
 from townsquare.publish import media, service, slots
 from townsquare.publish.models import PublishMedia, PublishPost
 from townsquare.workspaces.access import WorkspaceAccess
+from townsquare.workspaces.roles import Role
 
 post_app = typer.Typer(
     help="Publish: compose, schedule, approve, cancel and follow posts.", no_args_is_help=True
@@ -136,7 +136,9 @@ def create(
     now: bool = NOW,
     draft: bool = typer.Option(False, "--draft", help="Keep it as a draft."),
     author: str | None = typer.Option(
-        None, "--author", help="E-mail of the member it is by (default: the command line)."
+        None,
+        "--author",
+        help="E-mail of the member it is by; their role decides (default: the command line).",
     ),
     as_json: bool = JSON,
 ) -> None:
@@ -205,26 +207,31 @@ def create(
 
 
 def _as_author(session: Session, access: WorkspaceAccess, email: str) -> WorkspaceAccess:
-    """The operator's access, crediting the member with e-mail ``email`` as the author (the
-    command line keeps its rights: the author's role decides nothing here)."""
+    """The access of the member with e-mail ``email``: their role decides, as if they had
+    made the post on the web (a contributor's post waits for approval, a viewer may not
+    compose)."""
     from townsquare.workspaces.models import Membership, User
 
-    user = session.scalar(
-        select(User)
+    row = session.execute(
+        select(User, Membership.role)
         .join(Membership, Membership.user_id == User.id)
         .where(
             func.lower(User.email) == email.strip().lower(),
             Membership.workspace_id == access.workspace_id,
         )
-    )
-    if user is None:
+    ).first()
+    if row is None:
         raise ValidationError(
             "no member of workspace '%(workspace)s' has the e-mail %(email)r: give --author "
             "the e-mail of a member (see `townsquare workspace members`)",
             params={"workspace": access.workspace.slug, "email": email},
             field="author",
         )
-    return replace(access, user=user)
+    user, role = row
+    member = WorkspaceAccess(workspace=access.workspace, user=user, role=Role(role))
+    # Before any image is uploaded, so that a viewer's refusal leaves nothing behind.
+    member.require(Role.CONTRIBUTOR, "compose posts")
+    return member
 
 
 def _read_image(path: Path) -> bytes:

@@ -17,11 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare.analytics.dataset import shared_loads
 from townsquare.channels.service import get_channel_by_handle
 from townsquare.db.base import utcnow
 from townsquare.errors import NotFound, ValidationError
-from townsquare.reports import figures as figures_module
 from townsquare.reports import periods, render, sections
 from townsquare.reports.i18n import LANGUAGES, translations
 from townsquare.reports.models import Report
@@ -306,6 +304,8 @@ def report_dict(report: Report, workspace_slug: str | None = None) -> dict[str, 
 def resolve_period(
     report: Report, access: WorkspaceAccess, override: str | None = None, today: date | None = None
 ) -> tuple[periods.Period, periods.Period | None]:
+    from townsquare.reports import figures as figures_module
+
     spec = override or report.period
     day = today or figures_module.today_in(access.workspace.timezone)
     period = periods.resolve(spec, day, rolling=report.rolling)
@@ -327,6 +327,11 @@ def compute_figures(
     period: periods.Period,
     previous: periods.Period | None,
 ) -> dict[str, Any]:
+    # The figures and the loads they share are numpy's: imported here, not when the command
+    # line starts.
+    from townsquare.analytics.dataset import shared_loads
+    from townsquare.reports import figures as figures_module
+
     with shared_loads():
         return figures_module.gather(
             session,
