@@ -217,7 +217,7 @@ def channel_handles(session: Session, sources: list[Source]) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(select(Channel.id, Channel.handle).where(Channel.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def sources_json(session: Session, sources: list[Source]) -> list[dict[str, object]]:
