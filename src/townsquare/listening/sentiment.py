@@ -145,6 +145,9 @@ def score_text(text: str, language: str) -> float:
     shouting_differs = any(cased) and not all(cased)
     phrases, phrase_starts = _phrase_valences(words, language)
     too = "too" if language == "en" else "trop"
+    # Most texts hold no word that negates (nor "ne … plus", "peu", "manque"): no window
+    # of three words to look at before each word of feeling.
+    negations_possible = any(word.may_negate for word in words)
     valences: list[float] = []
     for index, word in enumerate(words):
         if word.boost is not None and word.lower != "super" and index not in phrases:
@@ -166,7 +169,7 @@ def score_text(text: str, language: str) -> float:
                 boost *= _BOOST_DECAY[distance - 1]
                 value += boost if value > 0 else -boost
         start = phrase_starts.get(index, index)  # a phrase is negated as a whole
-        if _negated(words[max(0, start - 3) : start], language):
+        if negations_possible and _negated(words[max(0, start - 3) : start], language):
             low = FR_NEGATED_STAYS_LOW.get(word.lower) if language == "fr" else None
             value = low if low is not None else value * N_SCALAR
         valences.append(value)

@@ -257,6 +257,7 @@ class Token(NamedTuple):
     boost: float | None  # as a booster of the words after it
     negator: bool  # the token is a negator (as written)
     negates: bool  # its plain form is one
+    may_negate: bool  # it is one, or takes part in a negation (French "peu", "manque")
     cased: bool  # it has a letter
     upper: bool
     alpha: bool
@@ -265,6 +266,7 @@ class Token(NamedTuple):
 def _reading(word: str, language: str, emojis: dict[str, float]) -> Token:
     lower = word.lower()
     plain = lower.replace("’", "'")
+    negates = _is_negator(plain, language)
     return Token(
         word,
         lower,
@@ -272,7 +274,8 @@ def _reading(word: str, language: str, emojis: dict[str, float]) -> Token:
         _valence(word, language, emojis) or _rating(word),
         BOOSTERS["en" if language == "en" else "fr"].get(lower),
         _is_negator(word, language),
-        _is_negator(plain, language),
+        negates,
+        negates or (language == "fr" and (plain in FR_LACKING or plain == FR_LITTLE)),
         word.isalpha() or any(ch.isalpha() for ch in word),
         word.isupper(),
         word.isalpha(),
