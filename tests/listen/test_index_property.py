@@ -22,6 +22,7 @@ text = st.lists(st.tuples(word, st.sampled_from(SEPARATORS)), max_size=12).map(
 term = st.one_of(
     word,
     st.sampled_from(["lumi*", "caf*", "sold*", "=Cafe", "=café", "l'avenir", '"prix avis"']),
+    st.sampled_from(['"art party"', '"Soldes 2026"', '"café =Cafe"', '"#art prix"']),
     st.sampled_from(["site:example.com", "author:jdupont", "lang:fr", "network:bluesky"]),
     st.sampled_from(["title:prix", "url:promo", 'title:"prix avis"']),
 )

@@ -25,6 +25,7 @@ from typing import Any
 import ahocorasick_rs
 
 from townsquare.listening.matching import matches
+from townsquare.listening.patterns import compiled, holds
 from townsquare.listening.query import And, Filter, InField, Item, Near, Node, Not, Or, Phrase, Term
 from townsquare.listening.text import Document, fold, normal_author, url_host
 
@@ -163,12 +164,17 @@ def _is_latin1(text: str) -> bool:
     return True
 
 
+def _all_latin1(document: Document) -> bool:
+    return all(map(_is_latin1, (document.title, document.text, document.url)))
+
+
 class WatchIndex:
     """Compiled watches; :meth:`match` gives the ids of the watches a document matches."""
 
     def __init__(self, queries: Mapping[WatchId, Node]) -> None:
         self.queries = dict(queries)
         self.required = {watch_id: required_words(q) for watch_id, q in self.queries.items()}
+        self.patterns = {watch_id: compiled(q) for watch_id, q in self.queries.items()}
         self.always: list[WatchId] = []
         self.by_field: dict[tuple[str, str], list[WatchId]] = {}
         keys: dict[str, _Key] = {}
@@ -237,14 +243,16 @@ class WatchIndex:
                 self._scan_words(batch, found, self.payloads, scans)
         if self.by_field:
             self._scan_fields(documents, scans)
-        required = self.required
+        required, patterns = self.required, self.patterns
         for number, (decided, candidates) in scans.items():
             candidates -= decided
             if candidates:
                 own = batch.document_text(number)
-                candidates.intersection_update(
-                    [w for w in candidates if all(word in own for word in required[w])]
-                )
+                kept = [w for w in candidates if all(word in own for word in required[w])]
+                if kept and (batch.latin is not None or _all_latin1(documents[number])):
+                    # Its folded text has exactly its folded words: the patterns hold.
+                    kept = [w for w in kept if holds(patterns[w], own)]
+                candidates.intersection_update(kept)
         return scans
 
     def _scan_words(

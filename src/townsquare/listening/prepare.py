@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import httpx
-
 from townsquare.config import Settings
-from townsquare.listening.fetching import FetchJob, run_job
+from townsquare.listening.fetching import FetchJob, ThreadClients, ssl_context, thread_clients
 from townsquare.listening.index import WatchIndex
 from townsquare.listening.language import detect_many
 from townsquare.listening.text import Document
@@ -134,23 +132,19 @@ def prepare(found: list[tuple[FetchJob, list[FoundItem]]], index: WatchIndex) ->
     return done
 
 
-# A worker process's fetch threads and HTTP client, kept from one chunk to the next (a
-# client's TLS context alone costs tens of milliseconds; its connections are reused).
+# A worker process's fetch threads and their HTTP clients, kept from one chunk to the next
+# (their connections are reused).
 _threads: ThreadPoolExecutor | None = None
-_client: tuple[Settings, httpx.Client] | None = None
+_clients: tuple[Settings, ThreadClients] | None = None
 
 
-def _worker_client(settings: Settings) -> httpx.Client:
-    global _client
-    from townsquare.netguard import safe_http_client
-
-    if _client is None or _client[0] != settings:
-        if _client is not None:
-            _client[1].close()
-        # Every thread keeps its connection alive between requests (httpx keeps 20).
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=WORKER_THREADS)
-        _client = (settings, safe_http_client(settings, limits=limits))
-    return _client[1]
+def _worker_clients(settings: Settings) -> ThreadClients:
+    global _clients
+    if _clients is None or _clients[0] != settings:
+        if _clients is not None:
+            _clients[1].close()
+        _clients = (settings, thread_clients(settings))
+    return _clients[1]
 
 
 def prepare_chunk(
@@ -161,9 +155,9 @@ def prepare_chunk(
     index = _index(queries)
     if _threads is None:
         _threads = ThreadPoolExecutor(max_workers=WORKER_THREADS)
-    client = _worker_client(settings)
+    clients = _worker_clients(settings)
     failed, found, states = [], [], []
-    futures = {_threads.submit(run_job, client, settings, job): job for job in jobs}
+    futures = {_threads.submit(clients.run, settings, job): job for job in jobs}
     for future in as_completed(futures):
         job, outcome = futures[future], future.result()
         if outcome.error is not None or outcome.result is None:
@@ -178,7 +172,11 @@ def prepare_chunk(
 
 
 def _warm() -> None:
-    """A worker's start-up: the language model, the lexicons, the word frequencies, once."""
+    """A worker's start-up: the language model, the lexicons, the word frequencies, the
+    feed parser and the TLS context, once."""
+    import feedparser  # noqa: F401  (rss.fetch imports it: its first call would pay)
+
+    import townsquare.netguard  # noqa: F401
     from townsquare.listening.index import word_frequency
     from townsquare.listening.language import detect
     from townsquare.listening.service import mention_sentiment
@@ -187,6 +185,7 @@ def _warm() -> None:
     mention_sentiment("", "bon", "fr")
     mention_sentiment("", "good", "en")
     word_frequency("bonjour")
+    ssl_context()
 
 
 _pool: ProcessPoolExecutor | None = None

@@ -38,18 +38,29 @@ Pure module: the lexicons are read once from the package, nothing is downloaded.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from pathlib import Path
 
-LEXICONS = Path(__file__).parent / "lexicons"
+from townsquare.listening.sentiment_words import (
+    CONTRAST,
+    FR_LACKING,
+    FR_LITTLE,
+    FR_NE,
+    FR_NEGATED_STAYS_LOW,
+    FR_WITH_NE,
+    PHRASE_FIRSTS,
+    PHRASES,
+    Token,
+    token_readings,
+    tokens,
+)
+
+__all__ = ["LABELS", "Sentiment", "classify", "label_for", "score_text", "tokens"]
+
 LANGUAGES = ("en", "fr")
 LABELS = ("negative", "neutral", "positive")
 THRESHOLD = 0.05
 
-B_INCR = 0.293
 C_INCR = 0.733
 N_SCALAR = -0.74
 ALPHA = 15.0
@@ -59,85 +70,7 @@ NEGATION_ALONE = -0.9  # the valence of a negation in a text with no word of fee
 # otherwise leans positive, as people soften blame with praise (Taboada et al. 2011, SO-CAL,
 # weigh them 1.5). Chosen on the design rows only: Allociné train, UCI even rows.
 NEGATIVE_WEIGHT = 1.8
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-_EN_NEGATORS = frozenset(
-    _words("""aint arent cannot cant couldnt darent didnt doesnt dont hadnt hasnt havent isnt
-    mightnt mustnt neither neednt never none nope nor not nothing nowhere oughtnt shant
-    shouldnt uhuh wasnt werent without wont wouldnt rarely seldom no""")
-)
-# "plus" negates only beside "ne"/"n'" (else it is "more"); "personne", "point" likewise.
-_FR_NEGATORS = frozenset(_words("pas jamais rien aucun aucune aucunement nullement sans ni guère"))
-_FR_NE = frozenset(("ne", "n'"))
-_FR_WITH_NE = frozenset(("plus", "personne", "point"))
-# "manque de rythme", "manquent d'humour": what is lacking counts against.
-_FR_LACKING = frozenset(("manque", "manquent", "manquait", "manquaient"))
-# "peu crédible", "peu d'intérêt" negate; "un peu long" only softens ("peu" stays a booster).
-_FR_LITTLE = "peu"
-# Words whose negation is no praise: "pas terrible", "pas fameux" are mediocre, not good.
-_FR_NEGATED_STAYS_LOW = {"terrible": -1.5, "terribles": -1.5, "fameux": -1.5, "folichon": -1.5}
-# Set phrases, valued as a whole (their words count for nothing on their own).
-_FR_PHRASES: dict[tuple[str, ...], float] = {
-    ("chef", "d'", "oeuvre"): 3.2,
-    ("chef", "d'", "œuvre"): 3.2,
-    ("à", "voir"): 1.5,
-    ("a", "voir"): 1.5,
-    ("à", "éviter"): -2.5,
-    ("a", "eviter"): -2.5,
-    ("à", "fuir"): -2.5,
-    ("laisse", "à", "désirer"): -2.0,
-    ("laissent", "à", "désirer"): -2.0,
-    ("n'", "importe", "quoi"): -2.0,
-    ("perte", "de", "temps"): -2.5,
-    ("pas", "mal"): 1.5,
-    ("pas", "grand", "chose"): -1.5,
-}
-_PHRASES: dict[str, dict[tuple[str, ...], float]] = {"en": {}, "fr": _FR_PHRASES}
-_PHRASE_FIRSTS = {language: {key[0] for key in keys} for language, keys in _PHRASES.items()}
-# A rating written as a fraction ("1/5", "8,5/10", "18/20"): its place on the scale counts.
-_RATING = re.compile(r"^(\d{1,3}(?:[.,]\d)?)/(5|10|20)$")
-RATING_SPAN = 8.0  # 0/5 is −4, 5/5 is +4
-
-_EN_BOOSTERS = {
-    **dict.fromkeys(
-        _words("""absolutely amazingly awfully completely considerably crazy decidedly deeply
-        effing enormously entirely especially exceptionally extremely fabulously flipping
-        flippin frackin fracking fricking frickin frigging friggin fully fuckin fucking
-        greatly hella highly hugely incredibly intensely majorly more most particularly
-        purely quite really remarkably so substantially thoroughly totally tremendously
-        uber unbelievably unusually utterly very truly super"""),
-        B_INCR,
-    ),
-    **dict.fromkeys(
-        _words("""almost barely hardly kinda kindof less little marginally occasionally partly
-        scarcely slightly somewhat sorta sortof"""),
-        -B_INCR,
-    ),
-}
-_FR_BOOSTERS = {
-    **dict.fromkeys(
-        _words("""absolument archi beaucoup bigrement carrément complètement considérablement
-        diablement drôlement entièrement exceptionnellement excessivement extrêmement
-        fabuleusement fort grandement hyper incroyablement infiniment particulièrement
-        profondément rudement sacrément spécialement super superbement tellement
-        terriblement totalement trop très ultra vachement vraiment énormément si"""),
-        B_INCR,
-    ),
-    **dict.fromkeys(
-        _words("""assez difficilement guère légèrement moins peu plutôt presque quasi quasiment
-        rarement"""),
-        -B_INCR,
-    ),
-}
-_CONTRAST = {"en": frozenset(("but",)), "fr": frozenset(("mais", "cependant", "pourtant"))}
-# Elided French words: the apostrophe ends the word (l'avenir, j'adore, qu'il, n'aime).
-_FR_ELIDED = re.compile(r"^(j|l|d|n|m|t|s|c|qu|jusqu|lorsqu|puisqu|quoiqu)['’](.+)$", re.I)
-_TOKEN_RE = re.compile(r"\S+")
-_EDGE_PUNCT = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~«»“”‘’…'
+_BOOST_DECAY = (1.0, 0.95, 0.9)  # a booster one, two, three words before
 
 
 @dataclass(frozen=True)
@@ -148,166 +81,22 @@ class Sentiment:
     score: float
 
 
-def fold(word: str) -> str:
-    """``word`` without its accents (déçu → decu)."""
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def _read_tsv(name: str) -> list[tuple[str, str]]:
-    rows = []
-    for line in (LEXICONS / name).read_text(encoding="utf-8").splitlines():
-        if line and not line.startswith("# "):
-            key, _, value = line.partition("\t")
-            rows.append((key, value))
-    return rows
-
-
-# A later file wins: Pattern's rated French adjectives correct the translated lexicon.
-_LAYERS = {
-    "en": ("en.tsv", "en-extra.tsv"),
-    "fr": ("fr.tsv", "fr-pattern.tsv", "fr-extra.tsv"),
-}
-
-
-@cache
-def lexicon(language: str) -> dict[str, float]:
-    """The language's words (lower case, and without accents too) and their valences."""
-    words: dict[str, float] = {}
-    for name in _LAYERS[language]:  # a later file wins
-        for word, text in _read_tsv(name):
-            words[word.lower()] = float(text)
-    for word, valence in list(words.items()):
-        words.setdefault(fold(word), valence)
-    return words
-
-
-@cache
-def emoji_valences() -> dict[str, float]:
-    """Each emoji's valence: the sum of its English description's words (VADER's way)."""
-    english = lexicon("en")
-    valences: dict[str, float] = {}
-    for emoji, description in _read_tsv("emoji.tsv"):
-        value = sum(english.get(word, 0.0) for word in description.lower().split())
-        if value:
-            valences[emoji] = max(-3.0, min(3.0, value))
-    for emoji, text in _read_tsv("emoji-extra.tsv"):  # the additions win
-        valences[emoji] = float(text)
-    return valences
-
-
-def _split_emoji(token: str, emojis: dict[str, float]) -> list[str]:
-    """``token`` with its emoji set apart (``super😍`` → ``super``, ``😍``)."""
-    if token.isascii():
-        return [token]
-    parts: list[str] = []
-    current = ""
-    for char in token:
-        if char in emojis:
-            if current:
-                parts.append(current)
-            parts.append(char)
-            current = ""
-        elif unicodedata.category(char) in ("So", "Sk", "Mn", "Cf") and not char.isalnum():
-            continue  # skin tones, variation selectors, joiners
-        else:
-            current += char
-    if current:
-        parts.append(current)
-    return parts
-
-
-def tokens(text: str, language: str) -> list[str]:
-    """Words, emoticons and emoji of ``text`` in order, French elision split off."""
-    found: list[str] = []
-    for raw in _TOKEN_RE.findall(text):
-        found.extend(_pieces(raw, language))
-    return found
-
-
-@lru_cache(maxsize=100_000)
-def _pieces(raw: str, language: str) -> tuple[str, ...]:
-    """The tokens of one run of non-space characters (the same runs come back in every
-    text: split once)."""
-    emojis = emoji_valences()
-    words = lexicon(language)
-    found: list[str] = []
-    for piece in _split_emoji(raw, emojis):
-        if piece in emojis or piece.lower() in words:
-            found.append(piece)  # an emoji, or an emoticon such as :) or :-(
-            continue
-        stripped = piece.strip(_EDGE_PUNCT)
-        if not stripped:
-            continue
-        if language == "fr":
-            elided = _FR_ELIDED.match(stripped)
-            if elided:
-                found.append(elided.group(1) + "'")
-                stripped = elided.group(2)
-        found.append(stripped)
-    return tuple(found)
-
-
-def _variants(word: str, language: str) -> list[str]:
-    """Other forms of a word missing from the lexicon: plural, feminine, accents."""
-    forms = [word, fold(word)]
-    if language == "en":
-        for suffix, replacement in (("'s", ""), ("s", ""), ("es", ""), ("ies", "y")):
-            if word.endswith(suffix) and len(word) > len(suffix) + 2:
-                forms.append(word[: -len(suffix)] + replacement)
-    else:
-        for suffix in ("es", "s", "e", "x"):
-            if word.endswith(suffix) and len(word) > len(suffix) + 2:
-                forms.append(word[: -len(suffix)])
-                forms.append(fold(word[: -len(suffix)]))
-    return forms
-
-
-def _valence(word: str, language: str, emojis: dict[str, float]) -> float:
-    if word in emojis:
-        return emojis[word]
-    return _word_valence(word.lower(), language)
-
-
-@lru_cache(maxsize=100_000)
-def _word_valence(lower: str, language: str) -> float:
-    """The lexicon's valence of a lower-case word or of one of its variants (the same few
-    thousand words come back in every text: looked up once)."""
-    words = lexicon(language)
-    for form in _variants(lower, language):
-        if form in words:
-            return words[form]
-    return 0.0
-
-
-def _is_negator(word: str, language: str) -> bool:
-    lower = word.lower().replace("’", "'")
-    if language == "en":
-        return lower in _EN_NEGATORS or lower.replace("'", "") in _EN_NEGATORS or "n't" in lower
-    return lower in _FR_NEGATORS or lower in _FR_NE
-
-
-def _rating(word: str) -> float:
-    """The valence of a rating such as ``2/5`` (0 when the word is none)."""
-    found = _RATING.match(word) if "/" in word else None
-    if not found:
-        return 0.0
-    value, scale = float(found.group(1).replace(",", ".")), float(found.group(2))
-    return max(-4.0, min(4.0, (value / scale - 0.5) * RATING_SPAN))
-
-
-def _phrase_valences(words: list[str], language: str) -> tuple[dict[int, float], dict[int, int]]:
+def _phrase_valences(
+    words: Sequence[Token], language: str
+) -> tuple[dict[int, float], dict[int, int]]:
     """The valence of each word that is part of a set phrase (the phrase's on its last word,
     0 on the others), and where each phrase starts, by its last word."""
-    phrases = _PHRASES[language]
-    firsts = _PHRASE_FIRSTS[language]
+    phrases = PHRASES[language]
+    firsts = PHRASE_FIRSTS[language]
     found: dict[int, float] = {}
     starts: dict[int, int] = {}
+    if not firsts:
+        return found, starts
     lowered: list[str] = []
     for index, word in enumerate(words):
-        if word.lower() not in firsts:
+        if word.lower not in firsts:
             continue
-        lowered = lowered or [word.lower().replace("’", "'") for word in words]
+        lowered = lowered or [word.plain for word in words]
         for size in (3, 2):
             valence = phrases.get(tuple(lowered[index : index + size]))
             if valence is not None and index + size <= len(words):
@@ -318,22 +107,22 @@ def _phrase_valences(words: list[str], language: str) -> tuple[dict[int, float],
     return found, starts
 
 
-def _negated(before: list[str], language: str) -> bool:
+def _negated(before: Sequence[Token], language: str) -> bool:
     """Whether the (up to three) words before a word negate it."""
-    lowered = [word.lower().replace("’", "'") for word in before]
-    if any(_is_negator(word, language) for word in lowered):
+    if any(word.negates for word in before):
         return True
     if language == "fr":
-        if any(word in _FR_LACKING for word in lowered):
+        lowered = [word.plain for word in before]
+        if any(word in FR_LACKING for word in lowered):
             return True
         if any(
-            word == _FR_LITTLE and (position == 0 or lowered[position - 1] != "un")
+            word == FR_LITTLE and (position == 0 or lowered[position - 1] != "un")
             for position, word in enumerate(lowered)
         ):
             return True
         # "ne … plus", "ne … personne": the second word only negates with the first.
-        return any(word in _FR_WITH_NE for word in lowered) and any(
-            word in _FR_NE for word in lowered
+        return any(word in FR_WITH_NE for word in lowered) and any(
+            word in FR_NE for word in lowered
         )
     return False
 
@@ -351,43 +140,42 @@ def _emphasis(text: str) -> float:
 def score_text(text: str, language: str) -> float:
     """The compound score of ``text`` in ``language`` (en or fr), in [−1, 1]."""
     language = language if language in LANGUAGES else "en"
-    emojis = emoji_valences()
-    boosters = _EN_BOOSTERS if language == "en" else _FR_BOOSTERS
-    words = tokens(text, language)
-    # A word with a letter (isalpha first: most words are all letters, and it is C).
-    cased = [word for word in words if word.isalpha() or any(ch.isalpha() for ch in word)]
-    shouting_differs = any(w.isupper() for w in cased) and not all(w.isupper() for w in cased)
+    words = token_readings(text, language)
+    cased = [word.upper for word in words if word.cased]
+    shouting_differs = any(cased) and not all(cased)
     phrases, phrase_starts = _phrase_valences(words, language)
     too = "too" if language == "en" else "trop"
+    # Most texts hold no word that negates (nor "ne … plus", "peu", "manque"): no window
+    # of three words to look at before each word of feeling.
+    negations_possible = any(word.may_negate for word in words)
     valences: list[float] = []
     for index, word in enumerate(words):
-        lower = word.lower()
-        if lower in boosters and lower != "super" and index not in phrases:
+        if word.boost is not None and word.lower != "super" and index not in phrases:
             valences.append(0.0)
             continue
-        value = phrases.get(index, _valence(word, language, emojis) or _rating(word))
+        value = phrases.get(index, word.valence)
         if value == 0.0:
             # "too slow", "trop bavard": excess, when the word itself is mute.
-            excess = index > 0 and index not in phrases and words[index - 1].lower() == too
-            valences.append(TOO_MUCH if excess and word.isalpha() else 0.0)
+            excess = index > 0 and index not in phrases and words[index - 1].lower == too
+            valences.append(TOO_MUCH if excess and word.alpha else 0.0)
             continue
-        if shouting_differs and word.isupper() and len(word) > 1:
+        if shouting_differs and word.upper and len(word.word) > 1:
             value += C_INCR if value > 0 else -C_INCR
         for distance in (1, 2, 3):
             if index - distance < 0:
                 break
-            previous = words[index - distance].lower()
-            if previous in boosters:
-                boost = boosters[previous] * (1.0, 0.95, 0.9)[distance - 1]
+            boost = words[index - distance].boost
+            if boost is not None:
+                boost *= _BOOST_DECAY[distance - 1]
                 value += boost if value > 0 else -boost
         start = phrase_starts.get(index, index)  # a phrase is negated as a whole
-        if _negated(words[max(0, start - 3) : start], language):
-            low = _FR_NEGATED_STAYS_LOW.get(lower) if language == "fr" else None
+        if negations_possible and _negated(words[max(0, start - 3) : start], language):
+            low = FR_NEGATED_STAYS_LOW.get(word.lower) if language == "fr" else None
             value = low if low is not None else value * N_SCALAR
         valences.append(value)
-    contrast = _CONTRAST[language]
+    contrast = CONTRAST[language]
     for index, word in enumerate(words):
-        if word.lower() in contrast:
+        if word.lower in contrast:
             valences = [
                 value * 0.5 if position < index else value * 1.5 if position > index else value
                 for position, value in enumerate(valences)
@@ -398,7 +186,7 @@ def score_text(text: str, language: str) -> float:
     if not total:
         # No word of feeling: a negated statement ("it does not work", "ça ne marche pas")
         # is, in what people write about a brand, mostly a complaint.
-        negations = sum(1 for word in words if _is_negator(word, language))
+        negations = sum(1 for word in words if word.negator)
         total = NEGATION_ALONE * min(negations, 2)
     if total:
         total += _emphasis(text) if total > 0 else -_emphasis(text)

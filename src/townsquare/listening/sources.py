@@ -27,7 +27,7 @@ from townsquare.channels.models import Channel
 from townsquare.channels.service import channel_credentials
 from townsquare.config import Settings
 from townsquare.errors import AuthenticationError, NotFound, TownsquareError, ValidationError
-from townsquare.listening.fetching import FetchJob, FetchOutcome, run_job
+from townsquare.listening.fetching import FetchJob, FetchOutcome, thread_clients
 from townsquare.listening.index import WatchIndex
 from townsquare.listening.marks import Mutes, load_mutes
 from townsquare.listening.models import SOURCE_TYPES, Mention, MentionWatch, Source
@@ -43,7 +43,7 @@ from townsquare.listening.prepare import (
 )
 from townsquare.listening.service import list_watches, workspace_index
 from townsquare.listening.stream_state import carry_over, notice
-from townsquare.netguard import check_url, safe_http_client
+from townsquare.netguard import check_url
 from townsquare.networks import bluesky_listen, mastodon_listen, web
 from townsquare.networks.items import FoundItem
 from townsquare.workspaces import audit
@@ -217,7 +217,7 @@ def channel_handles(session: Session, sources: list[Source]) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(select(Channel.id, Channel.handle).where(Channel.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def sources_json(session: Session, sources: list[Source]) -> list[dict[str, object]]:
@@ -546,9 +546,9 @@ def poll(
     queries = tuple((watch.id, watch.query) for watch in list_watches(session, access))
     session.commit()
     threads = min(FETCH_THREADS, max(len(threaded), 1))
-    with safe_http_client(settings) as client, ThreadPoolExecutor(max_workers=threads) as pool:
+    with thread_clients(settings) as clients, ThreadPoolExecutor(max_workers=threads) as pool:
         futures: dict[Future[Any], int | None] = {
-            pool.submit(run_job, client, settings, job): job.source_id for job in threaded
+            pool.submit(clients.run, settings, job): job.source_id for job in threaded
         }
         if pooled:
             # The CPU part (fetch, parse, language, sentiment, matching) in worker

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -90,37 +91,36 @@ class Words:
 
     @classmethod
     def of(cls, text: str, offset: int = 0) -> Words:
-        raw_text = clean(text)
-        raw_pairs = WORD_RE.findall(raw_text)
-        signs = [sign for sign, _ in raw_pairs]
-        raws = [word for _, word in raw_pairs]
-        if raw_text.isascii():
-            folded = [word.lower() for word in raws]
-        else:
-            folded_pairs = WORD_RE.findall(fold(raw_text))
-            # clean() makes the folded text split into the same words; checked, not assumed.
-            if len(folded_pairs) == len(raw_pairs):
-                folded = [word for _, word in folded_pairs]
-            else:  # pragma: no cover - a character whose folding changes word boundaries
-                folded = [fold(word) for word in raws]
+        return cls.joined(((text, offset),))
+
+    @classmethod
+    def joined(cls, fields: Iterable[tuple[str, int]]) -> Words:
+        """The words of several fields, each (text, offset) numbered from its offset, with
+        one index (a document's title and text: read once, no index copied)."""
+        positions: list[int] = []
+        signs: list[str] = []
+        raws: list[str] = []
+        folded: list[str] = []
+        for text, offset in fields:
+            raw_text = clean(text)
+            raw_pairs = WORD_RE.findall(raw_text)
+            field_raws = [word for _, word in raw_pairs]
+            if raw_text.isascii():
+                folded += [word.lower() for word in field_raws]
+            else:
+                folded_pairs = WORD_RE.findall(fold(raw_text))
+                # clean() makes the folded text split into the same words; checked.
+                if len(folded_pairs) == len(raw_pairs):
+                    folded += [word for _, word in folded_pairs]
+                else:  # pragma: no cover - a character whose folding changes boundaries
+                    folded += [fold(word) for word in field_raws]
+            positions += range(offset, offset + len(field_raws))
+            signs += [sign for sign, _ in raw_pairs]
+            raws += field_raws
         by_folded: dict[str, list[int]] = {}
         for index, word in enumerate(folded):
             by_folded.setdefault(word, []).append(index)
-        positions = list(range(offset, offset + len(raws)))
         return cls(positions, signs, raws, folded, by_folded)
-
-    def __add__(self, other: Words) -> Words:
-        shift = len(self.raws)
-        by_folded = {key: list(value) for key, value in self.by_folded.items()}
-        for key, value in other.by_folded.items():
-            by_folded.setdefault(key, []).extend(index + shift for index in value)
-        return Words(
-            self.positions + other.positions,
-            self.signs + other.signs,
-            self.raws + other.raws,
-            self.folded + other.folded,
-            by_folded,
-        )
 
 
 @dataclass
@@ -141,8 +141,8 @@ class Document:
     def body_words(self) -> Words:
         """Title and text words; the text's positions start at TEXT_OFFSET."""
         if self._body is None:
-            text_words = Words.of(self.text, TEXT_OFFSET)
-            self._body = self.title_words + text_words if self.title else text_words
+            fields = [(self.title, 0), (self.text, TEXT_OFFSET)] if self.title else []
+            self._body = Words.joined(fields or [(self.text, TEXT_OFFSET)])
         return self._body
 
     @property
