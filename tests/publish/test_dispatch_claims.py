@@ -117,6 +117,56 @@ def test_what_is_not_due_is_left_alone(database: Database, seed: Seed) -> None:
     assert statuses[later[0]] == statuses[waiting] == VariantStatus.SCHEDULED.value
 
 
+def test_lapsed_leases_come_first_then_checks_then_due_variants(
+    database: Database, seed: Seed
+) -> None:
+    """One query reads the three kinds: the order and each kind's writes stay as they were
+    when each had its own."""
+    [channel] = _channels(database, seed, 1)
+    earlier = utcnow() - timedelta(minutes=10)
+    [due] = factory.insert_post(database, seed.workspace, [channel], ["due"], at=earlier)
+    [check] = factory.insert_post(database, seed.workspace, [channel], ["check"])
+    [lapsed] = factory.insert_post(database, seed.workspace, [channel], ["lapsed"])
+    V = PublishVariant
+    with database.session() as session:
+        session.execute(
+            sa.update(V).where(V.id == check).values(status=VariantStatus.UNCERTAIN.value)
+        )
+        session.execute(
+            sa.update(V)
+            .where(V.id == lapsed)
+            .values(
+                status=VariantStatus.PUBLISHING.value,
+                lease_owner="gone#1",
+                lease_until=utcnow() - timedelta(seconds=1),
+                attempts=1,
+            )
+        )
+        session.commit()
+    assert _claim(database, "first", limit=1) == [lapsed]
+    assert _claim(database, "first", limit=1) == [check]
+    assert _claim(database, "first", limit=1) == [due]
+    assert _claim(database, "first") == []
+    with database.session() as session:
+        rows = {
+            row.id: row
+            for row in session.execute(sa.select(V.id, V.status, V.lease_owner, V.attempts))
+        }
+        events = session.execute(
+            sa.select(PublishEvent.variant_id, PublishEvent.detail).where(
+                PublishEvent.action == "publishing"
+            )
+        ).all()
+    assert {row.status for row in rows.values()} == {VariantStatus.PUBLISHING.value}
+    assert rows[lapsed].lease_owner == rows[check].lease_owner == rows[due].lease_owner == "first"
+    assert rows[lapsed].attempts == 1  # a swept attempt goes on: not counted again
+    assert rows[due].attempts == 1
+    detail = dict(events)
+    assert set(detail) == {lapsed, due}  # a check that changes nothing writes nothing
+    assert detail[lapsed]["lease_expired"] is True
+    assert "lease_expired" not in detail[due]
+
+
 def test_the_loop_embedded_in_serve_publishes_what_falls_due(
     database: Database, seed: Seed, data_dir: Path, mastodon_server: MastodonServer
 ) -> None:

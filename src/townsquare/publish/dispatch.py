@@ -38,6 +38,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from townsquare.channels.connect import mark_needs_reconnection
 from townsquare.channels.crypto import CredentialsBox
@@ -302,11 +303,13 @@ class VariantRun:
                 status=PartStatus.PENDING.value,
                 idempotency_key=idempotency_key(self.variant_id, position),
                 rkey=new_tid() if bluesky else None,
+                attempts=0,
             )
             for position in range(len(contents))
         ]
+        # Inserted with the first part's "sending" (one INSERT, not an INSERT then an
+        # UPDATE), committed before any call.
         self.session.add_all(parts)
-        self.session.flush()  # committed with the first part's "sending", before any call
         self._held = True  # the lease was renewed in this transaction, not committed yet
         return parts
 
@@ -434,26 +437,36 @@ class VariantRun:
     def _published(
         self, part: PublishPart, ref: PublishedRef, *, last: bool, verified: bool
     ) -> bool:
-        if not self._hold():
+        now = self.clock()
+        published_at = ref.published_at or now
+        variant = self.variant
+        values: dict[str, Any] = {}
+        if part.position == 0:
+            values.update(external_id=ref.external_id, url=ref.url, published_at=published_at)
+        if last:
+            values.update(
+                status=VariantStatus.PUBLISHED.value,
+                lease_owner=None,
+                lease_until=None,
+                published_at=values.get("published_at") or variant.published_at or published_at,
+                next_attempt_at=None,
+                error=None,
+                error_params=None,
+            )
+        # The variant's writes and the lease's renewal in one conditional UPDATE.
+        if not claims.hold(self.session, self.variant_id, self.owner, now, self.lease, also=values):
             self._lost()
             return False
-        now = self.clock()
+        for name, value in values.items():
+            set_committed_value(variant, name, value)  # written already: not again
         part.status = PartStatus.PUBLISHED.value
         part.external_id = ref.external_id
         part.uri, part.cid, part.url = ref.uri, ref.cid, ref.url
-        part.published_at = ref.published_at or now
+        part.published_at = published_at
         part.error = None
-        variant = self.variant
-        if part.position == 0:
-            variant.external_id, variant.url = ref.external_id, ref.url
-            variant.published_at = part.published_at
         if verified:
             self._event("verified", part=part.position + 1, external_id=ref.external_id)
         if last:
-            self._release(VariantStatus.PUBLISHED)
-            variant.published_at = variant.published_at or part.published_at
-            variant.next_attempt_at = None
-            variant.error, variant.error_params = None, None
             self._event("published", external_id=variant.external_id, url=variant.url)
             refresh_post_status(self.session, self.post)
         self.session.commit()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from townsquare.publish.claims import lease_token, let_go, new_owner, renew
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0  # idle wait between passes
+CLAIM_EVERY_SECONDS = 0.25  # after a claim that found less than it had room for
 EXPIRE_EVERY_SECONDS = 5.0  # unapproved posts past their time, checked this often
 
 
@@ -86,10 +88,16 @@ class _Pool:
         self._heartbeat = threading.Thread(target=self._beat, name="publish-lease", daemon=True)
         self._heartbeat.start()
 
-    def fill(self, due_before: datetime | None = None) -> int:
-        if len(self.running) > self.size:  # the backlog is not empty yet
+    def free(self) -> int:
+        """Slots a claim may fill now: none while the backlog is not empty yet."""
+        if len(self.running) > self.size:
             return 0
-        free = self.capacity - len(self.running)
+        return self.capacity - len(self.running)
+
+    def fill(self, due_before: datetime | None = None) -> int:
+        free = self.free()
+        if not free:
+            return 0
         lease = lease_token(self.owner)
         ids = dispatch.claim_for(
             self.database,
@@ -220,6 +228,7 @@ class PublishWorker:
     def _run(self) -> None:
         pool = _Pool(self.database, self.settings, self.owner, self.clock)
         expired_at = 0.0
+        next_claim = 0.0  # monotonic time before which a claim would find too little
         try:
             while not self._stop.is_set():
                 try:
@@ -227,12 +236,21 @@ class PublishWorker:
                     if now.timestamp() - expired_at >= EXPIRE_EVERY_SECONDS:
                         expire_unapproved(self.database, self.settings, now)
                         expired_at = now.timestamp()
-                    pool.fill()
+                    if time.monotonic() >= next_claim:
+                        # A claim that filled every free slot may leave more behind: the
+                        # next one as soon as a slot frees up. Otherwise what falls due
+                        # meanwhile is taken in one claim CLAIM_EVERY_SECONDS later, not
+                        # in one claim per finished variant.
+                        free = pool.free()
+                        if free and pool.fill() < free:
+                            next_claim = time.monotonic() + CLAIM_EVERY_SECONDS
                 except Exception:
                     logger.exception("publish loop pass failed; trying again")
                 if pool.running:
-                    # Until a slot frees up, or a second passes: what fell due meanwhile.
-                    for outcome in pool.collect(timeout=POLL_SECONDS):
+                    # Until a slot frees up (or the next claim's time), or a second passes:
+                    # what fell due meanwhile.
+                    wait_for = min(POLL_SECONDS, next_claim - time.monotonic())
+                    for outcome in pool.collect(timeout=wait_for if wait_for > 0 else POLL_SECONDS):
                         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
                 else:
                     self._stop.wait(POLL_SECONDS)
