@@ -48,6 +48,65 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DATA = Path(__file__).resolve().parent / "data"
 
 
+# --- the longest tests first ---------------------------------------------------------------
+#
+# ``make test`` runs xdist with ``--dist worksteal``: each worker gets half of the items in
+# collection order, and one that runs dry takes half of what the other has left. A 77 s test
+# started last keeps one worker busy while the other has finished; started first, it is
+# balanced by the short tests that follow. So the tests known to be long (seconds of one
+# test at ``-n 0``, from ``--durations``; refresh them when one changes a lot) run first,
+# longest first; the rest keep their order (a module's tests stay together, sharing its
+# module-scoped fixtures). Keyed by file, then by test: a name with ``[...]`` is that
+# parametrization, a name without it is every parametrization.
+LONG_TESTS: dict[str, dict[str, float]] = {
+    "tests/publish/test_chaos.py": {
+        "test_every_post_goes_out_exactly_once_while_dispatchers_are_killed[postgres]": 77,
+        "test_every_post_goes_out_exactly_once_while_dispatchers_are_killed[sqlite]": 65,
+    },
+    "tests/house/test_clone.py": {"test_a_clone_with_nothing_beside_it_passes_its_data_tests": 27},
+    "tests/listen/test_done_when.py": {
+        "test_brand_and_competitor_mentions_from_every_kind_of_source": 23,
+    },
+    "tests/browser/test_phone_layout.py": {"test_no_page_scrolls_sideways_on_a_phone": 19},
+    "tests/listen/test_streaming.py": {
+        "test_two_worker_processes_open_one_stream_and_hand_it_over": 18,
+    },
+    "tests/links/test_click_journal.py": {
+        "test_a_living_process_replays_the_journal_of_a_killed_neighbour[sqlite]": 20,
+        "test_sigkill_under_load_then_restart_loses_no_click": 12,
+    },
+    "tests/house/test_cli_serve.py": {
+        "test_processes_starting_at_once_migrate_once[postgres]": 15,
+        "test_serve_no_worker_on_postgres": 13,
+    },
+    "tests/house/test_isolation.py": {
+        "test_member_of_alpha_gets_404_on_everything_of_bravo[postgres]": 14,
+    },
+    "tests/house/test_rate_limits.py": {
+        "test_the_serve_process_ignores_forwarded_for_from_loopback": 11,
+    },
+    "tests/house/test_jobs.py": {
+        "test_serve_runs_the_periodic_prune_on_the_embedded_sqlite_queue": 10,
+    },
+    "tests/links/test_redirector_processes.py": {
+        "test_several_processes_start_together_on_an_empty_database[postgres]": 10,
+    },
+}
+
+
+def expected_seconds(nodeid: str) -> float:
+    """How long ``nodeid`` is known to take (``LONG_TESTS``), 0 for the others."""
+    path, _, name = nodeid.partition("::")
+    known = LONG_TESTS.get(path, {})
+    return known.get(name, known.get(name.split("[", 1)[0], 0.0))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The known long tests first, longest first (a stable sort: the rest keep their order).
+    Every xdist worker collects and sorts alike, as xdist requires."""
+    items.sort(key=lambda item: -expected_seconds(item.nodeid))
+
+
 def require_service(name: str, available: bool, detail: str) -> None:
     """Skip without the service on a developer machine; fail in CI, where it must exist."""
     if available:
