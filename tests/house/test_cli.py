@@ -48,13 +48,20 @@ class Cli:
         }
 
     def __call__(self, *args: str, input: str | None = None) -> Result:
+        from townsquare.cli.common import console, err_console
         from townsquare.cli.main import main
 
         get_settings.cache_clear()
         argv = sys.argv
         code = 0
+        # Rich reads COLUMNS when the console is made, at the first import of the CLI in this
+        # process: a command started with COLUMNS gets that width, as a new process would.
+        widths = console._width, err_console._width  # None: measured at each print
+        columns = self.env.get("COLUMNS", "")
         with CliRunner().isolation(input=input, env=self.env) as (out, err, _):
             sys.argv = ["townsquare", *args]
+            if columns.isdigit():
+                console.width = err_console.width = int(columns)
             try:
                 main()
             except SystemExit as exit_:
@@ -64,6 +71,7 @@ class Cli:
                 sys.stderr.flush()
                 sys.argv = argv
                 get_settings.cache_clear()
+                console._width, err_console._width = widths
             return Result(code, out.getvalue().decode(), err.getvalue().decode())
 
 
