@@ -48,7 +48,6 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import bench_sync
-from townsquare.channels import connect
 from townsquare.channels.crypto import CredentialsBox
 from townsquare.channels.models import Channel
 from townsquare.config import Settings
@@ -57,8 +56,6 @@ from townsquare.networks.base import OutgoingPost
 from townsquare.networks.connectors import connector_for
 from townsquare.publish.models import PublishEvent, PublishPost, PublishVariant, VariantStatus
 from townsquare.publish.worker import PublishWorker
-from townsquare.workspaces import service as workspaces
-from townsquare.workspaces.service import WorkspaceAccess
 
 GOAL_P99_SECONDS = 30.0
 SPREAD_SECONDS = 60.0  # every variant is due within the same minute
@@ -191,29 +188,9 @@ class Fleet:
 def _connect(database: Database, settings: Settings, fleet: Fleet, channels: int) -> list[int]:
     """A migrated database with workspace ``bench`` and one Mastodon channel per account of
     the fleet (``@brand<m>@host``, not checked against the server); their ids."""
-    database.upgrade()
-    box = CredentialsBox(settings.resolved_credentials_key())
-    count = len(fleet.servers)
-    with database.session() as session:
-        owner = workspaces.create_user(session, email="b@bench.test", password="x" * 12)
-        workspace = workspaces.create_workspace(session, "bench", name="B", owner=owner)
-        access = WorkspaceAccess.operator(workspace)
-        ids = []
-        for n in range(channels):
-            url = fleet.servers[n % count].url
-            host = url.split("://", 1)[1]
-            channel, _ = connect.connect_channel(
-                session,
-                access,
-                settings,
-                box,
-                network="mastodon",
-                handle=f"@brand{n // count}@{host}",
-                credentials={"instance_url": url, "access_token": f"token{n // count}"},
-                check=False,
-            )
-            ids.append(channel.id)
-    return ids
+    return bench_sync.connect_channels(
+        database, settings, [server.url for server in fleet.servers], channels
+    )
 
 
 def _prepare(database: Database, settings: Settings, fleet: Fleet, channels: int) -> list[int]:

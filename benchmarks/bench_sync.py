@@ -108,26 +108,31 @@ def start_mock(config: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("mastodon_mock did not start")
 
 
-def connect_channels(database: Database, settings: Settings, url: str, channels: int) -> list[int]:
+def connect_channels(
+    database: Database, settings: Settings, url: str | list[str], channels: int
+) -> list[int]:
     """A migrated database with workspace ``bench`` and one Mastodon channel per mock account
-    (``@brand<n>@host``, not checked against the server); their ids."""
+    (``@brand<m>@host``, not checked against the server); their ids. With several servers'
+    URLs the channels go round them: channel n is account ``brand<n // K>`` on server n % K."""
     database.upgrade()
     box = CredentialsBox(settings.resolved_credentials_key())
-    host = url.split("://", 1)[1]
+    urls = [url] if isinstance(url, str) else url
+    count = len(urls)
     with database.session() as session:
         owner = workspaces.create_user(session, email="b@bench.test", password="x" * 12)
         workspace = workspaces.create_workspace(session, "bench", name="B", owner=owner)
         access = WorkspaceAccess.operator(workspace)
         ids = []
         for n in range(channels):
+            server = urls[n % count]
             channel, _ = connect.connect_channel(
                 session,
                 access,
                 settings,
                 box,
                 network="mastodon",
-                handle=f"@brand{n}@{host}",
-                credentials={"instance_url": url, "access_token": f"token{n}"},
+                handle=f"@brand{n // count}@{server.split('://', 1)[1]}",
+                credentials={"instance_url": server, "access_token": f"token{n // count}"},
                 check=False,
             )
             ids.append(channel.id)
