@@ -8,6 +8,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from townsquare.networks import rss
 
@@ -73,3 +75,32 @@ def test_the_fast_path_gives_feedparsers_items(body: bytes) -> None:
 )
 def test_what_the_fast_path_leaves_to_feedparser(body: bytes) -> None:
     assert rss.fast_items(body) is None
+
+
+def _through_nh3(fragment: str) -> str:
+    """html_to_text as it was before plain text skipped nh3: every fragment cleaned."""
+    import html
+
+    import nh3
+
+    from townsquare.networks import items
+
+    text = nh3.clean(items._BLOCK_START.sub(lambda m: "\n" + m.group(0), fragment), tags=set())
+    lines = (" ".join(line.split()) for line in html.unescape(text).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+PIECES = ["&amp;", "&lt;b&gt;", "&#233;", "&eacute", "<b>", "</p>", "<p>", "\ufeff", "\x00", "\r\n"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(codec="utf-8"), max_size=8) | st.sampled_from(PIECES),
+        max_size=6,
+    ).map("".join)
+)
+def test_plain_text_skips_nh3_with_the_same_text(fragment: str) -> None:
+    from townsquare.networks.items import html_to_text
+
+    assert html_to_text(fragment) == (_through_nh3(fragment) if fragment else "")

@@ -39,15 +39,23 @@ class PollResult:
     not_modified: bool = False
 
 
+# What nh3 and unescaping would not give back as it is: a leading byte-order mark (dropped),
+# lone surrogates (refused), tags, entities and NUL. A fragment without any is plain text
+# (most feed titles): nh3 is skipped, the same text comes out.
+_NOT_PLAIN = re.compile("^\ufeff|[\ud800-\udfff<&\x00]")
+
+
 def html_to_text(fragment: str | None) -> str:
     """Visible text of an HTML fragment: every tag removed by nh3, entities decoded."""
     if not fragment:
         return ""
-    import nh3
+    if _NOT_PLAIN.search(fragment):
+        import nh3
 
-    # Block elements end a line (Hacker News separates paragraphs with a bare <p>).
-    text = nh3.clean(_BLOCK_START.sub(lambda m: "\n" + m.group(0), fragment), tags=set())
-    lines = (" ".join(line.split()) for line in html.unescape(text).splitlines())
+        # Block elements end a line (Hacker News separates paragraphs with a bare <p>).
+        cleaned = nh3.clean(_BLOCK_START.sub(lambda m: "\n" + m.group(0), fragment), tags=set())
+        fragment = html.unescape(cleaned)
+    lines = (" ".join(line.split()) for line in fragment.splitlines())
     return "\n".join(line for line in lines if line)
 
 

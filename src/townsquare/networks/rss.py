@@ -3,7 +3,6 @@ Google Alerts' feeds, whose links go through google.com/url and are unwrapped he
 
 from __future__ import annotations
 
-import re
 from calendar import timegm
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -99,19 +98,6 @@ def _text(element: Any) -> str:
     return "".join(element.itertext()) if element is not None else ""
 
 
-# What nh3 would not give back as it is: a leading byte-order mark (dropped), lone
-# surrogates (refused), and of course tags, entities and NUL.
-_NOT_PLAIN = re.compile("^\ufeff|[\ud800-\udfff<&\x00]")
-
-
-def _visible(fragment: str) -> str:
-    """:func:`html_to_text` of ``fragment``, without nh3 for plain text (most titles)."""
-    if _NOT_PLAIN.search(fragment):
-        return html_to_text(fragment)
-    lines = (" ".join(line.split()) for line in fragment.splitlines())
-    return "\n".join(line for line in lines if line)
-
-
 def _rfc822(value: str) -> datetime | None:
     if not value.strip():
         return None
@@ -157,8 +143,8 @@ def _rss_items(channel: Any) -> list[FoundItem]:
                 network="rss",
                 external_id=guid or link,
                 url=link,
-                title=_visible(_text(item.find("title"))),
-                text=_visible(body),
+                title=html_to_text(_text(item.find("title"))),
+                text=html_to_text(body),
                 author=_text(item.find(f"{DC}creator")).strip() or None,
                 published_at=when,
                 lang=_text(item.find(f"{DC}language")).strip() or feed_lang,
@@ -195,8 +181,8 @@ def _atom_items(feed: Any) -> list[FoundItem]:
                 network="rss",
                 external_id=_text(entry.find(f"{ATOM}id")).strip() or url,
                 url=url,
-                title=_visible(_text(parts[0])),
-                text=_visible(_text(content)),
+                title=html_to_text(_text(parts[0])),
+                text=html_to_text(_text(content)),
                 author=next((name for name in names if name), None),
                 published_at=_iso(_text(published)) if published is not None else None,
                 lang=feed_lang,
