@@ -141,8 +141,8 @@ class Document:
     def body_words(self) -> Words:
         """Title and text words; the text's positions start at TEXT_OFFSET."""
         if self._body is None:
-            fields = [(self.title, 0), (self.text, TEXT_OFFSET)] if self.title else []
-            self._body = Words.joined(fields or [(self.text, TEXT_OFFSET)])
+            title = [(self.title, 0)] if self.title else []
+            self._body = Words.joined([*title, (self.text, TEXT_OFFSET)])
         return self._body
 
     @property

@@ -120,9 +120,7 @@ def _candidates(
     with nothing to take (most of them) costs one round trip, not six."""
     conditions = [_condition(kind, now, due_before) for kind in KINDS]
     rank = case(
-        (V.status == VariantStatus.PUBLISHING.value, 0),
-        (V.status == VariantStatus.UNCERTAIN.value, 1),
-        else_=2,
+        *((V.status == status, KINDS.index(kind)) for status, kind in KIND_OF_STATUS.items())
     )
     query = (
         select(V.id, V.status)
