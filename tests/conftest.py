@@ -17,10 +17,12 @@ import os
 import queue
 import shutil
 import socket
+import socketserver
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -409,6 +411,18 @@ def redis_url() -> str:
 
 
 # --- a real server -----------------------------------------------------------------------
+
+
+@contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator[None]:
+    """``server`` answering in a thread for the block, then shut down and closed."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def free_port() -> int:

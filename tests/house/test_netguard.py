@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, make_settings
+from tests.conftest import free_port, make_settings, serving
 from townsquare.errors import NetworkError, ValidationError
 from townsquare.netguard import USER_AGENT, check_url, safe_http_client
 
@@ -84,13 +83,8 @@ class _Redirecting(http.server.BaseHTTPRequestHandler):
 def loopback_server() -> Iterator[str]:
     port = free_port()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Redirecting)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_client_applies_the_rule_to_every_request(loopback_server: str, tmp_path: Path) -> None:

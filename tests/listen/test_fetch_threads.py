@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, make_settings
+from tests.conftest import free_port, make_settings, serving
 from townsquare.errors import ValidationError
 from townsquare.listening import sources
 from townsquare.listening.fetching import thread_clients
@@ -71,13 +71,8 @@ def feeds() -> Iterator[str]:
 
     port = free_port()
     server = Server(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port, make_settings
+from tests.conftest import free_port, make_settings, serving
 from townsquare.errors import RateLimited
 from townsquare.netguard import safe_http_client
 from townsquare.networks import hackernews, reddit
@@ -56,12 +55,8 @@ def recorded() -> Iterator[tuple[str, list[tuple[str, dict[str, str]]]]]:
 
     port = free_port()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{port}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

@@ -4,14 +4,13 @@ Google Alerts), Hacker News, Reddit and a changing web page; mentions stored onc
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, make_settings
+from tests.conftest import free_port, make_settings, serving
 from townsquare.config import Settings
 from townsquare.db import Database
 from townsquare.errors import ValidationError
@@ -80,13 +79,8 @@ def site() -> Iterator[Site]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
