@@ -8,18 +8,37 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from townsquare.channels.models import Channel
 from townsquare.config import Settings
 from townsquare.db.base import utcnow
 from townsquare.errors import Conflict, ValidationError
 from townsquare.messages import Message
 from townsquare.publish.approval import can_approve, require_approver, settings_of
 from townsquare.publish.inputs import MAX_COMMENT, clean_text
-from townsquare.publish.models import PublishPost
+from townsquare.publish.models import PublishPost, PublishVariant
 from townsquare.publish.records import S, get_post, record, transaction, variants_of
 from townsquare.publish.scheduling import schedule_variant
 from townsquare.publish.transitions import finish
 from townsquare.workspaces.access import WorkspaceAccess
 from townsquare.workspaces.roles import Role
+
+
+def _waiting_for_approval(
+    session: Session, post: PublishPost
+) -> list[tuple[PublishVariant, Channel]]:
+    """The post's (variant, channel) pairs waiting for approval; Conflict when there is none."""
+    waiting = [
+        (variant, channel)
+        for variant, channel in variants_of(session, post)
+        if variant.status == S.PENDING_APPROVAL.value
+    ]
+    if not waiting:
+        raise Conflict(
+            "post %(post_id)s is not waiting for approval (its status is %(status)s)",
+            params={"post_id": post.id, "status": Message(post.status)},
+            field="post",
+        )
+    return waiting
 
 
 @transaction
@@ -38,17 +57,7 @@ def approve(
     publish_settings = settings_of(session, access.workspace_id)
     require_approver(publish_settings, access, post, "approve posts")
     moment = now or utcnow()
-    waiting = [
-        (variant, channel)
-        for variant, channel in variants_of(session, post)
-        if variant.status == S.PENDING_APPROVAL.value
-    ]
-    if not waiting:
-        raise Conflict(
-            "post %(post_id)s is not waiting for approval (its status is %(status)s)",
-            params={"post_id": post.id, "status": Message(post.status)},
-            field="post",
-        )
+    waiting = _waiting_for_approval(session, post)
     note = clean_text(comment, field="comment", max_length=MAX_COMMENT)
     post.approved_by = access.user_id
     post.approved_at = moment
@@ -100,18 +109,7 @@ def request_changes(
         raise ValidationError(
             "say what should change: a comment is required to request changes", field="comment"
         )
-    waiting = [
-        variant
-        for variant, _channel in variants_of(session, post)
-        if variant.status == S.PENDING_APPROVAL.value
-    ]
-    if not waiting:
-        raise Conflict(
-            "post %(post_id)s is not waiting for approval (its status is %(status)s)",
-            params={"post_id": post.id, "status": Message(post.status)},
-            field="post",
-        )
-    for variant in waiting:
+    for variant, _channel in _waiting_for_approval(session, post):
         variant.status = S.CHANGES_REQUESTED.value
     record(session, post, "changes_requested", user_id=access.user_id, comment=note, at=now)
     return finish(session, access, post)
